@@ -1,0 +1,19 @@
+// winsock-ffi: Winsock for Node.js through koffi, with no compile step.
+
+if (process.platform !== 'win32') {
+  throw new Error(
+    `winsock-ffi needs Windows: it calls ws2_32.dll, which ${process.platform} does not have. ` +
+      'On Linux, run your program with the Windows build of Node.js under Wine.',
+  );
+}
+
+export { Socket, lookup } from './socket.ts';
+export type { ConnectOptions, KeepAliveOptions, ListenOptions, RecvFromResult, ShutdownHow, SocketOptions, SocketType } from './socket.ts';
+export { poll } from './poll.ts';
+export type { PollEvents, PollRequest, PollResult } from './poll.ts';
+export { WinsockError, SocketClosedError, SocketStateError, EndOfStreamError } from './errors.ts';
+export type { ErrorEndpoint } from './errors.ts';
+export { formatIPv4, formatIPv6, parseIPv4, parseIPv6, literalFamily } from './address.ts';
+export type { AddressFamily, ParsedIPv6, SocketAddress, SocketAddressInput } from './address.ts';
+export { loopbackFastPathSupported, processHandleCount, wineVersion } from './platform.ts';
+export * as constants from './sys/windows/constants.ts';

@@ -1,0 +1,60 @@
+// poll() over WSAPoll: readiness of several sockets at once.
+
+import { describe } from './address.ts';
+import { POLLERR, POLLHUP, POLLNVAL, POLLRDNORM, POLLWRNORM } from './sys/windows/constants.ts';
+import * as sys from './sys/windows/sys.ts';
+import { handleOf, Socket } from './socket.ts';
+
+export interface PollEvents {
+  /** Wake when data (or a connection, for a listener, or the end of stream) can be read. */
+  readonly readable?: boolean;
+  /** Wake when a send would not block (or a non-blocking connect has finished). */
+  readonly writable?: boolean;
+}
+
+export interface PollRequest {
+  readonly socket: Socket;
+  readonly events: PollEvents;
+}
+
+export interface PollResult {
+  readonly socket: Socket;
+  readonly readable: boolean;
+  readonly writable: boolean;
+  /** The peer closed or reset the connection (POLLHUP). */
+  readonly hangup: boolean;
+  /** An error is pending on the socket (POLLERR); a recv or send will report it. */
+  readonly error: boolean;
+}
+
+/**
+ * WSAPoll: waits up to `timeoutMs` (-1: forever, 0: just look) for any of the
+ * sockets to be ready; returns one result per request, in order.
+ */
+export function poll(requests: readonly PollRequest[], timeoutMs: number): PollResult[] {
+  if (!Array.isArray(requests)) throw new TypeError(`requests must be an array, got ${describe(requests)}`);
+  if (requests.length === 0) throw new RangeError('poll needs at least one socket');
+  if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs)) throw new TypeError(`timeoutMs must be an integer, got ${describe(timeoutMs)}`);
+  if (timeoutMs < -1 || timeoutMs > 0x7fffffff) throw new RangeError(`timeoutMs must be -1 (forever) or between 0 and ${0x7fffffff}, got ${timeoutMs}`);
+  const records: sys.PollRecord[] = requests.map((request, i) => {
+    if (typeof request !== 'object' || request === null || !(request.socket instanceof Socket)) {
+      throw new TypeError(`requests[${i}] must be { socket: Socket, events }, got ${describe(request)}`);
+    }
+    const events = request.events;
+    if (typeof events !== 'object' || events === null) throw new TypeError(`requests[${i}].events must be an object { readable?, writable? }`);
+    const mask = (events.readable === true ? POLLRDNORM : 0) | (events.writable === true ? POLLWRNORM : 0);
+    if (mask === 0) throw new RangeError(`requests[${i}].events asks for nothing: set readable and/or writable`);
+    return { handle: request.socket[handleOf]('poll'), events: mask, revents: 0 };
+  });
+  sys.poll(records, timeoutMs);
+  return records.map((record, i) => {
+    if ((record.revents & POLLNVAL) !== 0) throw new Error(`poll: requests[${i}] is not a valid socket (POLLNVAL)`);
+    return {
+      socket: requests[i]!.socket,
+      readable: (record.revents & POLLRDNORM) !== 0,
+      writable: (record.revents & POLLWRNORM) !== 0,
+      hangup: (record.revents & POLLHUP) !== 0,
+      error: (record.revents & POLLERR) !== 0,
+    };
+  });
+}

@@ -1,0 +1,52 @@
+// SOCKADDR_IN / SOCKADDR_IN6 as bytes, encoded and decoded in TypeScript.
+
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../../address.ts';
+import type { AddressFamily, SocketAddress } from '../../address.ts';
+import { AF_INET, AF_INET6 } from './constants.ts';
+
+/** sizeof(SOCKADDR_STORAGE): large enough for any address this package reads. */
+export const SOCKADDR_STORAGE_SIZE = 128;
+export const SOCKADDR_IN_SIZE = 16;
+export const SOCKADDR_IN6_SIZE = 28;
+
+export function familyToAf(family: AddressFamily): number {
+  return family === 'ipv4' ? AF_INET : AF_INET6;
+}
+
+/**
+ * Writes `address:port` (a literal of `family`) into `out` and returns the length
+ * used, or -1 when the address is not a literal of that family.
+ */
+export function encodeSockaddr(out: Buffer, family: AddressFamily, address: string, port: number): number {
+  if (family === 'ipv4') {
+    const bytes = parseIPv4(address);
+    if (bytes === null) return -1;
+    out.fill(0, 0, SOCKADDR_IN_SIZE);
+    out.writeUInt16LE(AF_INET, 0);
+    out.writeUInt16BE(port, 2);
+    out.set(bytes, 4);
+    return SOCKADDR_IN_SIZE;
+  }
+  const parsed = parseIPv6(address);
+  if (parsed === null) return -1;
+  out.fill(0, 0, SOCKADDR_IN6_SIZE);
+  out.writeUInt16LE(AF_INET6, 0);
+  out.writeUInt16BE(port, 2);
+  out.set(parsed.bytes, 8);
+  out.writeUInt32LE(parsed.scopeId, 24);
+  return SOCKADDR_IN6_SIZE;
+}
+
+/** Reads a SOCKADDR_IN or SOCKADDR_IN6; null for any other family. */
+export function decodeSockaddr(bytes: Uint8Array): SocketAddress | null {
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.length < 2) return null;
+  const af = view.readUInt16LE(0);
+  if (af === AF_INET && view.length >= SOCKADDR_IN_SIZE) {
+    return { family: 'ipv4', address: formatIPv4(view.subarray(4, 8)), port: view.readUInt16BE(2) };
+  }
+  if (af === AF_INET6 && view.length >= SOCKADDR_IN6_SIZE) {
+    return { family: 'ipv6', address: formatIPv6(view.subarray(8, 24), view.readUInt32LE(24)), port: view.readUInt16BE(2) };
+  }
+  return null;
+}
