@@ -1,0 +1,73 @@
+// Helpers shared by the Socket specs: loopback endpoints per family, connected
+// pairs, and a tracker that closes whatever a test opened even when it fails.
+
+import { expect } from 'chai';
+import { Socket, WinsockError } from '../../src/index.ts';
+import type { AddressFamily } from '../../src/index.ts';
+
+export interface FamilyCase {
+  readonly family: AddressFamily;
+  readonly loopback: string;
+  /** The wildcard address of the family. */
+  readonly any: string;
+}
+
+export const families: readonly FamilyCase[] = [
+  { family: 'ipv4', loopback: '127.0.0.1', any: '0.0.0.0' },
+  { family: 'ipv6', loopback: '::1', any: '::' },
+];
+
+/** Collects sockets a test opens; closeAll() in afterEach closes them all. */
+export class SocketTracker {
+  readonly #sockets: Socket[] = [];
+
+  track<T extends Socket>(socket: T): T {
+    this.#sockets.push(socket);
+    return socket;
+  }
+
+  closeAll(): void {
+    for (const socket of this.#sockets.splice(0)) socket.close();
+  }
+}
+
+export interface TcpPair {
+  readonly listener: Socket;
+  readonly client: Socket;
+  readonly server: Socket;
+}
+
+/** A listener on the loopback address of `family` and one connection to it. */
+export function tcpPair(tracker: SocketTracker, family: FamilyCase): TcpPair {
+  const listener = tracker.track(Socket.listen({ address: family.loopback, port: 0 }));
+  const client = tracker.track(Socket.connect({ address: family.loopback, port: listener.localAddress.port }));
+  const server = tracker.track(listener.accept());
+  return { listener, client, server };
+}
+
+/** Runs `fn`, which must throw, and returns what it threw. */
+export function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  expect.fail('expected the call to throw');
+}
+
+/** Runs `fn`, which must throw a WinsockError with `code` (and `syscall` when given). */
+export function expectWinsockError(fn: () => unknown, code: string, syscall?: string): WinsockError {
+  const error = thrownBy(fn);
+  expect(error).to.be.instanceOf(WinsockError);
+  const winsock = error as WinsockError;
+  expect(winsock.code, winsock.message).to.equal(code);
+  if (syscall !== undefined) expect(winsock.syscall).to.equal(syscall);
+  return winsock;
+}
+
+/** Receives exactly `length` bytes and returns them as a string. */
+export function recvText(socket: Socket, length: number): string {
+  const buffer = Buffer.alloc(length);
+  socket.recvExact(buffer);
+  return buffer.toString('utf8');
+}
