@@ -433,6 +433,7 @@ export class Socket {
       sys.setIntOption(handle, SOL_SOCKET, SO_KEEPALIVE, on ? 1 : 0);
       return;
     }
+    if (typeof timings !== 'object' || timings === null) throw new TypeError(`timings must be an object { idleMs?, intervalMs? }, got ${describe(timings)}`);
     const idleMs = timings.idleMs ?? DEFAULT_KEEPALIVE_IDLE_MS;
     const intervalMs = timings.intervalMs ?? DEFAULT_KEEPALIVE_INTERVAL_MS;
     checkU32Ms(idleMs, 'idleMs', 1);
@@ -534,6 +535,8 @@ export class Socket {
       checkInt32(value, 'value', -0x80000000);
       sys.setIntOption(handle, level, name, value);
     } else if (value instanceof Uint8Array) {
+      // An empty value would reach setsockopt as a NULL pointer (WSAEFAULT).
+      if (value.byteLength === 0) throw new RangeError('value must not be empty');
       sys.setOption(handle, level, name, value);
     } else {
       throw new TypeError(`value must be a number, boolean or Uint8Array, got ${describe(value)}`);
