@@ -1,0 +1,154 @@
+// Bad arguments throw TypeError or RangeError in JavaScript, before any native call:
+// the socket is left exactly as it was and still works afterwards.
+
+import { expect } from 'chai';
+import { Socket, WinsockError } from '../src/index.ts';
+import type { SocketAddressInput } from '../src/index.ts';
+import { families, SocketTracker, tcpPair, thrownBy } from './support/sockets.ts';
+
+type Bad = [label: string, value: unknown, error: typeof TypeError | typeof RangeError];
+
+const badAddresses: Bad[] = [
+  ['null', null, TypeError],
+  ['a string', '127.0.0.1:80', TypeError],
+  ['a number', 80, TypeError],
+  ['no address', { port: 80 }, TypeError],
+  ['an empty address', { address: '', port: 80 }, TypeError],
+  ['a numeric address', { address: 2130706433, port: 80 }, TypeError],
+  ['a NUL in the address', { address: 'local\0host', port: 80 }, TypeError],
+  ['no port', { address: '127.0.0.1' }, TypeError],
+  ['a string port', { address: '127.0.0.1', port: '80' }, TypeError],
+  ['a fractional port', { address: '127.0.0.1', port: 80.5 }, TypeError],
+  ['a NaN port', { address: '127.0.0.1', port: Number.NaN }, TypeError],
+  ['a negative port', { address: '127.0.0.1', port: -1 }, RangeError],
+  ['port 65536', { address: '127.0.0.1', port: 65536 }, RangeError],
+];
+
+const badBuffers: Bad[] = [
+  ['null', null, TypeError],
+  ['a string', 'abc', TypeError],
+  ['an array', [1, 2, 3], TypeError],
+  ['an ArrayBuffer', new ArrayBuffer(4), TypeError],
+  ['a DataView', new DataView(new ArrayBuffer(4)), TypeError],
+  ['an empty Buffer', Buffer.alloc(0), RangeError],
+];
+
+function expectArgumentError(fn: () => unknown, type: typeof TypeError | typeof RangeError): void {
+  const error = thrownBy(fn);
+  expect(error).to.not.be.instanceOf(WinsockError);
+  expect(error, String(error)).to.be.instanceOf(type);
+}
+
+describe('argument checks', function () {
+  const tracker = new SocketTracker();
+  afterEach(() => tracker.closeAll());
+
+  describe('new Socket()', function () {
+    it('refuses bad options', function () {
+      expect(() => new Socket(null as unknown as object)).to.throw(TypeError);
+      expect(() => new Socket('tcp' as unknown as object)).to.throw(TypeError);
+      expect(() => new Socket({ family: 'ipv5' as 'ipv4' })).to.throw(TypeError, /family/);
+      expect(() => new Socket({ family: 'IPv4' as 'ipv4' })).to.throw(TypeError);
+      expect(() => new Socket({ type: 'sctp' as 'tcp' })).to.throw(TypeError, /type/);
+    });
+  });
+
+  for (const [label, value, type] of badAddresses) {
+    it(`every address-taking call refuses ${label}`, function () {
+      const address = value as SocketAddressInput;
+      const socket = tracker.track(new Socket());
+      const udp = tracker.track(new Socket({ type: 'udp' }));
+      expectArgumentError(() => socket.bind(address), type);
+      expectArgumentError(() => socket.connect(address), type);
+      expectArgumentError(() => udp.sendTo('x', address), type);
+      expectArgumentError(() => Socket.connect(address), type);
+      expectArgumentError(() => Socket.listen(address), type);
+      // Nothing happened to the sockets: they still bind where asked.
+      socket.bind({ address: '127.0.0.1', port: 0 });
+      udp.bind({ address: '127.0.0.1', port: 0 });
+    });
+  }
+
+  it('an address that is neither a literal nor a resolvable name fails in the resolver', function () {
+    const socket = tracker.track(new Socket());
+    const error = thrownBy(() => socket.bind({ address: '999.1.1.1', port: 0 }));
+    expect(error).to.be.instanceOf(WinsockError);
+    expect((error as WinsockError).syscall).to.equal('getaddrinfo');
+  });
+
+  for (const [label, value, type] of badBuffers) {
+    it(`buffer-taking calls refuse ${label}`, function () {
+      const { client, server } = tcpPair(tracker, families[0]!);
+      const buffer = value as Uint8Array;
+      expectArgumentError(() => server.recv(buffer), type);
+      expectArgumentError(() => server.tryRecv(buffer), type);
+      expectArgumentError(() => server.recvExact(buffer), type);
+      expectArgumentError(() => server.recvFrom(buffer), type);
+      if (type === TypeError && typeof value !== 'string') {
+        expectArgumentError(() => client.send(buffer), TypeError);
+        expectArgumentError(() => client.sendAll(buffer), TypeError);
+        expectArgumentError(() => client.trySend(buffer), TypeError);
+        expectArgumentError(() => client.sendTo(buffer, server.localAddress), TypeError);
+      }
+      // The connection is intact.
+      client.sendAll('ok');
+      const received = Buffer.alloc(2);
+      server.recvExact(received);
+      expect(received.toString()).to.equal('ok');
+    });
+  }
+
+  it('sending an empty buffer is allowed and sends nothing', function () {
+    const { client } = tcpPair(tracker, families[0]!);
+    expect(client.send(Buffer.alloc(0))).to.equal(0);
+    client.sendAll('');
+    expect(client.trySend(new Uint8Array(0))).to.equal(0);
+  });
+
+  it('trySend() takes bytes only (no strings)', function () {
+    const { client } = tcpPair(tracker, families[0]!);
+    expectArgumentError(() => client.trySend('text' as unknown as Uint8Array), TypeError);
+  });
+
+  it('listen() and Socket.listen() refuse bad backlogs', function () {
+    const socket = tracker.track(new Socket());
+    socket.bind({ address: '127.0.0.1', port: 0 });
+    expectArgumentError(() => socket.listen(-1), RangeError);
+    expectArgumentError(() => socket.listen(1.5), TypeError);
+    expectArgumentError(() => socket.listen('5' as unknown as number), TypeError);
+    expectArgumentError(() => socket.listen(2 ** 31), RangeError);
+    expectArgumentError(() => Socket.listen({ address: '127.0.0.1', port: 0 }, { backlog: -5 }), RangeError);
+    socket.listen(5);
+  });
+
+  it('Socket.connect() refuses a bad timeoutMs or family', function () {
+    const listener = tracker.track(Socket.listen({ address: '127.0.0.1', port: 0 }));
+    const target = listener.localAddress;
+    for (const timeoutMs of [0, -1, 2 ** 32]) expectArgumentError(() => Socket.connect(target, { timeoutMs }), RangeError);
+    for (const timeoutMs of [1.5, Number.NaN, '100']) expectArgumentError(() => Socket.connect(target, { timeoutMs: timeoutMs as number }), TypeError);
+    expectArgumentError(() => Socket.connect(target, { family: 'ipv7' as 'ipv4' }), TypeError);
+    expectArgumentError(() => Socket.listen({ address: '127.0.0.1', port: 0 }, { family: 'inet' as 'ipv4' }), TypeError);
+  });
+
+  it("shutdown() refuses anything but 'send', 'receive' or 'both'", function () {
+    const { client, server } = tcpPair(tracker, families[0]!);
+    for (const how of ['write', 'SEND', 1, null]) expectArgumentError(() => client.shutdown(how as 'send'), TypeError);
+    client.sendAll('x');
+    expect(server.recv(Buffer.alloc(1))).to.equal(1);
+  });
+
+  it('boolean option setters refuse non-booleans', function () {
+    const socket = tracker.track(new Socket());
+    for (const value of [1, 'true', null]) {
+      expectArgumentError(() => socket.setNoDelay(value as boolean), TypeError);
+      expectArgumentError(() => socket.setReuseAddress(value as boolean), TypeError);
+      expectArgumentError(() => socket.setExclusiveAddressUse(value as boolean), TypeError);
+      expectArgumentError(() => socket.setKeepAlive(value as boolean), TypeError);
+      expectArgumentError(() => socket.setBlocking(value as boolean), TypeError);
+    }
+    expect(socket.getNoDelay()).to.equal(false);
+    expect(socket.getReuseAddress()).to.equal(false);
+    expect(socket.getExclusiveAddressUse()).to.equal(false);
+    expect(socket.getKeepAlive()).to.equal(false);
+  });
+});
