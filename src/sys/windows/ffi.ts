@@ -514,3 +514,42 @@ export function windowsVersion(): { major: number; minor: number; build: number 
   }
   return { major: info.readUInt32LE(4), minor: info.readUInt32LE(8), build: info.readUInt32LE(12) };
 }
+
+// ---------------------------------------------------------------------------
+// Completion-port helpers (src/iocp)
+
+/**
+ * GetAcceptExSockaddrs over an AcceptEx output buffer held in `block` from `offset`:
+ * where, inside `block`, the local and remote SOCKADDRs were written (offsets and
+ * lengths), so that the caller reads them from `block.bytes` without seeing a pointer.
+ */
+export function acceptExSockaddrs(
+  fn: NativeFunction,
+  block: PinnedMemory,
+  offset: number,
+  localLength: number,
+  remoteLength: number,
+): { localOffset: number; localLength: number; remoteOffset: number; remoteLength: number } {
+  const localPointer: unknown[] = [null];
+  const remotePointer: unknown[] = [null];
+  const localSize = [0];
+  const remoteSize = [0];
+  const base = addressOf(block, offset);
+  fn(base, 0, localLength, remoteLength, localPointer, localSize, remotePointer, remoteSize);
+  const start = addressOf(block);
+  const within = (pointer: unknown, size: number): number => {
+    const value = typeof pointer === 'bigint' ? pointer : BigInt((pointer as number | null) ?? 0);
+    const at = Number(value - start);
+    if (value === 0n || at < 0 || at + size > block.size) throw new Error('internal error: GetAcceptExSockaddrs pointed outside its buffer');
+    return at;
+  };
+  return {
+    localOffset: within(localPointer[0], localSize[0] as number),
+    localLength: localSize[0] as number,
+    remoteOffset: within(remotePointer[0], remoteSize[0] as number),
+    remoteLength: remoteSize[0] as number,
+  };
+}
+
+/** The opaque type of a function obtained by extensionFunction (no koffi type leaks out). */
+export type ExtensionFunction = NativeFunction;
