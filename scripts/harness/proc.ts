@@ -1,0 +1,91 @@
+// Child processes for Linux-side tools (tsc, npm, tar, apt-get, wine helpers). Wine's
+// node.exe itself is not run through here: it must not get pipes (see wine-run.ts).
+import { spawn, spawnSync } from 'node:child_process';
+import type { StdioOptions } from 'node:child_process';
+import fs from 'node:fs';
+
+export interface RunOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Kill the process (SIGKILL) and fail after this long. */
+  timeoutMs?: number;
+  /** Collect stdout+stderr instead of passing them through (they are shown on failure). */
+  capture?: boolean;
+  /**
+   * Send stdout+stderr to this file instead (its text becomes the output). For Wine
+   * programs: the wineserver they start lives on with their stdio, so pipes would stay open.
+   */
+  logFile?: string;
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  output: string;
+  timedOut: boolean;
+}
+
+/** Runs a command without a shell and resolves when it exits; never rejects on exit codes. */
+export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const logFd = options.logFile === undefined ? undefined : fs.openSync(options.logFile, 'w');
+  const stdio: StdioOptions =
+    logFd !== undefined ? ['ignore', logFd, logFd] : options.capture === true ? ['ignore', 'pipe', 'pipe'] : 'inherit';
+  return new Promise<RunResult>((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio });
+    const chunks: Buffer[] = [];
+    child.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => chunks.push(chunk));
+    let timedOut = false;
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+          }, options.timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    // 'exit', not 'close': with a log file there are no pipes whose closing to wait for.
+    child.on(logFd === undefined ? 'close' : 'exit', (code: number | null, signal: NodeJS.Signals | null) => {
+      clearTimeout(timer);
+      const output =
+        options.logFile === undefined ? Buffer.concat(chunks).toString('utf8') : fs.readFileSync(options.logFile, 'utf8');
+      resolve({ code, signal, output, timedOut });
+    });
+  }).finally(() => {
+    if (logFd !== undefined) fs.closeSync(logFd);
+  });
+}
+
+/** Like run(), but throws (with the captured output) unless the command exits with 0. */
+export async function runChecked(command: string, args: readonly string[], options: RunOptions = {}): Promise<string> {
+  const result = await run(command, args, options);
+  if (result.code === 0) return result.output;
+  const how = result.timedOut
+    ? `timed out after ${Math.round((options.timeoutMs ?? 0) / 1000)} s`
+    : result.signal !== null
+      ? `was killed by ${result.signal}`
+      : `exited with code ${result.code}`;
+  const output = result.output.trim();
+  throw new Error(`\`${[command, ...args].join(' ')}\` ${how}${output === '' ? '' : `:\n${output}`}`);
+}
+
+/** True when the command can be started and exits with 0 (used to probe for installed tools). */
+export function succeeds(command: string, args: readonly string[], env?: NodeJS.ProcessEnv): boolean {
+  const result = spawnSync(command, args, { stdio: 'ignore', env: env ?? process.env, timeout: 30_000 });
+  return result.error === undefined && result.status === 0;
+}
+
+/**
+ * How to invoke npm: the npm that runs `npm test` (npm_execpath) when there is one, so the
+ * same npm and configuration fetch the tarballs; otherwise whatever `npm` is on PATH.
+ */
+export function npmCommand(): { command: string; prefixArgs: string[] } {
+  const execPath = process.env.npm_execpath;
+  if (execPath !== undefined && /\.c?js$/.test(execPath)) {
+    return { command: process.execPath, prefixArgs: [execPath] };
+  }
+  return { command: 'npm', prefixArgs: [] };
+}

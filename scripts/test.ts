@@ -1,0 +1,154 @@
+// `npm test`: type-check, then run the mocha suite (.mocharc.json) on Windows Node.js:
+// natively on Windows, and elsewhere under Wine, provisioning Wine, Windows node.exe and
+// koffi's win32 module into a git-ignored cache first. Extra arguments go to mocha
+// (`npm test -- --grep IOCP`). The last line printed is `N passed, N failed, N skipped`.
+//
+// Environment: WINSOCK_FFI_CACHE (cache folder, default .cache/ at the repo root),
+// WINSOCK_FFI_TEST_TIMEOUT_S (whole mocha run, default 1800).
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { acquireCacheLock } from './harness/lock.ts';
+import { ensureKoffiWin32, ensureWindowsNode } from './harness/packages.ts';
+import { run } from './harness/proc.ts';
+import { HarnessError, say, step } from './harness/steps.ts';
+import { readSummary, summaryLine } from './harness/summary.ts';
+import type { WineOutcome } from './harness/wine.ts';
+import { ensureWine, ensureWinePrefix, runWineProgram, stopWineServer, wineEnv, windowsPath } from './harness/wine.ts';
+
+// Windows Node.js run under Wine. Pinned: 24.x does not start under Wine 8 ("Fatal process
+// out of memory: SegmentedTable::InitializeTable"); 22.18+ strips TypeScript types itself.
+const WINDOWS_NODE_VERSION = '22.22.2';
+const DEFAULT_TIMEOUT_S = 1800;
+
+const rootDir = fileURLToPath(new URL('..', import.meta.url));
+const cacheDir = path.resolve(rootDir, process.env.WINSOCK_FFI_CACHE || '.cache');
+const summaryFile = path.join(cacheDir, 'test-summary.json');
+/** Relative, so the same argument works for Linux and Windows node (cwd is the repo root). */
+const MOCHA = path.join('node_modules', 'mocha', 'bin', 'mocha.js');
+
+async function main(): Promise<number> {
+  await step('type check (tsc --noEmit)', typeCheck);
+  const timeoutMs = await step('read WINSOCK_FFI_TEST_TIMEOUT_S', testTimeoutMs);
+  fs.mkdirSync(cacheDir, { recursive: true });
+  fs.rmSync(summaryFile, { force: true }); // a stale summary must not pass for this run's
+
+  const mochaArgs = [...defaultMochaArgs(), ...process.argv.slice(2)];
+  const mochaExit =
+    process.platform === 'win32' ? await runNative(mochaArgs, timeoutMs) : await runUnderWine(mochaArgs, timeoutMs);
+  return verdict(mochaExit);
+}
+
+async function typeCheck(): Promise<void> {
+  say('tsc --noEmit');
+  const tsc = path.join(rootDir, 'node_modules', 'typescript', 'bin', 'tsc');
+  const result = await run(process.execPath, [tsc, '--noEmit', '-p', path.join(rootDir, 'tsconfig.json')], { cwd: rootDir });
+  if (result.code !== 0) throw new Error(`tsc found errors (exit code ${result.code ?? result.signal})`);
+}
+
+function testTimeoutMs(): number {
+  const raw = process.env.WINSOCK_FFI_TEST_TIMEOUT_S;
+  if (raw === undefined || raw === '') return DEFAULT_TIMEOUT_S * 1000;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`expected a positive number of seconds, got "${raw}"`);
+  return seconds * 1000;
+}
+
+function defaultMochaArgs(): string[] {
+  const args: string[] = [];
+  // Under Wine, node.exe writes to a file and cannot see that we are on a terminal: tell it.
+  if (process.stdout.isTTY) args.push('--color');
+  // A forgotten `.only` would silently shrink the CI run to one test.
+  if (process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false') args.push('--forbid-only');
+  return args;
+}
+
+/** On Windows: mocha on the current node. Returns mocha's exit code. */
+async function runNative(mochaArgs: string[], timeoutMs: number): Promise<number> {
+  const env: NodeJS.ProcessEnv = { ...process.env, WINSOCK_FFI_SUMMARY_FILE: summaryFile };
+  if (!process.features.typescript) {
+    // Node older than 22.18 cannot strip types itself; tsx loads the .ts specs instead.
+    env.NODE_OPTIONS = [env.NODE_OPTIONS, '--import tsx'].filter((part) => part !== undefined && part !== '').join(' ');
+  }
+  say(`mocha on ${process.execPath} ${process.version}`);
+  const result = await step('run mocha', () => run(process.execPath, [MOCHA, ...mochaArgs], { cwd: rootDir, env, timeoutMs }));
+  if (result.timedOut) throw new HarnessError('run mocha', `timed out after ${timeoutMs / 1000} s`);
+  return result.code ?? 1;
+}
+
+/** Elsewhere: provision, then mocha on Windows node.exe under Wine. Returns mocha's exit code. */
+async function runUnderWine(mochaArgs: string[], timeoutMs: number): Promise<number> {
+  const lock = await step('lock the cache', () => acquireCacheLock(cacheDir)); // released when we exit
+  await step('install Wine', ensureWine);
+  const nodeExe = await step('download Windows Node.js', () => ensureWindowsNode(cacheDir, WINDOWS_NODE_VERSION));
+  await step('install @koromix/koffi-win32-x64', () => ensureKoffiWin32(rootDir, cacheDir));
+  const prefix = path.join(cacheDir, 'wineprefix');
+  if (lock.previousRunWasKilled) {
+    // Its node.exe (and sockets it held) could still be alive and disturb this run.
+    say('the previous npm test was killed before it could stop Wine: stopping its leftovers');
+    await step('stop leftover Wine processes (wineserver -k)', () => stopWineServer(prefix));
+  }
+  await step('set up the Wine prefix', () => ensureWinePrefix(prefix));
+
+  const logFile = path.join(cacheDir, 'test-output.log');
+  say(`mocha on Windows Node.js ${WINDOWS_NODE_VERSION} under Wine (output also in ${logFile})`);
+  let outcome: WineOutcome;
+  try {
+    outcome = await step('run mocha under Wine', () =>
+      runWineProgram({
+        exe: nodeExe,
+        args: [MOCHA, ...mochaArgs],
+        cwd: rootDir,
+        env: wineEnv(prefix, {
+          WINSOCK_FFI_UNDER_WINE: '1',
+          WINSOCK_FFI_SUMMARY_FILE: windowsPath(summaryFile),
+          // Mocha's colours, when not asked for with --color above, are only escape-code noise in a log.
+          ...(process.stdout.isTTY || process.env.FORCE_COLOR !== undefined ? {} : { NO_COLOR: '1' }),
+        }),
+        logFile,
+        timeoutMs,
+      }),
+    );
+  } finally {
+    await step('stop Wine (wineserver -k)', () => stopWineServer(prefix));
+  }
+  if (outcome.interruptedBy !== undefined) {
+    throw new HarnessError('run mocha under Wine', `interrupted by ${outcome.interruptedBy}`);
+  }
+  if (outcome.timedOut) {
+    throw new HarnessError('run mocha under Wine', `timed out after ${timeoutMs / 1000} s (WINSOCK_FFI_TEST_TIMEOUT_S); killed`);
+  }
+  return outcome.code ?? 1;
+}
+
+/** Checks the run as a whole and prints the summary line last. Returns the exit code. */
+async function verdict(mochaExit: number): Promise<number> {
+  const summary = await step('read the test summary', () => readSummary(summaryFile));
+  if (summary === undefined) {
+    throw new HarnessError(
+      'read the test summary',
+      `mocha exited with code ${mochaExit} and wrote no ${summaryFile}: it stopped before the end of the run ` +
+        '(a spec that fails to load, a crash), or .mocharc.json no longer uses test/support/summary-reporter.cjs',
+    );
+  }
+  const problems: string[] = [];
+  if (mochaExit !== 0) problems.push(`mocha exited with code ${mochaExit}`);
+  if (summary.failed > 0) problems.push(`${summary.failed} failed`);
+  if (summary.passed + summary.failed === 0) problems.push('no test ran');
+  for (const problem of problems) process.stderr.write(`npm test: FAILED: ${problem}\n`);
+  process.stdout.write(`${summaryLine(summary)}\n`);
+  return problems.length === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof HarnessError) {
+      process.stderr.write(`npm test: step "${error.step}" failed: ${error.message}\n`);
+    } else {
+      const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      process.stderr.write(`npm test: harness error: ${detail}\n`);
+    }
+    process.exit(1);
+  },
+);
