@@ -21,6 +21,10 @@ import {
 } from './sys/windows/constants.ts';
 import * as sys from './sys/windows/sys.ts';
 import type { Handle, SocketType } from './sys/windows/sys.ts';
+import * as asyncIo from './iocp/async-io.ts';
+import type { AsyncOptions } from './iocp/async-io.ts';
+import { toStream } from './stream.ts';
+import type { SocketStream, SocketStreamOptions } from './stream.ts';
 
 export type { SocketType } from './sys/windows/sys.ts';
 
@@ -41,6 +45,8 @@ export interface ConnectOptions {
   /** Which family to use when `address` is a host name (default: the resolver's first answer). */
   readonly family?: AddressFamily;
 }
+
+export interface ConnectAsyncOptions extends ConnectOptions, AsyncOptions {}
 
 export interface ListenOptions {
   /** listen() backlog (default SOMAXCONN). */
@@ -161,6 +167,27 @@ export class Socket {
       // requirement, so an unsupported system just connects normally.
       if (options.loopbackFastPath === true) socket.enableLoopbackFastPath();
       socket.#connectTo(target, timeoutMs);
+      return socket;
+    } catch (error) {
+      socket.close();
+      throw error;
+    }
+  }
+
+  /**
+   * connect() that does not block: ConnectEx on the shared completion port. Rejects
+   * with WSAETIMEDOUT after `timeoutMs`, with AbortError when `signal` fires.
+   */
+  static async connectAsync(address: SocketAddressInput, options: ConnectAsyncOptions = {}): Promise<Socket> {
+    checkAddressInput(address);
+    const timeoutMs = options.timeoutMs;
+    if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
+    const target = resolveOne(address, options.family === undefined ? null : checkFamily(options.family));
+    const socket = new Socket({ family: target.family, type: 'tcp' });
+    try {
+      if (options.noDelay === true) socket.setNoDelay(true);
+      if (options.loopbackFastPath === true) socket.enableLoopbackFastPath();
+      await asyncIo.connectAsync(socket, target, timeoutMs, options);
       return socket;
     } catch (error) {
       socket.close();
@@ -378,6 +405,39 @@ export class Socket {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  // --- Promise API (overlapped I/O on the shared completion port) ------------
+
+  /** One overlapped recv into `buffer`: the byte count, 0 at the end of the stream. */
+  async recvAsync(buffer: Uint8Array, options?: AsyncOptions): Promise<number> {
+    this[handleOf]('recvAsync');
+    checkBuffer(buffer, 'buffer', true);
+    return asyncIo.recvAsync(this, buffer, options);
+  }
+
+  /** Sends every byte of `data` with overlapped sends; resolves when the stack has taken it all. */
+  async sendAsync(data: Uint8Array | string, options?: AsyncOptions): Promise<void> {
+    this[handleOf]('sendAsync');
+    return asyncIo.sendAsync(this, toBytes(data), options);
+  }
+
+  /** AcceptEx: the next connection, without blocking the event loop. */
+  async acceptAsync(options?: AsyncOptions): Promise<Socket> {
+    this[handleOf]('acceptAsync');
+    this.#requireTcp('acceptAsync');
+    return asyncIo.acceptAsync(this, options);
+  }
+
+  /**
+   * A stream.Duplex over this connected TCP socket, with net.Socket's behaviour:
+   * backpressure, end() sends FIN, destroy() closes the socket. The stream owns the
+   * socket from then on.
+   */
+  toStream(options?: SocketStreamOptions): SocketStream {
+    this[handleOf]('toStream');
+    this.#requireTcp('toStream');
+    return toStream(this, options);
   }
 
   /** getsockname(). */

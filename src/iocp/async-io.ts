@@ -1,0 +1,195 @@
+// The Promise API's engine: one completion port per process, created on first use,
+// and a pump that collects its completions on a worker thread (waitAsync), so the
+// event loop never blocks.
+//
+// Keeping the process alive: a waitAsync in flight is a libuv work item, which holds
+// the event loop open. The pump therefore runs one only while some operation is
+// pending, as a pending net.Socket read would. When the last pending operation
+// settles on the main thread while a wait is in flight (a failure at once, or a
+// completion taken by a main-thread poll), the pump posts an empty packet so the
+// worker returns and the loop may end.
+
+import { describe } from '../address.ts';
+import type { SocketAddressInput } from '../address.ts';
+import { WinsockError } from '../errors.ts';
+import { WSAETIMEDOUT } from '../sys/windows/constants.ts';
+import type { Socket } from '../socket.ts';
+import { CompletionPort, Operation, settled } from './completion-port.ts';
+import { MAX_POOLED_BLOCK } from './pools.ts';
+
+/** Rejection of an async call whose AbortSignal fired, shaped like Node's own AbortError. */
+export class AbortError extends Error {
+  readonly code = 'ABORT_ERR';
+  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AbortError';
+  }
+}
+
+export interface AsyncOptions {
+  /** Cancels the native operation and rejects with AbortError when it fires. */
+  readonly signal?: AbortSignal;
+}
+
+let sharedPort: CompletionPort | null = null;
+let pendingCount = 0;
+let pumping = false;
+let drainScheduled = false;
+
+/** The shared port (created on first use). */
+export function port(): CompletionPort {
+  sharedPort ??= new CompletionPort();
+  return sharedPort;
+}
+
+/** For tests: operations in flight on the shared port, and whether its worker is waiting. */
+export function pumpState(): { pending: number; waiting: boolean } {
+  return { pending: pendingCount, waiting: pumping };
+}
+
+function pump(): void {
+  const shared = sharedPort;
+  if (shared === null || pumping || pendingCount === 0) return;
+  if (shared.readyCount > 0) {
+    scheduleDrain();
+    return;
+  }
+  pumping = true;
+  shared.waitAsync().then(
+    () => {
+      pumping = false;
+      pump();
+    },
+    () => {
+      // Cannot happen while the shared port is open; try again rather than strand operations.
+      pumping = false;
+      setImmediate(pump);
+    },
+  );
+}
+
+// Operations that settled without a packet are reported by a main-thread poll.
+function scheduleDrain(): void {
+  if (drainScheduled) return;
+  drainScheduled = true;
+  setImmediate(() => {
+    drainScheduled = false;
+    sharedPort?.poll();
+    pump();
+  });
+}
+
+function onSettled(): void {
+  pendingCount--;
+  if (pendingCount === 0 && pumping && sharedPort !== null) sharedPort.wake();
+}
+
+/**
+ * Runs one operation on the shared port: `start` issues it, `finish` turns the
+ * completed operation into the result. A fired signal cancels the native operation;
+ * the promise settles when its completion arrives (so its memory is back in the pool).
+ */
+function run<T>(start: (shared: CompletionPort) => Operation, finish: (operation: Operation) => T, options: AsyncOptions | undefined, onTimeout?: { ms: number; error: () => Error }): Promise<T> {
+  const signal = checkSignal(options);
+  if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+  const shared = port();
+  let operation: Operation;
+  try {
+    operation = start(shared);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  pendingCount++;
+  return new Promise<T>((resolve, reject) => {
+    let aborted = false;
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    const cancel = (): void => {
+      shared.cancel(operation);
+    };
+    const onAbort = (): void => {
+      aborted = true;
+      cancel();
+    };
+    if (signal !== undefined) signal.addEventListener('abort', onAbort, { once: true });
+    if (onTimeout !== undefined) {
+      timer = setTimeout(() => {
+        timedOut = true;
+        cancel();
+      }, onTimeout.ms);
+    }
+    operation[settled] = (done) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (timer !== undefined) clearTimeout(timer);
+      onSettled();
+      // An operation that finished despite the abort keeps its result: its data is not lost.
+      if (done.error === null) {
+        try {
+          resolve(finish(done));
+        } catch (error) {
+          reject(error);
+        }
+      } else if (aborted) reject(new AbortError(undefined, { cause: signal?.reason }));
+      else if (timedOut) reject(onTimeout!.error());
+      else reject(done.error);
+    };
+    pump();
+  });
+}
+
+function checkSignal(options: AsyncOptions | undefined): AbortSignal | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`);
+  return signal;
+}
+
+/** One overlapped recv into `buffer`: the byte count, 0 at the end of the stream. */
+export function recvAsync(socket: Socket, buffer: Uint8Array, options?: AsyncOptions): Promise<number> {
+  return run((shared) => shared.recv(socket, buffer), (operation) => operation.bytes, options);
+}
+
+/**
+ * One overlapped recv of up to `maxBytes`, into a new Buffer of exactly the size
+ * received (empty at the end of the stream). For the stream adapter.
+ */
+export function recvChunk(socket: Socket, scratch: Buffer, options?: AsyncOptions): Promise<Buffer> {
+  return run(
+    (shared) => shared.recv(socket, scratch),
+    (operation) => Buffer.from(scratch.subarray(0, operation.bytes)),
+    options,
+  );
+}
+
+/** Sends every byte of `data`, in pieces of at most 256 KiB, one after the other. */
+export async function sendAsync(socket: Socket, data: Uint8Array, options?: AsyncOptions): Promise<void> {
+  let offset = 0;
+  do {
+    const piece = data.subarray(offset, offset + MAX_POOLED_BLOCK);
+    const sent = await run((shared) => shared.send(socket, piece), (operation) => operation.bytes, options);
+    if (sent === 0 && piece.byteLength > 0) throw new WinsockError('WSASend', 10055); // WSAENOBUFS: nothing was taken
+    offset += sent;
+  } while (offset < data.byteLength);
+}
+
+/** AcceptEx on the shared port: the next connection. */
+export function acceptAsync(listener: Socket, options?: AsyncOptions): Promise<Socket> {
+  return run((shared) => shared.accept(listener), (operation) => operation.accepted!, options);
+}
+
+/** ConnectEx on the shared port; `timeoutMs` cancels it and rejects with WSAETIMEDOUT. */
+export function connectAsync(socket: Socket, address: SocketAddressInput, timeoutMs: number | undefined, options?: AsyncOptions): Promise<void> {
+  const timeout =
+    timeoutMs === undefined ? undefined : { ms: timeoutMs, error: () => new WinsockError('connect', WSAETIMEDOUT, { address: address.address, port: address.port }) };
+  return run(
+    (shared) => shared.connect(socket, address),
+    () => undefined,
+    options,
+    timeout,
+  ).catch((error: unknown) => {
+    // Name the call and the target as the synchronous connect() does.
+    if (error instanceof WinsockError && error.syscall === 'ConnectEx') throw new WinsockError('connect', error.errno, { address: address.address, port: address.port });
+    throw error;
+  });
+}
