@@ -139,7 +139,7 @@ describe('argument checks', function () {
 
   it('boolean option setters refuse non-booleans', function () {
     const socket = tracker.track(new Socket());
-    for (const value of [1, 'true', null]) {
+    for (const value of [1, 'true', null] as unknown[]) {
       expectArgumentError(() => socket.setNoDelay(value as boolean), TypeError);
       expectArgumentError(() => socket.setReuseAddress(value as boolean), TypeError);
       expectArgumentError(() => socket.setExclusiveAddressUse(value as boolean), TypeError);
