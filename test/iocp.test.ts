@@ -1,0 +1,342 @@
+// CompletionPort: overlapped accept/connect/recv/send collected by poll(), wait() and
+// waitAsync(); cancellation; skip-on-success; closing sockets and the port with I/O
+// in flight; pooled memory.
+
+import { expect } from 'chai';
+import { createHash } from 'node:crypto';
+import { CompletionPort, Socket, SocketClosedError, SocketStateError, WinsockError } from '../src/index.ts';
+import type { Completion, Operation } from '../src/index.ts';
+import { poolStats } from '../src/iocp/pools.ts';
+import { families, SocketTracker, thrownBy } from './support/sockets.ts';
+import type { FamilyCase } from './support/sockets.ts';
+
+type Collect = (port: CompletionPort) => Completion[] | Promise<Completion[]>;
+
+/** Collects completions with `collect` until every operation in `operations` has completed. */
+async function settle(port: CompletionPort, operations: Operation[], collect: Collect): Promise<Completion[]> {
+  const seen: Completion[] = [];
+  const deadline = Date.now() + 15000;
+  while (operations.some((op) => op.state === 'pending')) {
+    if (Date.now() > deadline) expect.fail(`operations still pending: ${operations.filter((op) => op.state === 'pending').map((op) => op.kind)}`);
+    seen.push(...(await collect(port)));
+  }
+  return seen;
+}
+
+const collectors: Array<{ name: string; collect: Collect }> = [
+  // poll() never waits: spin on it, yielding to the event loop between rounds.
+  { name: 'poll', collect: async (port) => (await new Promise((r) => setImmediate(r)), port.poll()) },
+  { name: 'wait', collect: (port) => port.wait(1000) },
+  { name: 'waitAsync', collect: (port) => port.waitAsync(1000) },
+];
+
+/** A connected pair made with AcceptEx and ConnectEx on `port`. */
+async function connectedPair(port: CompletionPort, tracker: SocketTracker, fam: FamilyCase, collect: Collect): Promise<{ client: Socket; server: Socket; listener: Socket }> {
+  const listener = tracker.track(Socket.listen({ address: fam.loopback, port: 0 }));
+  const client = tracker.track(new Socket({ family: fam.family }));
+  const accepting = port.accept(listener);
+  const connecting = port.connect(client, { address: fam.loopback, port: listener.localAddress.port });
+  const completions = await settle(port, [accepting, connecting], collect);
+  expect(completions.map((c) => [c.operation.kind, c.error])).to.have.deep.members([
+    ['accept', null],
+    ['connect', null],
+  ]);
+  const server = tracker.track(accepting.accepted!);
+  expect(accepting.remoteAddress).to.deep.equal(client.localAddress);
+  expect(server.remoteAddress).to.deep.equal(client.localAddress);
+  expect(client.remoteAddress).to.deep.equal(listener.localAddress);
+  return { client, server, listener };
+}
+
+function pattern(size: number, seed: number): Buffer {
+  const data = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) data[i] = (i * 131 + seed * 7 + (i >>> 9)) & 0xff;
+  return data;
+}
+
+const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
+
+describe('CompletionPort', function () {
+  const tracker = new SocketTracker();
+  const ports: CompletionPort[] = [];
+  const newPort = (): CompletionPort => {
+    const port = new CompletionPort();
+    ports.push(port);
+    return port;
+  };
+  afterEach(function () {
+    tracker.closeAll();
+    for (const port of ports.splice(0)) port.close();
+  });
+
+  for (const { name, collect } of collectors) {
+    for (const fam of families) {
+      it(`echoes 1 MiB through AcceptEx/ConnectEx/WSARecv/WSASend collected by ${name} (${fam.family})`, async function () {
+        const port = newPort();
+        const { client, server } = await connectedPair(port, tracker, fam, collect);
+        const data = pattern(1024 * 1024, 1);
+        const echoed: Buffer[] = [];
+        const serverBuffer = Buffer.alloc(64 * 1024);
+        const clientBuffer = Buffer.alloc(64 * 1024);
+        let sent = 0;
+        let echoedBytes = 0;
+        // One send and one recv in flight on each side; the server echoes what it gets.
+        let clientSend: Operation | null = port.send(client, data.subarray(0, 100_000));
+        let serverRecv: Operation | null = port.recv(server, serverBuffer);
+        let clientRecv: Operation | null = port.recv(client, clientBuffer);
+        let serverSend: Operation | null = null;
+        let serverSendLength = 0;
+        const deadline = Date.now() + 30000;
+        while (echoedBytes < data.length) {
+          expect(Date.now()).to.be.below(deadline);
+          for (const completion of await collect(port)) {
+            expect(completion.error, completion.error?.message).to.equal(null);
+            const op = completion.operation;
+            if (op === clientSend) {
+              sent += completion.bytes;
+              clientSend = sent < data.length ? port.send(client, data.subarray(sent, sent + 100_000)) : null;
+            } else if (op === serverRecv) {
+              expect(completion.bytes).to.be.above(0);
+              serverRecv = null;
+              serverSendLength = completion.bytes;
+              serverSend = port.send(server, serverBuffer.subarray(0, completion.bytes));
+            } else if (op === serverSend) {
+              // Echo the next piece only once this one is fully out (a send completes whole here).
+              expect(completion.bytes).to.equal(serverSendLength);
+              serverSend = null;
+              serverRecv = port.recv(server, serverBuffer);
+            } else if (op === clientRecv) {
+              expect(completion.bytes).to.be.above(0);
+              echoed.push(Buffer.from(clientBuffer.subarray(0, completion.bytes)));
+              echoedBytes += completion.bytes;
+              clientRecv = echoedBytes < data.length ? port.recv(client, clientBuffer) : null;
+            }
+          }
+        }
+        expect(sha256(Buffer.concat(echoed))).to.equal(sha256(data));
+        expect(port.pendingCount).to.equal(1); // the server's next recv
+      });
+    }
+  }
+
+  it('reports the key given to associate() with every completion', async function () {
+    const port = newPort();
+    const listener = tracker.track(Socket.listen({ address: '127.0.0.1', port: 0 }));
+    const client = tracker.track(new Socket());
+    port.associate(listener, 7);
+    port.associate(client, 0xfffffffe);
+    const accepting = port.accept(listener);
+    const connecting = port.connect(client, { address: '127.0.0.1', port: listener.localAddress.port });
+    const completions = await settle(port, [accepting, connecting], (p) => p.wait(1000));
+    tracker.track(accepting.accepted!);
+    expect(completions.find((c) => c.operation === accepting)!.key).to.equal(7);
+    expect(completions.find((c) => c.operation === connecting)!.key).to.equal(0xfffffffe);
+  });
+
+  it('keeps a timer firing while waitAsync waits on a worker thread', async function () {
+    const port = newPort();
+    const { client, server } = await connectedPair(port, tracker, families[0]!, (p) => p.wait(1000));
+    const buffer = Buffer.alloc(16);
+    const receiving = port.recv(server, buffer);
+    let ticks = 0;
+    const timer = setInterval(() => {
+      ticks++;
+      if (ticks === 5) client.send('late'); // data arrives only after the loop has run
+    }, 20);
+    try {
+      const completions = await port.waitAsync();
+      expect(ticks).to.be.at.least(5);
+      expect(completions).to.have.length(1);
+      expect(completions[0]!.operation).to.equal(receiving);
+      expect(buffer.toString('utf8', 0, completions[0]!.bytes)).to.equal('late');
+    } finally {
+      clearInterval(timer);
+    }
+  });
+
+  it('refuses a second waitAsync while one runs, and wake() ends the first with nothing', async function () {
+    const port = newPort();
+    const waiting = port.waitAsync();
+    const error = thrownBy(() => port.waitAsync());
+    expect(error).to.be.instanceOf(SocketStateError);
+    expect((error as SocketStateError).code).to.equal('ERR_WAIT_IN_PROGRESS');
+    port.wake();
+    expect(await waiting).to.deep.equal([]);
+  });
+
+  it('waitAsync and wait return an empty list when the timeout passes', async function () {
+    const port = newPort();
+    expect(await port.waitAsync(30)).to.deep.equal([]);
+    expect(port.wait(30)).to.deep.equal([]);
+    expect(port.poll()).to.deep.equal([]);
+  });
+
+  it('with skip-on-success, reports an immediate success once, from the next poll, without a packet', async function () {
+    const port = newPort();
+    const { client, server } = await connectedPair(port, tracker, families[0]!, (p) => p.wait(1000));
+    port.setSkipCompletionOnSuccess(client);
+    port.setSkipCompletionOnSuccess(server);
+    client.sendAll('ready');
+    // Let the data arrive so that the recv completes inside WSARecv.
+    for (let i = 0; i < 100 && server.bytesAvailable < 5; i++) await new Promise((r) => setTimeout(r, 5));
+    const buffer = Buffer.alloc(5);
+    const receiving = port.recv(server, buffer);
+    const sending = port.send(client, Buffer.from('skip'));
+    expect(port.readyCount).to.equal(2);
+    expect(receiving.state).to.equal('pending');
+    const completions = port.poll();
+    expect(completions.map((c) => [c.operation.kind, c.bytes, c.error])).to.deep.equal([
+      ['recv', 5, null],
+      ['send', 4, null],
+    ]);
+    expect(buffer.toString()).to.equal('ready');
+    // No packet follows for either of them.
+    expect(port.wait(100)).to.deep.equal([]);
+    expect(port.pendingCount).to.equal(0);
+  });
+
+  it('cancel() aborts a pending recv: it completes once with WSA_OPERATION_ABORTED and the buffer is untouched', async function () {
+    const port = newPort();
+    const { server } = await connectedPair(port, tracker, families[0]!, (p) => p.wait(1000));
+    const buffer = Buffer.alloc(8, 0xaa);
+    const receiving = port.recv(server, buffer);
+    expect(port.cancel(receiving)).to.equal(true);
+    const completions = await settle(port, [receiving], (p) => p.wait(1000));
+    expect(completions).to.have.length(1);
+    expect(completions[0]!.error).to.be.instanceOf(WinsockError);
+    expect(completions[0]!.error!.code).to.equal('WSA_OPERATION_ABORTED');
+    expect(completions[0]!.error!.syscall).to.equal('WSARecv');
+    expect(buffer.every((b) => b === 0xaa)).to.equal(true);
+    expect(port.cancel(receiving)).to.equal(false); // nothing left to cancel
+    expect(port.wait(50)).to.deep.equal([]);
+    // The socket still works afterwards.
+    const again = port.recv(server, buffer);
+    expect(again.state).to.equal('pending');
+  });
+
+  it('closing a socket with 1,000 pending receives settles each exactly once with WSA_OPERATION_ABORTED', async function () {
+    this.timeout(60000);
+    const port = newPort();
+    const { server } = await connectedPair(port, tracker, families[0]!, (p) => p.wait(1000));
+    const buffers = Array.from({ length: 1000 }, () => Buffer.alloc(32, 0x55));
+    const receiving = buffers.map((buffer) => port.recv(server, buffer));
+    expect(port.pendingCount).to.equal(1000);
+    server.close();
+    const counts = new Map<Operation, number>();
+    const completions = await settle(port, receiving, (p) => p.wait(1000));
+    for (const completion of completions) counts.set(completion.operation, (counts.get(completion.operation) ?? 0) + 1);
+    expect(completions).to.have.length(1000);
+    expect([...counts.values()].every((n) => n === 1)).to.equal(true);
+    for (const completion of completions) {
+      expect(completion.error?.code).to.equal('WSA_OPERATION_ABORTED');
+      expect(completion.bytes).to.equal(0);
+    }
+    expect(buffers.every((buffer) => buffer.every((b) => b === 0x55))).to.equal(true);
+    expect(port.pendingCount).to.equal(0);
+    expect(port.wait(50)).to.deep.equal([]);
+    // New sockets (which may reuse the handle number) work on the same port.
+    const { client: c2, server: s2 } = await connectedPair(port, tracker, families[0]!, (p) => p.wait(1000));
+    const buffer = Buffer.alloc(4);
+    const receiving2 = port.recv(s2, buffer);
+    c2.sendAll('next');
+    await settle(port, [receiving2], (p) => p.wait(1000));
+    expect(receiving2.error).to.equal(null);
+    expect(buffer.toString()).to.equal('next');
+  });
+
+  it('closing a listener with a pending AcceptEx aborts it and closes the socket it was filling', async function () {
+    const port = newPort();
+    const listener = tracker.track(Socket.listen({ address: '127.0.0.1', port: 0 }));
+    const accepting = port.accept(listener);
+    listener.close();
+    const completions = await settle(port, [accepting], (p) => p.wait(1000));
+    expect(completions).to.have.length(1);
+    expect(completions[0]!.error?.code).to.equal('WSA_OPERATION_ABORTED');
+    expect(accepting.accepted).to.equal(null);
+  });
+
+  it('closing the port with I/O in flight settles every operation once and frees nothing twice', async function () {
+    const port = new CompletionPort();
+    const { server, client } = await connectedPair(port, tracker, families[0]!, (p) => p.wait(1000));
+    const listener = tracker.track(Socket.listen({ address: '127.0.0.1', port: 0 }));
+    const operations = [port.recv(server, Buffer.alloc(16)), port.recv(client, Buffer.alloc(16)), port.accept(listener)];
+    port.close();
+    port.close(); // idempotent
+    for (const op of operations) {
+      expect(op.state).to.equal('completed');
+      expect(op.error?.code).to.equal('WSA_OPERATION_ABORTED');
+    }
+    expect(port.pendingCount).to.equal(0);
+    expect(thrownBy(() => port.poll())).to.be.instanceOf(SocketStateError);
+    // The sockets themselves are still open and usable synchronously.
+    client.sendAll('still here');
+    const buffer = Buffer.alloc(10);
+    server.recvExact(buffer);
+    expect(buffer.toString()).to.equal('still here');
+  });
+
+  it('closing the port while waitAsync runs ends the wait and settles the operations', async function () {
+    const port = new CompletionPort();
+    const { server } = await connectedPair(port, tracker, families[0]!, (p) => p.wait(1000));
+    const receiving = port.recv(server, Buffer.alloc(16));
+    const waiting = port.waitAsync();
+    port.close();
+    await waiting;
+    expect(receiving.state).to.equal('completed');
+    expect(receiving.error?.code).to.equal('WSA_OPERATION_ABORTED');
+  });
+
+  it('reports an immediate failure as a completion, and a ConnectEx refusal as WSAECONNREFUSED', async function () {
+    const port = newPort();
+    const listener = Socket.listen({ address: '127.0.0.1', port: 0 });
+    const closedPort = listener.localAddress.port;
+    listener.close();
+    const client = tracker.track(new Socket());
+    const connecting = port.connect(client, { address: '127.0.0.1', port: closedPort });
+    const completions = await settle(port, [connecting], (p) => p.wait(1000));
+    expect(completions[0]!.error?.code).to.equal('WSAECONNREFUSED');
+    // A recv on a socket that is not connected fails inside WSARecv, before any packet.
+    const lonely = tracker.track(new Socket());
+    const receiving = port.recv(lonely, Buffer.alloc(4));
+    expect(port.readyCount).to.equal(1);
+    const failed = port.poll();
+    expect(failed).to.have.length(1);
+    expect(failed[0]!.operation).to.equal(receiving);
+    expect(failed[0]!.error?.code).to.equal('WSAENOTCONN');
+  });
+
+  it('reuses its native memory: 300 round trips after warm-up allocate no OVERLAPPED or data block', async function () {
+    const port = newPort();
+    const { client, server } = await connectedPair(port, tracker, families[0]!, (p) => p.wait(1000));
+    const message = Buffer.from('0123456789abcdef');
+    const buffer = Buffer.alloc(16);
+    const roundTrip = async (): Promise<void> => {
+      const ops = [port.recv(server, buffer), port.send(client, message)];
+      await settle(port, ops, (p) => p.wait(1000));
+    };
+    for (let i = 0; i < 20; i++) await roundTrip();
+    const before = { ...poolStats };
+    for (let i = 0; i < 300; i++) await roundTrip();
+    expect(poolStats).to.deep.equal(before);
+  });
+
+  it('checks its arguments before any native call', function () {
+    const port = newPort();
+    const other = newPort();
+    const socket = tracker.track(new Socket());
+    expect(thrownBy(() => port.recv(socket, Buffer.alloc(0)))).to.be.instanceOf(RangeError);
+    expect(thrownBy(() => port.recv(socket, 'text' as unknown as Buffer))).to.be.instanceOf(TypeError);
+    expect(thrownBy(() => port.associate(socket, -1))).to.be.instanceOf(RangeError);
+    expect(thrownBy(() => port.poll(0))).to.be.instanceOf(RangeError);
+    expect(thrownBy(() => port.wait(-1))).to.be.instanceOf(RangeError);
+    expect(thrownBy(() => port.connect(socket, { address: '::1', port: 80 }))).to.be.instanceOf(TypeError);
+    port.associate(socket, 1);
+    port.associate(socket, 1); // the same association again is fine
+    const moved = thrownBy(() => other.associate(socket));
+    expect(moved).to.be.instanceOf(SocketStateError);
+    expect((moved as SocketStateError).code).to.equal('ERR_SOCKET_ASSOCIATED');
+    socket.close();
+    expect(thrownBy(() => port.recv(socket, Buffer.alloc(4)))).to.be.instanceOf(SocketClosedError);
+    expect(thrownBy(() => port.send(socket, Buffer.alloc(4)))).to.be.instanceOf(SocketClosedError);
+  });
+});
