@@ -1,0 +1,102 @@
+// What the orchestrator (scripts/bench.ts, any Node) and the benchmark processes
+// (bench/*.ts, Windows Node) tell each other through files. Plain data only, so that
+// both sides can import it without loading koffi.
+
+/** The rows of the table, in the order the issue lists them; node:net is the baseline. */
+export const MODES = ['node:net', 'blocking', 'nonblocking-poll', 'iocp-wait', 'iocp-poll', 'rio-poll'] as const;
+export type ModeName = (typeof MODES)[number];
+
+/** The C reference (../shared/tools/pingpong.c) in its two modes. */
+export const C_MODES = ['c-blocking', 'c-spin'] as const;
+export type CModeName = (typeof C_MODES)[number];
+
+/** Rows that go through ws2_32 via this library and so run with the fast path off and on. */
+export function usesWinsockFfi(mode: ModeName): boolean {
+  return mode !== 'node:net';
+}
+
+export function isModeName(value: string): value is ModeName {
+  return (MODES as readonly string[]).includes(value);
+}
+
+/** The timestamp is the first 8 bytes; the rest is padding up to --size. */
+export const TIMESTAMP_BYTES = 8;
+export const DEFAULT_SIZE = 64;
+
+/** Arguments of bench/sender.ts, passed as one JSON string (paths in the child's own spelling). */
+export interface SenderArgs {
+  mode: ModeName;
+  fastPath: boolean;
+  size: number;
+  /** Fixed number of measured round trips, or null to size the run from the warm-up rate. */
+  count: number | null;
+  /** With count null: measure for about this long. */
+  seconds: number;
+  /** Warm-up: at least this many round trips and at least this long. */
+  warmupCount: number;
+  warmupSeconds: number;
+  resultFile: string;
+  progressFile: string;
+  /** Where the echo process writes its error, if any. */
+  echoErrorFile: string;
+}
+
+/** One point of the latency-distribution plot: `count` round trips in [fromUs, toUs). */
+export interface Bucket {
+  fromUs: number;
+  toUs: number;
+  count: number;
+}
+
+/** Written by bench/sender.ts into resultFile. */
+export interface SenderResult {
+  mode: ModeName;
+  fastPath: boolean;
+  count: number;
+  warmupCount: number;
+  meanUs: number;
+  minUs: number;
+  p50Us: number;
+  p99Us: number;
+  p999Us: number;
+  maxUs: number;
+  stddevUs: number;
+  roundTripsPerSec: number;
+  /** Wall time of the measured part. */
+  elapsedSeconds: number;
+  /** [percentile, latency µs] pairs for the percentile-spectrum plot. */
+  percentiles: [number, number][];
+  buckets: Bucket[];
+}
+
+/** Written by bench/sender.ts into resultFile when the row could not run to the end. */
+export interface SenderFailure {
+  mode: ModeName;
+  fastPath: boolean;
+  error: string;
+}
+
+/** Progress lines in progressFile: `<phase> <done> <total>`; total 0 while unknown. */
+export type Phase = 'starting' | 'warmup' | 'measure' | 'done';
+
+/** Written by bench/probe.ts: what the Windows side is and what it offers. */
+export interface ProbeResult {
+  environment: {
+    os: string;
+    wine: string | null;
+    cpu: string;
+    cpuCount: number;
+    node: string;
+    koffi: string;
+  };
+  fastPath: { supported: boolean; reason: string | null };
+  /** Per mode: whether this build of the library and this system can run it. */
+  modes: Record<ModeName, { available: boolean; reason: string | null }>;
+}
+
+/** Written by bench/ffi-cost.ts. */
+export interface FfiCostResult {
+  iterations: number;
+  /** Nanoseconds per call, by what was called. */
+  rows: { name: string; what: string; nsPerCall: number }[];
+}
