@@ -232,6 +232,19 @@ describe('TCP sockets', function () {
         expect(error.errno).to.equal(10060);
       });
 
+      it('a send timeout (SO_SNDTIMEO) makes a blocking send() on full buffers fail with WSAETIMEDOUT', function () {
+        const { client } = tcpPair(tracker, fam);
+        // Fill every buffer without blocking, then block with a timeout.
+        client.setBlocking(false);
+        const chunk = Buffer.alloc(64 * 1024);
+        let sent = 0;
+        for (let i = 0; i < 100_000 && sent >= 0; i++) sent = client.trySend(chunk);
+        expect(sent).to.equal(-1);
+        client.setBlocking(true);
+        client.setSendTimeout(100);
+        expectWinsockError(() => client.send(chunk), 'WSAETIMEDOUT', 'send');
+      });
+
       it('connect with timeoutMs succeeds and leaves the socket blocking', function () {
         const listener = tracker.track(Socket.listen({ address: fam.loopback, port: 0 }));
         const client = tracker.track(Socket.connect({ address: fam.loopback, port: listener.localAddress.port }, { timeoutMs: 5000 }));
