@@ -289,7 +289,17 @@ export class Socket {
     const accepted = sys.accept(handle);
     this.#hasAccepted = true;
     // Accepted sockets inherit the listener's options, the fast path among them.
-    return Socket.adoptNew(accepted, this.family, this.type, this.#loopbackFastPath);
+    const socket = Socket.adoptNew(accepted, this.family, this.type, this.#loopbackFastPath);
+    // They inherit its FIONBIO mode too; the contract is a blocking Socket.
+    if (!this.#blocking) {
+      try {
+        sys.setBlocking(accepted, true);
+      } catch (error) {
+        socket.close();
+        throw error;
+      }
+    }
+    return socket;
   }
 
   /** connect(): `address` must be a literal of this socket's family or a host name. */
