@@ -339,7 +339,7 @@ describe('TCP sockets', function () {
         expectWinsockError(() => client.recv(Buffer.alloc(1)), 'WSAETIMEDOUT', 'recv');
       });
 
-      it('accept() on a non-blocking listener with nothing pending throws WSAEWOULDBLOCK', function () {
+      it('accept() on a non-blocking listener: WSAEWOULDBLOCK while nothing is pending, then a blocking socket', function () {
         const listener = tracker.track(Socket.listen({ address: fam.loopback, port: 0 }));
         listener.setBlocking(false);
         expectWinsockError(() => listener.accept(), 'WSAEWOULDBLOCK', 'accept');
@@ -347,6 +347,11 @@ describe('TCP sockets', function () {
         waitReadable(listener);
         const server = tracker.track(listener.accept());
         expect(server.remoteAddress).to.deep.equal(client.localAddress);
+        // Windows hands the listener's non-blocking mode on; accept() promises a blocking
+        // socket, so with nothing to read recv() waits for SO_RCVTIMEO.
+        expect(server.blocking).to.equal(true);
+        server.setReceiveTimeout(50);
+        expectWinsockError(() => server.recv(Buffer.alloc(1)), 'WSAETIMEDOUT', 'recv');
       });
 
       it('bytesAvailable counts what a recv() would return now', function () {
