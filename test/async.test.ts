@@ -1,0 +1,342 @@
+// The Promise API on the shared completion port: recvAsync, sendAsync, acceptAsync,
+// connectAsync, AbortSignal, many connections at once, a peer killed mid-transfer,
+// a script that ends by itself, and a Linux-native client.
+
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AbortError, Socket, SocketClosedError, WinsockError } from '../src/index.ts';
+import { pumpState } from '../src/iocp/async-io.ts';
+import { underWine } from './support/env.ts';
+import { skipUnder } from './support/skip.ts';
+import { families, SocketTracker } from './support/sockets.ts';
+import type { FamilyCase } from './support/sockets.ts';
+
+const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
+
+function pattern(size: number, seed: number): Buffer {
+  const data = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) data[i] = (i * 131 + seed * 7 + (i >>> 9)) & 0xff;
+  return data;
+}
+
+async function pairAsync(tracker: SocketTracker, fam: FamilyCase): Promise<{ listener: Socket; client: Socket; server: Socket }> {
+  const listener = tracker.track(Socket.listen({ address: fam.loopback, port: 0 }));
+  const [server, client] = await Promise.all([
+    listener.acceptAsync(),
+    Socket.connectAsync({ address: fam.loopback, port: listener.localAddress.port }, { noDelay: true }),
+  ]);
+  return { listener, client: tracker.track(client), server: tracker.track(server) };
+}
+
+/** Echoes until the end of the stream, then sends FIN. */
+async function echo(socket: Socket): Promise<number> {
+  const buffer = Buffer.alloc(64 * 1024);
+  let total = 0;
+  for (;;) {
+    const n = await socket.recvAsync(buffer);
+    if (n === 0) break;
+    total += n;
+    await socket.sendAsync(buffer.subarray(0, n));
+  }
+  socket.shutdown('send');
+  return total;
+}
+
+/** Reads until the end of the stream; returns everything. */
+async function readAll(socket: Socket): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  const buffer = Buffer.alloc(64 * 1024);
+  for (;;) {
+    const n = await socket.recvAsync(buffer);
+    if (n === 0) return Buffer.concat(parts);
+    parts.push(Buffer.from(buffer.subarray(0, n)));
+  }
+}
+
+function exited(child: ChildProcess, withinMs: number): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`child did not exit within ${withinMs} ms`)), withinMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
+describe('Promise API', function () {
+  const tracker = new SocketTracker();
+  const children: ChildProcess[] = [];
+  afterEach(function () {
+    tracker.closeAll();
+    for (const child of children.splice(0)) if (child.exitCode === null) child.kill();
+  });
+
+  for (const fam of families) {
+    it(`acceptAsync/connectAsync/sendAsync/recvAsync echo 4 MiB intact (${fam.family})`, async function () {
+      const { client, server } = await pairAsync(tracker, fam);
+      expect(server.remoteAddress).to.deep.equal(client.localAddress);
+      expect(client.getNoDelay()).to.equal(true);
+      const data = pattern(4 * 1024 * 1024, 3);
+      const echoing = echo(server);
+      const reading = readAll(client);
+      await client.sendAsync(data);
+      client.shutdown('send');
+      const [echoed, received] = await Promise.all([echoing, reading]);
+      expect(echoed).to.equal(data.length);
+      expect(received.length).to.equal(data.length);
+      expect(sha256(received)).to.equal(sha256(data));
+    });
+  }
+
+  it('sendAsync takes strings as UTF-8; recvAsync returns 0 at the end of the stream, and again after it', async function () {
+    const { client, server } = await pairAsync(tracker, families[0]!);
+    await client.sendAsync('héllo');
+    client.shutdown('send');
+    const buffer = Buffer.alloc(16);
+    const n = await server.recvAsync(buffer);
+    expect(buffer.toString('utf8', 0, n)).to.equal('héllo');
+    expect(await server.recvAsync(buffer)).to.equal(0);
+    expect(await server.recvAsync(buffer)).to.equal(0);
+  });
+
+  it('a fired AbortSignal cancels a pending recv: AbortError, and the socket keeps working', async function () {
+    const { client, server } = await pairAsync(tracker, families[0]!);
+    const controller = new AbortController();
+    const buffer = Buffer.alloc(8, 0x11);
+    const receiving = server.recvAsync(buffer, { signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('enough')), 20);
+    const error = await receiving.then(
+      () => expect.fail('recvAsync should have been aborted'),
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(AbortError);
+    expect((error as AbortError).name).to.equal('AbortError');
+    expect((error as AbortError).code).to.equal('ABORT_ERR');
+    expect(((error as AbortError).cause as Error).message).to.equal('enough');
+    expect(buffer.every((b) => b === 0x11)).to.equal(true);
+    await client.sendAsync('after');
+    const n = await server.recvAsync(buffer);
+    expect(buffer.toString('utf8', 0, n)).to.equal('after');
+  });
+
+  it('an already aborted signal rejects at once without starting anything', async function () {
+    const { server } = await pairAsync(tracker, families[0]!);
+    const signal = AbortSignal.abort();
+    const before = pumpState().pending;
+    const error = await server.recvAsync(Buffer.alloc(4), { signal }).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(AbortError);
+    expect(pumpState().pending).to.equal(before);
+  });
+
+  it('aborts acceptAsync and connectAsync too', async function () {
+    const listener = tracker.track(Socket.listen({ address: '127.0.0.1', port: 0 }));
+    const controller = new AbortController();
+    const accepting = listener.acceptAsync({ signal: controller.signal });
+    controller.abort();
+    expect(await accepting.catch((e: unknown) => e)).to.be.instanceOf(AbortError);
+    // The listener still accepts afterwards.
+    const [server, client] = await Promise.all([listener.acceptAsync(), Socket.connectAsync({ address: '127.0.0.1', port: listener.localAddress.port })]);
+    tracker.track(server);
+    tracker.track(client);
+    const connecting = Socket.connectAsync({ address: '127.0.0.1', port: listener.localAddress.port }, { signal: AbortSignal.abort() });
+    expect(await connecting.catch((e: unknown) => e)).to.be.instanceOf(AbortError);
+  });
+
+  it('connectAsync reports a refusal like connect(): WSAECONNREFUSED, syscall connect, address and port', async function () {
+    const probe = Socket.listen({ address: '127.0.0.1', port: 0 });
+    const port = probe.localAddress.port;
+    probe.close();
+    const error = await Socket.connectAsync({ address: '127.0.0.1', port }).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(WinsockError);
+    expect((error as WinsockError).code).to.equal('WSAECONNREFUSED');
+    expect((error as WinsockError).syscall).to.equal('connect');
+    expect((error as WinsockError).address).to.equal('127.0.0.1');
+    expect((error as WinsockError).port).to.equal(port);
+  });
+
+  it('connectAsync gives up with WSAETIMEDOUT after timeoutMs when the backlog is full', async function () {
+    // listen(0) queues a connection or two; later SYNs go unanswered on Linux (so under Wine).
+    const listener = tracker.track(new Socket());
+    listener.bind({ address: '127.0.0.1', port: 0 });
+    listener.listen(0);
+    const target = { address: '127.0.0.1', port: listener.localAddress.port };
+    let failure: unknown;
+    for (let attempt = 0; attempt < 64 && failure === undefined; attempt++) {
+      try {
+        tracker.track(await Socket.connectAsync(target, { timeoutMs: 300 }));
+      } catch (error) {
+        failure = error;
+      }
+    }
+    expect(failure).to.be.instanceOf(WinsockError);
+    if (underWine) expect((failure as WinsockError).code).to.equal('WSAETIMEDOUT');
+    else expect((failure as WinsockError).code).to.be.oneOf(['WSAETIMEDOUT', 'WSAECONNREFUSED']);
+    expect((failure as WinsockError).syscall).to.equal('connect');
+  });
+
+  it('closing a socket with a pending recvAsync rejects it with WSA_OPERATION_ABORTED; later calls get SocketClosedError', async function () {
+    const { server } = await pairAsync(tracker, families[0]!);
+    const receiving = server.recvAsync(Buffer.alloc(4));
+    server.close();
+    const error = await receiving.catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(WinsockError);
+    expect((error as WinsockError).code).to.equal('WSA_OPERATION_ABORTED');
+    expect(await server.recvAsync(Buffer.alloc(4)).catch((e: unknown) => e)).to.be.instanceOf(SocketClosedError);
+    expect(await server.sendAsync('x').catch((e: unknown) => e)).to.be.instanceOf(SocketClosedError);
+  });
+
+  it('rejects bad arguments before any native call', async function () {
+    const { server } = await pairAsync(tracker, families[0]!);
+    expect(await server.recvAsync(Buffer.alloc(0)).catch((e: unknown) => e)).to.be.instanceOf(RangeError);
+    expect(await server.recvAsync('x' as unknown as Buffer).catch((e: unknown) => e)).to.be.instanceOf(TypeError);
+    expect(await server.sendAsync(42 as unknown as Buffer).catch((e: unknown) => e)).to.be.instanceOf(TypeError);
+    expect(await server.recvAsync(Buffer.alloc(4), { signal: 'no' as unknown as AbortSignal }).catch((e: unknown) => e)).to.be.instanceOf(TypeError);
+    expect(await Socket.connectAsync({ address: '127.0.0.1', port: 70000 }).catch((e: unknown) => e)).to.be.instanceOf(RangeError);
+  });
+
+  it('1,000 connections open at once each echo their own data intact', async function () {
+    this.timeout(180000);
+    const count = 1000;
+    const size = 8 * 1024;
+    const listener = tracker.track(Socket.listen({ address: '127.0.0.1', port: 0 }));
+    const target = { address: '127.0.0.1', port: listener.localAddress.port };
+    const servers: Socket[] = [];
+    const accepting = (async () => {
+      while (servers.length < count) servers.push(tracker.track(await listener.acceptAsync()));
+    })();
+    const clients = await Promise.all(Array.from({ length: count }, () => Socket.connectAsync(target).then((c) => tracker.track(c))));
+    await accepting;
+    // Every connection is open now; run all the echoes at once.
+    const echoes = servers.map((server) => echo(server));
+    const results = await Promise.all(
+      clients.map(async (client, i) => {
+        const data = pattern(size, i);
+        const reading = readAll(client);
+        await client.sendAsync(data);
+        client.shutdown('send');
+        return sha256(await reading) === sha256(data);
+      }),
+    );
+    await Promise.all(echoes);
+    expect(results.filter((ok) => !ok)).to.have.length(0);
+    expect(pumpState().pending).to.equal(0);
+  });
+
+  it('a peer process killed mid-transfer gives WSAECONNRESET and nothing hangs', async function () {
+    this.timeout(60000);
+    const listener = tracker.track(Socket.listen({ address: '127.0.0.1', port: 0 }));
+    const child = spawn(process.execPath, [path.join(fixtures, 'reset-peer.ts'), String(listener.localAddress.port)], { stdio: 'ignore' });
+    children.push(child);
+    const server = tracker.track(await listener.acceptAsync());
+    // Data the child never reads: still queued there when it dies, so its kernel resets.
+    const sending = server.sendAsync(Buffer.alloc(4 * 1024 * 1024, 1)).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    const buffer = Buffer.alloc(64 * 1024);
+    let received = 0;
+    const failures: unknown[] = [];
+    const exit = exited(child, 30000);
+    for (;;) {
+      let n: number;
+      try {
+        n = await server.recvAsync(buffer);
+      } catch (error) {
+        failures.push(error);
+        break;
+      }
+      if (n === 0) break;
+      received += n;
+      if (received >= 256 * 1024 && child.exitCode === null && !child.killed) child.kill();
+    }
+    await exit;
+    expect(received).to.be.at.least(256 * 1024);
+    // Under Wine the receiving side may read an orderly end first (the reset then shows
+    // on the send side); on Windows recvAsync itself fails. Either way a send cannot succeed.
+    const sendFailure = await sending;
+    if (sendFailure !== null) failures.push(sendFailure);
+    for (let attempt = 0; attempt < 3 && failures.length === 0; attempt++) {
+      await server.sendAsync(Buffer.alloc(64 * 1024)).catch((error: unknown) => failures.push(error));
+    }
+    expect(failures.length, 'some operation reported the reset').to.be.above(0);
+    expect(failures[0]).to.be.instanceOf(WinsockError);
+    expect((failures[0] as WinsockError).code).to.equal('WSAECONNRESET');
+  });
+
+  it('a script that finishes its I/O exits by itself (no pending operation keeps it alive)', async function () {
+    this.timeout(90000);
+    const out = path.join(os.tmpdir(), `winsock-ffi-exit-${process.pid}-${Date.now()}.json`);
+    const child = spawn(process.execPath, [path.join(fixtures, 'exits-by-itself.ts'), out], { stdio: 'ignore' });
+    children.push(child);
+    // Generous: node.exe under Wine takes seconds to start; a pump that held the loop open would never exit.
+    const code = await exited(child, 60000);
+    try {
+      expect(code).to.equal(0);
+      expect(JSON.parse(fs.readFileSync(out, 'utf8'))).to.deep.equal({ received: 'hello', abortName: 'AbortError' });
+    } finally {
+      fs.rmSync(out, { force: true });
+    }
+  });
+
+  it('a Linux-native client (outside Wine) echoes through a server made with the Promise API', async function () {
+    this.timeout(90000);
+    skipUnder(this, !underWine, 'runs under Wine only: it starts a Linux-native node with `start.exe /unix`');
+    const linuxNode = [process.env.WINSOCK_FFI_LINUX_NODE, '/usr/bin/node', '/usr/local/bin/node'].find(
+      (candidate) => candidate !== undefined && candidate !== '' && fs.existsSync(unixToWine(candidate)),
+    );
+    skipUnder(this, linuxNode === undefined, 'no Linux-native node found (set WINSOCK_FFI_LINUX_NODE to its Unix path)');
+    const size = 2 * 1024 * 1024;
+    const listener = tracker.track(Socket.listen({ address: '127.0.0.1', port: 0 }));
+    const resultUnix = `/tmp/winsock-ffi-linux-client-${process.pid}-${Date.now()}.json`;
+    const client = spawn('start.exe', ['/unix', linuxNode!, wineToUnix(path.join(fixtures, 'linux-echo-client.mjs')), String(listener.localAddress.port), String(size), resultUnix], {
+      stdio: 'ignore',
+    });
+    children.push(client);
+    const server = tracker.track(await listener.acceptAsync());
+    const hash = createHash('sha256');
+    const buffer = Buffer.alloc(64 * 1024);
+    let total = 0;
+    for (;;) {
+      const n = await server.recvAsync(buffer);
+      if (n === 0) break;
+      hash.update(buffer.subarray(0, n));
+      total += n;
+      await server.sendAsync(buffer.subarray(0, n));
+    }
+    server.shutdown('send');
+    const resultFile = unixToWine(resultUnix);
+    const deadline = Date.now() + 30000;
+    while (!fs.existsSync(resultFile)) {
+      if (Date.now() > deadline) expect.fail('the Linux client wrote no result');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    try {
+      const result = JSON.parse(fs.readFileSync(resultFile, 'utf8')) as { platform: string; sentHash?: string; echoHash?: string; echoBytes?: number; error?: string };
+      expect(result.error).to.equal(undefined);
+      expect(result.platform).to.equal('linux'); // really outside Wine
+      expect(total).to.equal(size);
+      expect(hash.digest('hex')).to.equal(result.sentHash);
+      expect(result.echoHash).to.equal(result.sentHash);
+      expect(result.echoBytes).to.equal(size);
+    } finally {
+      fs.rmSync(resultFile, { force: true });
+    }
+  });
+});
+
+/** Wine maps the Unix root to drive Z:. */
+function unixToWine(unixPath: string): string {
+  return `Z:${unixPath.replaceAll('/', '\\')}`;
+}
+
+function wineToUnix(windowsPath: string): string {
+  if (!/^z:\\/i.test(windowsPath)) throw new Error(`${windowsPath} is not on Wine's Z: drive`);
+  return windowsPath.slice(2).replaceAll('\\', '/');
+}
