@@ -157,6 +157,7 @@ export class Socket {
   /** Creates a TCP socket, applies the options in the order Windows needs, and connects. */
   static connect(address: SocketAddressInput, options: ConnectOptions = {}): Socket {
     checkAddressInput(address);
+    checkOptionsObject(options);
     const timeoutMs = options.timeoutMs;
     if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
     const target = resolveOne(address, options.family === undefined ? null : checkFamily(options.family));
@@ -198,6 +199,7 @@ export class Socket {
   /** Creates a TCP socket, applies the options, binds and listens. */
   static listen(address: SocketAddressInput, options: ListenOptions = {}): Socket {
     checkAddressInput(address);
+    checkOptionsObject(options);
     const backlog = options.backlog ?? SOMAXCONN;
     checkBacklog(backlog);
     const target = resolveOne(address, options.family === undefined ? null : checkFamily(options.family));
@@ -702,6 +704,10 @@ function checkU32Ms(value: unknown, name: string, min: number): void {
 
 function checkTimeout(value: unknown, name: string): void {
   checkU32Ms(value, name, 1);
+}
+
+function checkOptionsObject(options: unknown): void {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
 }
 
 function checkBacklog(backlog: unknown): void {
