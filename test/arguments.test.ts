@@ -121,13 +121,17 @@ describe('argument checks', function () {
     socket.listen(5);
   });
 
-  it('Socket.connect() refuses a bad timeoutMs or family', function () {
+  it('Socket.connect() and Socket.listen() refuse bad options, timeoutMs or family', function () {
     const listener = tracker.track(Socket.listen({ address: '127.0.0.1', port: 0 }));
     const target = listener.localAddress;
     for (const timeoutMs of [0, -1, 2 ** 32]) expectArgumentError(() => Socket.connect(target, { timeoutMs }), RangeError);
     for (const timeoutMs of [1.5, Number.NaN, '100']) expectArgumentError(() => Socket.connect(target, { timeoutMs: timeoutMs as number }), TypeError);
     expectArgumentError(() => Socket.connect(target, { family: 'ipv7' as 'ipv4' }), TypeError);
     expectArgumentError(() => Socket.listen({ address: '127.0.0.1', port: 0 }, { family: 'inet' as 'ipv4' }), TypeError);
+    for (const options of [null, 'fast', 5] as unknown[]) {
+      expect(() => Socket.connect(target, options as object)).to.throw(TypeError, /options must be an object/);
+      expect(() => Socket.listen({ address: '127.0.0.1', port: 0 }, options as object)).to.throw(TypeError, /options must be an object/);
+    }
   });
 
   it("shutdown() refuses anything but 'send', 'receive' or 'both'", function () {
