@@ -6,6 +6,9 @@
 
 import { expect } from 'chai';
 import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { Socket, processHandleCount } from '../src/index.ts';
 import { underWine } from './support/env.ts';
 
@@ -22,6 +25,11 @@ function wineDescriptorCount(): number {
 interface Watch {
   readonly handleCount: number;
   readonly descriptors: number;
+}
+
+/** The handle measure used here: descriptors under Wine, the handle count on Windows. */
+function openHandles(): number {
+  return underWine ? wineDescriptorCount() : processHandleCount();
 }
 
 function snapshot(): Watch {
@@ -87,6 +95,25 @@ describe('handle leaks', function () {
     } finally {
       listener.close();
     }
+  });
+
+  it('a Socket dropped without close() gives its handle back once collected', async function () {
+    // The FinalizationRegistry safety net. gc() without --expose-gc on the command line.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const before = openHandles();
+    (() => {
+      for (let i = 0; i < 50; i++) new Socket({ type: i % 2 === 0 ? 'tcp' : 'udp' });
+    })();
+    const during = openHandles();
+    expect(during).to.be.at.least(before + 50);
+    let after = during;
+    for (let attempt = 0; attempt < 50 && after > before + 5; attempt++) {
+      gc();
+      await sleep(20); // finalizers run as tasks after the collection
+      after = openHandles();
+    }
+    expect(after, `handles before ${before}, with 50 dropped sockets ${during}`).to.be.at.most(before + 5);
   });
 
   it('can see descriptor growth under Wine (the measure is not blind)', function () {
