@@ -91,7 +91,7 @@ describe('Socket lifecycle', function () {
     });
 
     it('reports WSAENOTSOCK for a number that is not a socket', function () {
-      // Handle values are multiples of 4; an odd one is never a live socket.
+      // Far above any handle value this process reaches (they are small and reused).
       const error = thrownBy(() => Socket.fromHandle(0x7ffffff1));
       expect(error).to.be.instanceOf(WinsockError);
       expect((error as WinsockError).code).to.equal('WSAENOTSOCK');
