@@ -96,7 +96,7 @@ export interface ProbeResult {
 
 /** Written by bench/ffi-cost.ts. */
 export interface FfiCostResult {
-  iterations: number;
-  /** Nanoseconds per call, by what was called. */
-  rows: { name: string; what: string; nsPerCall: number }[];
+  /** Runs per row; each row's figure is the median run's time per call. */
+  runs: number;
+  rows: { name: string; what: string; calls: number; nsPerCall: number }[];
 }

@@ -1,0 +1,324 @@
+// The benchmark's outputs: the public row/JSON shape (issue 4), the terminal table,
+// the target ratios, and a self-contained HTML page with a latency-distribution plot
+// per row (inline SVG, no external resources).
+import type { Bucket, CModeName, ModeName } from './protocol.ts';
+
+export interface Environment {
+  /** The Windows version the benchmark processes saw (Wine reports the one its prefix is set to). */
+  os: string;
+  /** Wine's version, or null on real Windows. */
+  wine: string | null;
+  underWine: boolean;
+  /** The machine that runs Wine, when under Wine. */
+  host: string | null;
+  cpu: string;
+  cpuCount: number;
+  node: string;
+  koffi: string;
+  fastPathSupported: boolean;
+  messageSize: number;
+  date: string;
+}
+
+/** One row of --json, exactly the fields issue 4 names; numbers are null where there is no figure. */
+export interface Row {
+  mode: ModeName | CModeName;
+  fastPath: boolean;
+  available: boolean;
+  reason?: string;
+  count: number;
+  meanUs: number | null;
+  p50Us: number | null;
+  p99Us: number | null;
+  p999Us: number | null;
+  maxUs: number | null;
+  stddevUs: number | null;
+  roundTripsPerSec: number | null;
+  /** (first row's mean - this mean) / first row's mean: 0.4 = 40 % lower latency. */
+  latencyReduction: number | null;
+  /** The same with the standard deviation. */
+  jitterReduction: number | null;
+}
+
+export interface Report {
+  environment: Environment;
+  rows: Row[];
+}
+
+/** What the HTML plots need beyond a row: the sender's distribution, when it has one. */
+export interface Distribution {
+  percentiles: [number, number][];
+  buckets: Bucket[];
+}
+
+export function unavailableRow(mode: ModeName | CModeName, fastPath: boolean, reason: string): Row {
+  return {
+    mode,
+    fastPath,
+    available: false,
+    reason,
+    count: 0,
+    meanUs: null,
+    p50Us: null,
+    p99Us: null,
+    p999Us: null,
+    maxUs: null,
+    stddevUs: null,
+    roundTripsPerSec: null,
+    latencyReduction: null,
+    jitterReduction: null,
+  };
+}
+
+/** Fills latencyReduction/jitterReduction against the first row (the baseline, node:net by default). */
+export function withReductions(rows: Row[]): Row[] {
+  const base = rows[0];
+  return rows.map((row) => {
+    if (!row.available || base === undefined || !base.available) return { ...row, latencyReduction: null, jitterReduction: null };
+    const reduction = (baseValue: number | null, value: number | null): number | null =>
+      baseValue === null || value === null || baseValue === 0 ? null : (baseValue - value) / baseValue;
+    return { ...row, latencyReduction: reduction(base.meanUs, row.meanUs), jitterReduction: reduction(base.stddevUs, row.stddevUs) };
+  });
+}
+
+export function rowLabel(row: Row): string {
+  if (row.mode.startsWith('c-')) return `${row.mode} (C reference)`;
+  if (row.mode === 'node:net') return 'node:net';
+  return `${row.mode}, fast path ${row.fastPath ? 'on' : 'off'}`;
+}
+
+// ---------------------------------------------------------------------------
+// Targets (issue 4): ratios measured in this one run.
+
+export interface Target {
+  name: string;
+  /** e.g. "iocp-poll, fast path off / node:net" */
+  between: string;
+  ratio: number | null;
+  limit: number | null;
+  /** null when there is nothing to compare (a row missing) or no limit (information only). */
+  met: boolean | null;
+  missing?: string;
+}
+
+function findRow(rows: Row[], mode: ModeName | CModeName, fastPath = false): Row | undefined {
+  return rows.find((row) => row.mode === mode && row.fastPath === fastPath);
+}
+
+export function targets(rows: Row[]): Target[] {
+  const out: Target[] = [];
+  const net = findRow(rows, 'node:net');
+  const ffiRows = rows.filter((row) => row.available && row.meanUs !== null && row.mode !== 'node:net' && !row.mode.startsWith('c-'));
+  const best = ffiRows.reduce<Row | undefined>((a, b) => (a === undefined || b.meanUs! < a.meanUs! ? b : a), undefined);
+  const ratioTarget = (name: string, top: Row | undefined, bottom: Row | undefined, limit: number | null, topName: string, bottomName: string): Target => {
+    if (top === undefined || !top.available || top.meanUs === null) return { name, between: `${topName} / ${bottomName}`, ratio: null, limit, met: null, missing: `no ${topName} figure` };
+    if (bottom === undefined || !bottom.available || bottom.meanUs === null) return { name, between: `${rowLabel(top)} / ${bottomName}`, ratio: null, limit, met: null, missing: `no ${bottomName} figure${bottom?.reason !== undefined ? ` (${bottom.reason})` : ''}` };
+    const ratio = top.meanUs / bottom.meanUs;
+    return { name, between: `${rowLabel(top)} / ${rowLabel(bottom)}`, ratio, limit, met: limit === null ? null : ratio <= limit };
+  };
+  out.push(ratioTarget('best winsock-ffi row vs node:net (mean RTT)', best, net, 0.5, 'winsock-ffi row', 'node:net'));
+  out.push(ratioTarget('blocking vs C blocking (mean RTT)', findRow(rows, 'blocking'), findRow(rows, 'c-blocking'), 1.15, 'blocking', 'c-blocking'));
+  out.push(ratioTarget('nonblocking-poll vs C spin (mean RTT, no target)', findRow(rows, 'nonblocking-poll'), findRow(rows, 'c-spin'), null, 'nonblocking-poll', 'c-spin'));
+  return out;
+}
+
+export function describeTarget(target: Target): string {
+  if (target.ratio === null) return `${target.name}: not measured (${target.missing ?? 'missing row'})`;
+  const ratio = `${target.ratio.toFixed(2)}x`;
+  if (target.limit === null) return `${target.name}: ${target.between} = ${ratio}`;
+  return `${target.name}: ${target.between} = ${ratio} (target <= ${target.limit}x): ${target.met === true ? 'met' : 'NOT met'}`;
+}
+
+// ---------------------------------------------------------------------------
+// Terminal table
+
+const us = (value: number | null): string => (value === null ? '' : value >= 100 ? value.toFixed(0) : value.toFixed(1));
+const percent = (value: number | null): string => (value === null ? '' : `${value >= 0 ? '' : '-'}${Math.abs(value * 100).toFixed(0)}%`);
+const rate = (value: number | null): string => (value === null ? '' : Math.round(value).toLocaleString('en-US'));
+
+const COLUMNS = ['Mode', 'Count', 'Mean µs', 'RTT/s', 'Lat. red.', 'Jitter red.', 'p50 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'stddev µs'] as const;
+
+export function tableLines(rows: Row[]): string[] {
+  const cells = rows.map((row) =>
+    row.available
+      ? [rowLabel(row), row.count.toLocaleString('en-US'), us(row.meanUs), rate(row.roundTripsPerSec), percent(row.latencyReduction), percent(row.jitterReduction), us(row.p50Us), us(row.p99Us), us(row.p999Us), us(row.maxUs), us(row.stddevUs)]
+      : [rowLabel(row)],
+  );
+  const widths = COLUMNS.map((title, i) => Math.max(title.length, ...cells.filter((c) => c.length > 1).map((c) => (c[i] ?? '').length)));
+  const format = (values: readonly string[]): string => values.map((value, i) => (i === 0 ? value.padEnd(widths[i]!) : value.padStart(widths[i]!))).join('  ');
+  const lines = [format(COLUMNS), widths.map((w) => '-'.repeat(w)).join('  ')];
+  rows.forEach((row, i) => {
+    lines.push(row.available ? format(cells[i]!) : `${rowLabel(row).padEnd(widths[0]!)}  n/a: ${row.reason ?? ''}`);
+  });
+  return lines;
+}
+
+/** The table as Markdown, for the README. */
+export function markdownTable(rows: Row[]): string {
+  const head = `| ${COLUMNS.join(' | ')} |\n|${COLUMNS.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`;
+  const body = rows.map((row) =>
+    row.available
+      ? `| ${[rowLabel(row), row.count.toLocaleString('en-US'), us(row.meanUs), rate(row.roundTripsPerSec), percent(row.latencyReduction), percent(row.jitterReduction), us(row.p50Us), us(row.p99Us), us(row.p999Us), us(row.maxUs), us(row.stddevUs)].join(' | ')} |`
+      : `| ${rowLabel(row)} | n/a: ${(row.reason ?? '').replaceAll('|', '\\|')} ${'| '.repeat(COLUMNS.length - 2)}|`,
+  );
+  return [head, ...body].join('\n');
+}
+
+// ---------------------------------------------------------------------------
+// HTML
+
+const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+
+function escapeHtml(text: string): string {
+  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+}
+
+/** Round, readable tick values (1, 2, 5 × 10^k) across [low, high] on a log axis. */
+function logTicks(low: number, high: number): number[] {
+  const ticks: number[] = [];
+  for (let exponent = Math.floor(Math.log10(low)); exponent <= Math.ceil(Math.log10(high)); exponent++) {
+    for (const mantissa of [1, 2, 5]) {
+      const value = mantissa * 10 ** exponent;
+      if (value >= low && value <= high) ticks.push(value);
+    }
+  }
+  return ticks;
+}
+
+const tickLabel = (value: number): string => (value >= 1000 ? `${value / 1000}k` : String(value));
+
+/** One row's histogram: share of round trips per logarithmic latency bucket, on a shared axis. */
+function histogramSvg(buckets: Bucket[], lowUs: number, highUs: number, color: string, meanUs: number | null, p99Us: number | null): string {
+  const width = 560;
+  const height = 150;
+  const left = 44;
+  const bottom = 24;
+  const plotW = width - left - 10;
+  const plotH = height - bottom - 8;
+  const total = buckets.reduce((sum, b) => sum + b.count, 0);
+  const maxShare = Math.max(...buckets.map((b) => b.count / total), 1e-9);
+  const x = (value: number): number => left + (Math.log(value / lowUs) / Math.log(highUs / lowUs)) * plotW;
+  const y = (share: number): number => 8 + plotH - (share / maxShare) * plotH;
+  const parts: string[] = [];
+  for (const b of buckets) {
+    if (b.count === 0) continue;
+    const x0 = x(Math.max(b.fromUs, lowUs));
+    const x1 = Math.max(x(Math.min(b.toUs, highUs)), x0 + 1);
+    const share = b.count / total;
+    parts.push(`<rect x="${x0.toFixed(1)}" y="${y(share).toFixed(1)}" width="${(x1 - x0).toFixed(1)}" height="${(8 + plotH - y(share)).toFixed(1)}" fill="${color}"><title>${b.fromUs.toFixed(1)}–${b.toUs.toFixed(1)} µs: ${b.count} (${(share * 100).toFixed(2)} %)</title></rect>`);
+  }
+  for (const tick of logTicks(lowUs, highUs)) {
+    parts.push(`<line x1="${x(tick).toFixed(1)}" x2="${x(tick).toFixed(1)}" y1="8" y2="${8 + plotH}" class="grid"/><text x="${x(tick).toFixed(1)}" y="${height - 8}" class="tick">${tickLabel(tick)}</text>`);
+  }
+  const marker = (value: number | null, label: string): string =>
+    value === null ? '' : `<line x1="${x(value).toFixed(1)}" x2="${x(value).toFixed(1)}" y1="8" y2="${8 + plotH}" class="marker"/><text x="${(x(value) + 3).toFixed(1)}" y="18" class="mlabel">${label}</text>`;
+  parts.push(marker(meanUs, 'mean'), marker(p99Us, 'p99'));
+  parts.push(`<text x="${left - 6}" y="14" class="axis" text-anchor="end">${(maxShare * 100).toFixed(0)}%</text><text x="${left - 6}" y="${8 + plotH}" class="axis" text-anchor="end">0</text>`);
+  return `<svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="latency histogram">${parts.join('')}<text x="${width - 10}" y="${height - 8}" class="axis" text-anchor="end">µs</text></svg>`;
+}
+
+/** All rows' percentile spectra on one chart: latency against 1/(1-p), the HDR-histogram view. */
+function spectrumSvg(series: { label: string; color: string; points: [number, number][] }[], lowUs: number, highUs: number): string {
+  const width = 760;
+  const height = 320;
+  const left = 52;
+  const bottom = 34;
+  const plotW = width - left - 180;
+  const plotH = height - bottom - 10;
+  const maxNines = 5; // up to 99.999 %
+  const xOf = (percentile: number): number => left + (Math.min(Math.log10(1 / Math.max(1 - percentile / 100, 10 ** -maxNines)), maxNines) / maxNines) * plotW;
+  const yOf = (value: number): number => 10 + plotH - (Math.log(value / lowUs) / Math.log(highUs / lowUs)) * plotH;
+  const parts: string[] = [];
+  for (const [p, label] of [[0, '0%'], [90, '90%'], [99, '99%'], [99.9, '99.9%'], [99.99, '99.99%'], [99.999, '99.999%']] as const) {
+    parts.push(`<line x1="${xOf(p).toFixed(1)}" x2="${xOf(p).toFixed(1)}" y1="10" y2="${10 + plotH}" class="grid"/><text x="${xOf(p).toFixed(1)}" y="${height - 16}" class="tick">${label}</text>`);
+  }
+  for (const tick of logTicks(lowUs, highUs)) {
+    parts.push(`<line x1="${left}" x2="${left + plotW}" y1="${yOf(tick).toFixed(1)}" y2="${yOf(tick).toFixed(1)}" class="grid"/><text x="${left - 6}" y="${(yOf(tick) + 4).toFixed(1)}" class="axis" text-anchor="end">${tickLabel(tick)}</text>`);
+  }
+  series.forEach((s, i) => {
+    const points = s.points.filter(([p]) => p < 100).map(([p, v]) => `${xOf(p).toFixed(1)},${yOf(Math.max(v, lowUs)).toFixed(1)}`);
+    parts.push(`<polyline points="${points.join(' ')}" fill="none" stroke="${s.color}" stroke-width="2"><title>${escapeHtml(s.label)}</title></polyline>`);
+    parts.push(`<rect x="${left + plotW + 16}" y="${14 + i * 18}" width="12" height="12" fill="${s.color}"/><text x="${left + plotW + 32}" y="${24 + i * 18}" class="legend">${escapeHtml(s.label)}</text>`);
+  });
+  parts.push(`<text x="${left + plotW / 2}" y="${height - 2}" class="axis" text-anchor="middle">percentile</text><text x="12" y="${10 + plotH / 2}" class="axis" transform="rotate(-90 12 ${10 + plotH / 2})" text-anchor="middle">round trip, µs</text>`);
+  return `<svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="latency by percentile">${parts.join('')}</svg>`;
+}
+
+export function html(report: Report, distributions: Map<Row, Distribution>, notes: string[]): string {
+  const { environment: env, rows } = report;
+  const measured = rows.filter((row) => row.available && row.meanUs !== null);
+  const withDistribution = measured.filter((row) => distributions.has(row));
+  const allBuckets = withDistribution.flatMap((row) => distributions.get(row)!.buckets.filter((b) => b.count > 0));
+  const lowUs = Math.max(1, Math.min(...allBuckets.map((b) => b.fromUs), ...measured.map((r) => r.p50Us ?? Infinity)) * 0.9);
+  const highUs = Math.max(...allBuckets.map((b) => b.toUs), ...measured.map((r) => r.maxUs ?? r.p99Us ?? 0)) * 1.1;
+  const colorOf = new Map(measured.map((row, i) => [row, PALETTE[i % PALETTE.length]!]));
+
+  const cell = (value: string, numeric = true): string => `<td${numeric ? ' class="num"' : ''}>${escapeHtml(value)}</td>`;
+  const tableRows = rows
+    .map((row) => {
+      if (!row.available) return `<tr class="na"><td>${escapeHtml(rowLabel(row))}</td><td colspan="${COLUMNS.length - 1}">n/a: ${escapeHtml(row.reason ?? '')}</td></tr>`;
+      const swatch = `<span class="swatch" style="background:${colorOf.get(row) ?? '#999'}"></span>`;
+      return `<tr><td>${swatch}${escapeHtml(rowLabel(row))}</td>${[row.count.toLocaleString('en-US'), us(row.meanUs), rate(row.roundTripsPerSec), percent(row.latencyReduction), percent(row.jitterReduction), us(row.p50Us), us(row.p99Us), us(row.p999Us), us(row.maxUs), us(row.stddevUs)].map((v) => cell(v)).join('')}</tr>`;
+    })
+    .join('\n');
+  const plots = measured
+    .map((row) => {
+      const distribution = distributions.get(row);
+      const body =
+        distribution === undefined
+          ? '<p class="note">pingpong.c prints summary statistics only: no distribution to plot.</p>'
+          : histogramSvg(distribution.buckets, lowUs, highUs, colorOf.get(row)!, row.meanUs, row.p99Us);
+      return `<figure><figcaption>${escapeHtml(rowLabel(row))}: mean ${us(row.meanUs)} µs, p99 ${us(row.p99Us)} µs, stddev ${us(row.stddevUs)} µs</figcaption>${body}</figure>`;
+    })
+    .join('\n');
+  const spectrum = spectrumSvg(
+    withDistribution.map((row) => ({ label: rowLabel(row), color: colorOf.get(row)!, points: distributions.get(row)!.percentiles })),
+    lowUs,
+    highUs,
+  );
+  const targetItems = targets(rows)
+    .map((t) => `<li class="${t.met === true ? 'met' : t.met === false ? 'missed' : ''}">${escapeHtml(describeTarget(t))}</li>`)
+    .join('\n');
+  const envItems: [string, string][] = [
+    ['Date', env.date],
+    ['Windows', env.os + (env.wine !== null ? ' (as reported by the Wine prefix)' : '')],
+    ['Wine', env.wine ?? 'no (real Windows)'],
+    ...(env.host !== null ? [['Host', env.host] as [string, string]] : []),
+    ['CPU', `${env.cpu} (${env.cpuCount} logical)`],
+    ['Node.js', env.node],
+    ['koffi', env.koffi],
+    ['TCP loopback fast path', env.fastPathSupported ? 'supported' : 'not supported here'],
+    ['Message', `${env.messageSize} bytes, one in flight, TCP_NODELAY`],
+  ];
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>winsock-ffi loopback latency</title>
+<style>
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1100px;padding:0 16px;color:#222}
+h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;margin-top:28px}
+table{border-collapse:collapse;margin:8px 0}td,th{padding:4px 10px;border-bottom:1px solid #e3e3e3;text-align:left;white-space:nowrap}
+th{background:#f4f4f4;font-weight:600}.num{text-align:right;font-variant-numeric:tabular-nums}
+tr.na td{color:#888;white-space:normal}.swatch{display:inline-block;width:10px;height:10px;margin-right:6px;border-radius:2px}
+.env td:first-child{color:#666}.note{color:#777;font-style:italic}.warn{background:#fff6e0;border:1px solid #f0d58a;padding:8px 12px;border-radius:4px}
+li.met::marker{content:"✓ ";color:#2a8a2a}li.missed::marker{content:"✗ ";color:#c0392b}
+figure{margin:12px 0}figcaption{font-weight:600;margin-bottom:2px}
+svg text{font:11px system-ui,sans-serif;fill:#555}.tick{text-anchor:middle}.grid{stroke:#eee}.marker{stroke:#333;stroke-dasharray:3 3}.mlabel{fill:#333}.legend{fill:#222}
+</style></head><body>
+<h1>TCP loopback round-trip latency: winsock-ffi vs node:net</h1>
+<p>Two single-threaded processes (sender and echo, same I/O mode), ${env.messageSize}-byte messages carrying a QueryPerformanceCounter timestamp, one message in flight, so round trips per second is the reciprocal of the mean. Reductions are against the first row.</p>
+${env.wine !== null ? `<p class="warn">Measured under Wine ${escapeHtml(env.wine)} on ${escapeHtml(env.host ?? 'Linux')}: every Winsock call goes through Wine, so these are not Windows figures. Compare ratios within this run, not absolute times.</p>` : ''}
+<table class="env">${envItems.map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(v)}</td></tr>`).join('')}</table>
+<h2>Results</h2>
+<table><tr>${COLUMNS.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>
+${tableRows}
+</table>
+<h2>Targets (ratios within this run)</h2>
+<ul>${targetItems}</ul>
+${notes.length > 0 ? `<ul class="note">${notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : ''}
+<h2>Latency by percentile</h2>
+${spectrum}
+<h2>Latency distribution per row</h2>
+<p class="note">Share of round trips per latency bucket (logarithmic axis, shared by all rows); dashed lines: mean and p99.</p>
+${plots}
+</body></html>
+`;
+}

@@ -1,0 +1,89 @@
+// How the orchestrator (Linux or Windows Node) starts the benchmark's Windows programs:
+// on Windows, with the current node; elsewhere, with Windows Node.js under Wine,
+// provisioned exactly as `npm test` does it (the functions come from scripts/harness,
+// this file only strings them together). Every program writes its output to a file,
+// never a pipe: Windows node.exe under Wine dies with EBADF on a pipe.
+import path from 'node:path';
+import { acquireCacheLock } from '../scripts/harness/lock.ts';
+import { ensureKoffiWin32, ensureWindowsNode } from '../scripts/harness/packages.ts';
+import { run } from '../scripts/harness/proc.ts';
+import { step } from '../scripts/harness/steps.ts';
+import { ensureWine, ensureWinePrefix, stopWineServer, wineEnv, windowsPath } from '../scripts/harness/wine.ts';
+
+/**
+ * The Windows Node.js that runs under Wine. Same pin as scripts/test.ts (which keeps its
+ * own copy unexported): 24.x does not start under Wine 8; 22.18+ strips types itself.
+ */
+export const WINDOWS_NODE_VERSION = '22.22.2';
+
+export interface Outcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  /** The program's stdout and stderr. */
+  output: string;
+}
+
+export interface WindowsRunner {
+  /** How the Windows program spells one of our paths. */
+  path(localPath: string): string;
+  /** Runs `script` (relative to the repository root) on Windows Node.js. */
+  node(script: string, args: readonly string[], logFile: string, timeoutMs: number): Promise<Outcome>;
+  /** Runs a Windows executable. */
+  exe(file: string, args: readonly string[], logFile: string, timeoutMs: number): Promise<Outcome>;
+  /** Whether the programs run under Wine. */
+  readonly underWine: boolean;
+  /** Called once at the end; `dirty` when a program had to be killed. */
+  finish(dirty: boolean): Promise<void>;
+}
+
+/** On Windows: the current node, with tsx loaded when it cannot strip types itself. */
+export function nativeRunner(rootDir: string): WindowsRunner {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (!process.features.typescript) {
+    env.NODE_OPTIONS = [env.NODE_OPTIONS, '--import tsx'].filter((part) => part !== undefined && part !== '').join(' ');
+  }
+  const start = async (command: string, args: readonly string[], logFile: string, timeoutMs: number): Promise<Outcome> => {
+    const result = await run(command, args, { cwd: rootDir, env, logFile, timeoutMs });
+    return { code: result.code, signal: result.signal, timedOut: result.timedOut, output: result.output };
+  };
+  return {
+    underWine: false,
+    path: (localPath) => path.resolve(localPath),
+    node: (script, args, logFile, timeoutMs) => start(process.execPath, [script, ...args], logFile, timeoutMs),
+    exe: (file, args, logFile, timeoutMs) => start(file, args, logFile, timeoutMs),
+    finish: async () => {},
+  };
+}
+
+/**
+ * Elsewhere: Wine, Windows Node.js, koffi's win32 module and a Windows 10 prefix in the
+ * cache (the same cache and lock as `npm test`, so the two never share Wine at once:
+ * `npm test` ends with `wineserver -k`, which would kill a running benchmark).
+ */
+export async function provisionWine(rootDir: string, cacheDir: string): Promise<WindowsRunner> {
+  const lock = await step('lock the cache', () => acquireCacheLock(cacheDir));
+  await step('install Wine', ensureWine);
+  const nodeExe = await step('download Windows Node.js', () => ensureWindowsNode(cacheDir, WINDOWS_NODE_VERSION));
+  await step('install @koromix/koffi-win32-x64', () => ensureKoffiWin32(rootDir, cacheDir));
+  const prefix = path.join(cacheDir, 'wineprefix');
+  if (lock.previousRunWasKilled) await step('stop leftover Wine processes (wineserver -k)', () => stopWineServer(prefix));
+  await step('set up the Wine prefix', () => ensureWinePrefix(prefix));
+
+  const env = wineEnv(prefix);
+  const start = async (file: string, args: readonly string[], logFile: string, timeoutMs: number): Promise<Outcome> => {
+    const result = await run('wine', [file, ...args], { cwd: rootDir, env, logFile, timeoutMs });
+    return { code: result.code, signal: result.signal, timedOut: result.timedOut, output: result.output };
+  };
+  return {
+    underWine: true,
+    path: windowsPath,
+    node: (script, args, logFile, timeoutMs) => start(nodeExe, [script, ...args], logFile, timeoutMs),
+    exe: start,
+    async finish(dirty) {
+      // Only after a kill: a killed sender can leave its echo process behind in the prefix.
+      if (dirty) await stopWineServer(prefix);
+      lock.release();
+    },
+  };
+}

@@ -1,0 +1,485 @@
+// `npm run bench`: the loopback latency table of Microsoft's TCP Loopback Fast Path
+// article, reproduced on this machine for node:net and each winsock-ffi I/O mode, with
+// the C reference (../shared/tools/pingpong.c) beside them. Runs on any Node: the
+// measuring processes run on Windows Node.js, natively on Windows and under Wine
+// elsewhere (provisioned like `npm test`). See `npm run bench -- --help`.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildPingPong, runPingPong } from '../bench/c-reference.ts';
+import { C_MODES, DEFAULT_SIZE, isModeName, MODES, TIMESTAMP_BYTES, usesWinsockFfi } from '../bench/protocol.ts';
+import type { CModeName, FfiCostResult, ModeName, ProbeResult, SenderArgs, SenderFailure, SenderResult } from '../bench/protocol.ts';
+import { describeTarget, html, markdownTable, rowLabel, tableLines, targets, unavailableRow, withReductions } from '../bench/report.ts';
+import type { Distribution, Environment, Report, Row } from '../bench/report.ts';
+import { nativeRunner, provisionWine } from '../bench/windows-node.ts';
+import { HarnessError } from './harness/steps.ts';
+import type { WindowsRunner } from '../bench/windows-node.ts';
+
+const HELP = `npm run bench -- [options]
+
+Rows: node:net (the baseline), then winsock-ffi's blocking, nonblocking-poll, iocp-wait,
+iocp-poll and rio-poll, each with the loopback fast path off and on (n/a with the reason
+where the system lacks it), then the C reference c-blocking and c-spin.
+
+  --modes LIST        comma-separated rows to run (default: all): ${[...MODES, ...C_MODES].join(', ')}
+  --fast-path WHICH   off, on or both (default both)
+  --count N           measured round trips per row (default: sized per row from the
+                      warm-up rate to last --seconds)
+  --seconds S         target measuring time per row without --count (default 10)
+  --warmup N          warm-up round trips, at least (default 500; also at least 1 s)
+  --size BYTES        message size, at least ${TIMESTAMP_BYTES} (default ${DEFAULT_SIZE})
+  --quick             about 1.5 s per row (--seconds 1.5, shorter warm-up)
+  --json FILE         write { environment, rows }
+  --html FILE         write a self-contained page with the table and latency plots
+  --markdown          also print the table as Markdown
+  --ffi-cost          instead: the cost of one FFI call into ws2_32 against one node:net write
+  --help
+
+Environment: WINSOCK_FFI_CACHE (cache folder, default .cache/ at the repository root).
+Under Wine the figures are not Windows figures: compare the ratios within one run.`;
+
+interface Options {
+  modes: (ModeName | CModeName)[];
+  fastPaths: boolean[];
+  count: number | null;
+  seconds: number;
+  warmupCount: number;
+  warmupSeconds: number;
+  size: number;
+  json: string | null;
+  html: string | null;
+  markdown: boolean;
+  ffiCost: boolean;
+}
+
+const rootDir = fileURLToPath(new URL('..', import.meta.url));
+const cacheDir = path.resolve(rootDir, process.env.WINSOCK_FFI_CACHE || '.cache');
+const workDir = path.join(cacheDir, 'bench-run');
+const isTty = process.stdout.isTTY === true;
+
+/** Starting node.exe twice under Wine and the echo's connection take a few seconds. */
+const ROW_OVERHEAD_S = 120;
+const PROGRESS_INTERVAL_MS = 250;
+/** When nothing better is known, the round trip the C reference's count is sized for. */
+const FALLBACK_RTT_US = 300;
+
+function parseOptions(argv: string[]): Options {
+  const options: Options = {
+    modes: [...MODES, ...C_MODES],
+    fastPaths: [false, true],
+    count: null,
+    seconds: 10,
+    warmupCount: 500,
+    warmupSeconds: 1,
+    size: DEFAULT_SIZE,
+    json: null,
+    html: null,
+    markdown: false,
+    ffiCost: false,
+  };
+  let quick = false;
+  let secondsGiven = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = (): string => {
+      const next = inline ?? argv[++i];
+      if (next === undefined) throw new Error(`${flag} needs a value`);
+      return next;
+    };
+    const positive = (text: string, integer: boolean): number => {
+      const n = Number(text);
+      if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new Error(`${flag} needs a positive ${integer ? 'integer' : 'number'}, got "${text}"`);
+      return n;
+    };
+    switch (flag) {
+      case '--modes': {
+        const names = value().split(',').map((name) => name.trim()).filter((name) => name !== '');
+        for (const name of names) {
+          if (!isModeName(name) && !(C_MODES as readonly string[]).includes(name)) throw new Error(`unknown mode "${name}"; modes: ${[...MODES, ...C_MODES].join(', ')}`);
+        }
+        // Table order, whatever order they were given in.
+        options.modes = [...MODES, ...C_MODES].filter((mode) => names.includes(mode));
+        break;
+      }
+      case '--fast-path': {
+        const which = value();
+        if (which === 'off') options.fastPaths = [false];
+        else if (which === 'on') options.fastPaths = [true];
+        else if (which === 'both') options.fastPaths = [false, true];
+        else throw new Error(`--fast-path takes off, on or both, got "${which}"`);
+        break;
+      }
+      case '--count':
+        options.count = positive(value(), true);
+        break;
+      case '--seconds':
+        options.seconds = positive(value(), false);
+        secondsGiven = true;
+        break;
+      case '--warmup':
+        options.warmupCount = positive(value(), true);
+        break;
+      case '--size': {
+        const size = positive(value(), true);
+        if (size < TIMESTAMP_BYTES || size > 65536) throw new Error(`--size must be between ${TIMESTAMP_BYTES} and 65536`);
+        options.size = size;
+        break;
+      }
+      case '--quick':
+        quick = true;
+        break;
+      case '--json':
+        options.json = path.resolve(value());
+        break;
+      case '--html':
+        options.html = path.resolve(value());
+        break;
+      case '--markdown':
+        options.markdown = true;
+        break;
+      case '--ffi-cost':
+        options.ffiCost = true;
+        break;
+      case '--help':
+      case '-h':
+        process.stdout.write(`${HELP}\n`);
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown option "${arg}" (see --help)`);
+    }
+  }
+  if (quick) {
+    if (!secondsGiven) options.seconds = 1.5;
+    options.warmupCount = Math.min(options.warmupCount, 100);
+    options.warmupSeconds = 0.3;
+  }
+  if (options.size !== DEFAULT_SIZE && options.modes.some((mode) => mode.startsWith('c-'))) {
+    // pingpong.c has 64 bytes built in.
+    options.modes = options.modes.filter((mode) => !mode.startsWith('c-'));
+    process.stdout.write(`note: the C reference only does ${DEFAULT_SIZE}-byte messages; its rows are left out with --size ${options.size}\n`);
+  }
+  return options;
+}
+
+function say(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** A status line that rewrites itself on a terminal, and prints phase changes otherwise. */
+class StatusLine {
+  #last = '';
+  #lastPhase = '';
+
+  update(text: string, phase: string): void {
+    if (isTty) {
+      process.stdout.write(`\r\x1b[K${text}`);
+    } else if (phase !== this.#lastPhase) {
+      process.stdout.write(`${text}\n`);
+    }
+    this.#last = text;
+    this.#lastPhase = phase;
+  }
+
+  done(text: string): void {
+    if (isTty) process.stdout.write(`\r\x1b[K${text}\n`);
+    else process.stdout.write(`${text}\n`);
+    this.#last = '';
+    this.#lastPhase = '';
+  }
+
+  get last(): string {
+    return this.#last;
+  }
+}
+
+function readJson<T>(file: string): T | null {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}
+
+function lastProgress(file: string): { phase: string; done: number; total: number } | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+  const line = text.trimEnd().split('\n').at(-1);
+  const match = line === undefined ? null : /^(\w+) (\d+) (\d+)$/.exec(line);
+  return match === null ? null : { phase: match[1]!, done: Number(match[2]), total: Number(match[3]) };
+}
+
+async function probe(runner: WindowsRunner): Promise<ProbeResult> {
+  const resultFile = path.join(workDir, 'probe.json');
+  const logFile = path.join(workDir, 'probe.log');
+  const outcome = await runner.node('bench/probe.ts', [runner.path(resultFile)], logFile, ROW_OVERHEAD_S * 1000);
+  const result = readJson<ProbeResult>(resultFile);
+  if (outcome.code !== 0 || result === null) throw new Error(`bench/probe.ts failed (exit ${outcome.code ?? outcome.signal}${outcome.timedOut ? ', timed out' : ''}):\n${outcome.output.trim()}`);
+  return result;
+}
+
+interface Measured {
+  row: Row;
+  distribution: Distribution | null;
+  killed: boolean;
+}
+
+async function measureRow(runner: WindowsRunner, options: Options, mode: ModeName, fastPath: boolean, position: string, status: StatusLine): Promise<Measured> {
+  const id = `${mode.replace(':', '-')}-${fastPath ? 'fast' : 'normal'}`;
+  const resultFile = path.join(workDir, `${id}.json`);
+  const progressFile = path.join(workDir, `${id}.progress`);
+  const logFile = path.join(workDir, `${id}.log`);
+  for (const file of [resultFile, progressFile]) fs.rmSync(file, { force: true });
+  const args: SenderArgs = {
+    mode,
+    fastPath,
+    size: options.size,
+    count: options.count,
+    seconds: options.seconds,
+    warmupCount: options.warmupCount,
+    warmupSeconds: options.warmupSeconds,
+    resultFile: runner.path(resultFile),
+    progressFile: runner.path(progressFile),
+    echoErrorFile: runner.path(path.join(workDir, `${id}.echo-error.txt`)),
+  };
+  const label = `${position} ${rowLabel({ mode, fastPath } as Row)}`;
+  const timeoutMs = (ROW_OVERHEAD_S + options.warmupSeconds * 4 + (options.count === null ? options.seconds * 4 : options.count * 0.02)) * 1000;
+  status.update(`${label}: starting`, 'starting');
+  const ticker = setInterval(() => {
+    const progress = lastProgress(progressFile);
+    if (progress === null || progress.phase === 'done') return;
+    const text =
+      progress.phase === 'measure'
+        ? `measuring ${Math.floor((100 * progress.done) / progress.total)}% (${progress.done.toLocaleString('en-US')}/${progress.total.toLocaleString('en-US')})`
+        : progress.phase === 'warmup'
+          ? `warming up (${progress.done.toLocaleString('en-US')} round trips)`
+          : 'waiting for the echo process';
+    status.update(`${label}: ${text}`, progress.phase);
+  }, PROGRESS_INTERVAL_MS);
+  let outcome;
+  try {
+    outcome = await runner.node('bench/sender.ts', [JSON.stringify(args)], logFile, timeoutMs);
+  } finally {
+    clearInterval(ticker);
+  }
+  const result = readJson<SenderResult | SenderFailure>(resultFile);
+  if (outcome.code === 0 && result !== null && !('error' in result)) {
+    const row: Row = {
+      mode,
+      fastPath,
+      available: true,
+      count: result.count,
+      meanUs: result.meanUs,
+      p50Us: result.p50Us,
+      p99Us: result.p99Us,
+      p999Us: result.p999Us,
+      maxUs: result.maxUs,
+      stddevUs: result.stddevUs,
+      roundTripsPerSec: result.roundTripsPerSec,
+      latencyReduction: null,
+      jitterReduction: null,
+    };
+    status.done(`${label}: ${result.count.toLocaleString('en-US')} round trips, mean ${result.meanUs.toFixed(1)} µs, p99 ${result.p99Us.toFixed(1)} µs`);
+    return { row, distribution: { percentiles: result.percentiles, buckets: result.buckets }, killed: false };
+  }
+  // A failed row is reported as such, with the cause; it never gets figures.
+  const cause =
+    result !== null && 'error' in result
+      ? result.error
+      : outcome.timedOut
+        ? `timed out after ${Math.round(timeoutMs / 1000)} s`
+        : `sender exited with code ${outcome.code ?? outcome.signal}: ${outcome.output.trim().split('\n')[0] ?? ''}`;
+  status.done(`${label}: FAILED: ${cause} (log: ${logFile})`);
+  return { row: unavailableRow(mode, fastPath, `run failed: ${cause}`), distribution: null, killed: outcome.timedOut };
+}
+
+async function measureC(runner: WindowsRunner, options: Options, modes: CModeName[], rows: Row[], position: (mode: CModeName) => string, status: StatusLine): Promise<{ rows: Row[]; killed: boolean }> {
+  const out: Row[] = [];
+  let killed = false;
+  const built = await buildPingPong(rootDir, cacheDir, say);
+  for (const mode of modes) {
+    if ('reason' in built) {
+      out.push(unavailableRow(mode, false, built.reason));
+      continue;
+    }
+    // Sized like the Node rows: from the matching row's rate when there is one.
+    const peer = rows.find((row) => row.mode === (mode === 'c-blocking' ? 'blocking' : 'nonblocking-poll') && !row.fastPath && row.available);
+    const count = options.count ?? Math.max(200, Math.round((options.seconds * 1e6) / (peer?.meanUs ?? FALLBACK_RTT_US)));
+    const label = `${position(mode)} ${mode} (C reference)`;
+    status.update(`${label}: ${count.toLocaleString('en-US')} round trips`, 'measure');
+    const timeoutMs = (ROW_OVERHEAD_S + count * 0.02) * 1000;
+    const result = await runPingPong(runner, built.exe, mode, count, path.join(workDir, `${mode}.log`), timeoutMs);
+    if ('reason' in result) {
+      killed ||= result.timedOut;
+      status.done(`${label}: FAILED: ${result.reason}`);
+      out.push(unavailableRow(mode, false, `run failed: ${result.reason}`));
+      continue;
+    }
+    status.done(`${label}: ${result.count.toLocaleString('en-US')} round trips, mean ${result.meanUs.toFixed(1)} µs, p99 ${result.p99Us.toFixed(1)} µs`);
+    out.push({
+      mode,
+      fastPath: false,
+      available: true,
+      count: result.count,
+      meanUs: result.meanUs,
+      p50Us: result.p50Us,
+      p99Us: result.p99Us,
+      // pingpong.c prints mean, p50, p99 and stddev only.
+      p999Us: null,
+      maxUs: null,
+      stddevUs: result.stddevUs,
+      roundTripsPerSec: result.roundTripsPerSec,
+      latencyReduction: null,
+      jitterReduction: null,
+    });
+  }
+  return { rows: out, killed };
+}
+
+function hostDescription(): string | null {
+  if (process.platform === 'win32') return null;
+  let distribution = '';
+  try {
+    const release = fs.readFileSync('/etc/os-release', 'utf8');
+    distribution = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(release)?.[1] ?? '';
+  } catch {
+    // Not every system has it.
+  }
+  return `${os.type()} ${os.release()}${distribution === '' ? '' : ` (${distribution})`}, ${os.cpus()[0]?.model.trim() ?? 'unknown CPU'} x ${os.cpus().length}`;
+}
+
+async function runFfiCost(runner: WindowsRunner): Promise<void> {
+  const resultFile = path.join(workDir, 'ffi-cost.json');
+  const logFile = path.join(workDir, 'ffi-cost.log');
+  fs.rmSync(resultFile, { force: true });
+  say('measuring the cost of single calls (bench/ffi-cost.ts) ...');
+  const outcome = await runner.node('bench/ffi-cost.ts', [runner.path(resultFile)], logFile, ROW_OVERHEAD_S * 3 * 1000);
+  const result = readJson<FfiCostResult>(resultFile);
+  if (outcome.code !== 0 || result === null) throw new Error(`bench/ffi-cost.ts failed (exit ${outcome.code ?? outcome.signal}):\n${outcome.output.trim()}`);
+  const width = Math.max(...result.rows.map((row) => row.name.length));
+  say(`\nTime per call (median of ${result.runs} runs)${runner.underWine ? `, under Wine: not Windows figures, compare within the table` : ''}:\n`);
+  for (const row of result.rows) {
+    say(`  ${row.name.padEnd(width)}  ${(row.nsPerCall / 1000).toFixed(2).padStart(7)} µs  (${row.calls.toLocaleString('en-US')} calls)  ${row.what}`);
+  }
+  const ffi = result.rows.find((row) => row.name.includes('Socket.send'));
+  const netWrite = result.rows.find((row) => row.name.includes('node:net'));
+  if (ffi !== undefined && netWrite !== undefined) {
+    say(`\none Socket.send = ${(ffi.nsPerCall / netWrite.nsPerCall).toFixed(2)}x one node:net write`);
+  }
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  fs.mkdirSync(workDir, { recursive: true });
+  say(process.platform === 'win32' ? `Windows Node.js ${process.version} (this process)` : 'provisioning Wine and Windows Node.js (as npm test does) ...');
+  const runner = process.platform === 'win32' ? nativeRunner(rootDir) : await provisionWine(rootDir, cacheDir);
+  let dirty = false;
+  try {
+    if (options.ffiCost) {
+      await runFfiCost(runner);
+      return 0;
+    }
+    const probed = await probe(runner);
+    const environment: Environment = {
+      os: probed.environment.os,
+      wine: probed.environment.wine,
+      underWine: probed.environment.wine !== null,
+      host: probed.environment.wine !== null ? hostDescription() : null,
+      cpu: probed.environment.cpu,
+      cpuCount: probed.environment.cpuCount,
+      node: probed.environment.node,
+      koffi: probed.environment.koffi,
+      fastPathSupported: probed.fastPath.supported,
+      messageSize: options.size,
+      date: new Date().toISOString(),
+    };
+    say(`${environment.os}${environment.wine !== null ? ` under Wine ${environment.wine} on ${environment.host ?? 'Linux'}` : ''}; Node.js ${environment.node}; ${environment.cpu} x ${environment.cpuCount}`);
+    say(`TCP loopback fast path: ${probed.fastPath.supported ? 'supported' : `not supported (${probed.fastPath.reason ?? ''})`}`);
+    if (environment.wine !== null) say('Under Wine: these are not Windows figures; compare the ratios within this run.');
+
+    // The plan, in table order: each winsock-ffi mode with the fast path off and on.
+    const plan: { mode: ModeName | CModeName; fastPath: boolean; reason: string | null }[] = [];
+    for (const mode of options.modes) {
+      if (!isModeName(mode)) {
+        plan.push({ mode, fastPath: false, reason: null });
+        continue;
+      }
+      const availability = probed.modes[mode];
+      for (const fastPath of usesWinsockFfi(mode) ? options.fastPaths : [false]) {
+        const reason = !availability.available ? availability.reason : fastPath && !probed.fastPath.supported ? (probed.fastPath.reason ?? 'not supported') : null;
+        plan.push({ mode, fastPath, reason });
+      }
+    }
+    const toRun = plan.filter((entry) => entry.reason === null);
+    const position = (index: number): string => `[${index + 1}/${toRun.length}]`;
+    const status = new StatusLine();
+    const rows: Row[] = [];
+    const distributions = new Map<Row, Distribution>();
+    const started = Date.now();
+    const cModes: CModeName[] = [];
+    for (const entry of plan) {
+      if (entry.reason !== null) {
+        rows.push(unavailableRow(entry.mode, entry.fastPath, entry.reason));
+        continue;
+      }
+      if (!isModeName(entry.mode)) {
+        cModes.push(entry.mode);
+        continue;
+      }
+      const measured = await measureRow(runner, options, entry.mode, entry.fastPath, position(toRun.indexOf(entry)), status);
+      dirty ||= measured.killed;
+      rows.push(measured.row);
+      if (measured.distribution !== null) distributions.set(measured.row, measured.distribution);
+    }
+    if (cModes.length > 0) {
+      const c = await measureC(runner, options, cModes, rows, (mode) => position(toRun.findIndex((entry) => entry.mode === mode)), status);
+      dirty ||= c.killed;
+      rows.push(...c.rows);
+    }
+
+    // Reductions need the whole table; the distributions follow the rows they belong to.
+    const finalRows = withReductions(rows);
+    const finalDistributions = new Map<Row, Distribution>();
+    finalRows.forEach((row, i) => {
+      const distribution = distributions.get(rows[i]!);
+      if (distribution !== undefined) finalDistributions.set(row, distribution);
+    });
+    const report: Report = { environment, rows: finalRows };
+
+    say(`\nLoopback round trips, ${options.size}-byte messages (${environment.date.slice(0, 10)}, ${Math.round((Date.now() - started) / 1000)} s):\n`);
+    for (const line of tableLines(finalRows)) say(line);
+    say('');
+    for (const target of targets(finalRows)) say(describeTarget(target));
+    if (options.markdown) say(`\n${markdownTable(finalRows)}`);
+    const notes =
+      environment.wine !== null ? [`Measured under Wine ${environment.wine}: every Winsock call goes through Wine, so these are not Windows figures.`] : [];
+    if (options.json !== null) {
+      fs.mkdirSync(path.dirname(options.json), { recursive: true });
+      fs.writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
+      say(`\nwrote ${options.json}`);
+    }
+    if (options.html !== null) {
+      fs.mkdirSync(path.dirname(options.html), { recursive: true });
+      fs.writeFileSync(options.html, html(report, finalDistributions, notes));
+      say(`wrote ${options.html}`);
+    }
+    return finalRows.some((row) => row.reason?.startsWith('run failed') === true) ? 1 : 0;
+  } finally {
+    await runner.finish(dirty);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const where = error instanceof HarnessError ? `step "${error.step}" failed: ` : '';
+    process.stderr.write(`npm run bench: ${where}${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
