@@ -3,7 +3,7 @@
 
 import { checkAddressInput, checkFamily, describe, literalFamily } from './address.ts';
 import type { AddressFamily, SocketAddress, SocketAddressInput } from './address.ts';
-import { EndOfStreamError, SocketClosedError, SocketStateError } from './errors.ts';
+import { EndOfStreamError, SocketClosedError, SocketStateError, WinsockError } from './errors.ts';
 import {
   IPPROTO_TCP,
   SD_BOTH,
@@ -18,6 +18,7 @@ import {
   SO_SNDBUF,
   SO_SNDTIMEO,
   TCP_NODELAY,
+  WSAEWOULDBLOCK,
 } from './sys/windows/constants.ts';
 import * as sys from './sys/windows/sys.ts';
 import type { Handle, SocketType } from './sys/windows/sys.ts';
@@ -76,6 +77,8 @@ export interface RecvFromResult {
   readonly port: number;
 }
 
+/** getOption() reads at most this many bytes. */
+const MAX_OPTION_SIZE = 4096;
 /** SOMAXCONN: let the system choose the largest backlog. */
 const SOMAXCONN = 0x7fffffff;
 /** Windows' default TCP keep-alive timings, used when only one of them is given. */
@@ -314,7 +317,14 @@ export class Socket {
   #connectTo(target: SocketAddress, timeoutMs: number | undefined): void {
     const handle = this[handleOf]('connect');
     if (timeoutMs === undefined) {
-      sys.connect(handle, this.family, target.address, target.port);
+      try {
+        sys.connect(handle, this.family, target.address, target.port);
+      } catch (error) {
+        // A non-blocking connect goes on in the background: from here on it is too
+        // late for options that must precede connect (the fast path).
+        if (error instanceof WinsockError && error.errno === WSAEWOULDBLOCK) this.#state = 'connected';
+        throw error;
+      }
     } else {
       try {
         sys.connectWithTimeout(handle, this.family, target.address, target.port, timeoutMs);
@@ -334,6 +344,7 @@ export class Socket {
   /** Sends every byte of `data`, calling send() as often as it takes. */
   sendAll(data: Uint8Array | string): void {
     const handle = this[handleOf]('sendAll');
+    this.#requireBlocking('sendAll');
     let bytes = toBytes(data);
     let sent = sys.send(handle, bytes);
     while (sent < bytes.byteLength) {
@@ -370,6 +381,7 @@ export class Socket {
   recvExact(buffer: Uint8Array): void {
     const handle = this[handleOf]('recvExact');
     checkBuffer(buffer, 'buffer', true);
+    this.#requireBlocking('recvExact');
     let filled = sys.recv(handle, buffer);
     while (filled < buffer.byteLength) {
       if (filled === 0) throw new EndOfStreamError(0, buffer.byteLength);
@@ -593,7 +605,9 @@ export class Socket {
     const handle = this[handleOf]('getOption');
     checkInt32(level, 'level', -0x80000000);
     checkInt32(name, 'name', -0x80000000);
-    checkInt32(size, 'size', 1);
+    if (typeof size !== 'number' || !Number.isInteger(size)) throw new TypeError(`size must be an integer, got ${describe(size)}`);
+    // The largest option value Winsock has (WSAPROTOCOL_INFOW) is 628 bytes.
+    if (size < 1 || size > MAX_OPTION_SIZE) throw new RangeError(`size must be between 1 and ${MAX_OPTION_SIZE}, got ${size}`);
     return sys.getOption(handle, level, name, size);
   }
 
@@ -639,6 +653,11 @@ export class Socket {
     const handle = this[handleOf](operation);
     if (typeof on !== 'boolean') throw new TypeError(`${operation}: on must be a boolean, got ${describe(on)}`);
     sys.setIntOption(handle, level, name, on ? 1 : 0);
+  }
+
+  /** Loops that must not stop half-way cannot run on a non-blocking socket: WSAEWOULDBLOCK would lose the progress. */
+  #requireBlocking(operation: string): void {
+    if (!this.#blocking) throw new SocketStateError('ERR_SOCKET_NONBLOCKING', `${operation} needs a blocking socket; use trySend/tryRecv with poll() on a non-blocking one`);
   }
 
   #requireTcp(operation: string): void {

@@ -285,6 +285,7 @@ describe('Socket options', function () {
       expect(() => socket.getOption(constants.SOL_SOCKET, '1' as unknown as number)).to.throw(TypeError);
       expect(() => socket.getOption(2 ** 31, 1)).to.throw(RangeError);
       expect(() => socket.getOption(constants.SOL_SOCKET, constants.SO_RCVBUF, 0)).to.throw(RangeError);
+      expect(() => socket.getOption(constants.SOL_SOCKET, constants.SO_RCVBUF, 4097)).to.throw(RangeError);
       expect(() => socket.setOption(constants.SOL_SOCKET, constants.SO_RCVBUF, 'big' as unknown as number)).to.throw(TypeError);
       expect(() => socket.setOption(constants.SOL_SOCKET, constants.SO_RCVBUF, 2 ** 31)).to.throw(RangeError);
       expect(() => socket.setOption(constants.SOL_SOCKET, constants.SO_RCVBUF, 0.25)).to.throw(TypeError);

@@ -354,6 +354,29 @@ describe('TCP sockets', function () {
         expectWinsockError(() => server.recv(Buffer.alloc(1)), 'WSAETIMEDOUT', 'recv');
       });
 
+      it('non-blocking: recvExact() and sendAll() refuse to start, so no partial progress is lost', function () {
+        const { client, server } = tcpPair(tracker, fam);
+        server.setBlocking(false);
+        client.setBlocking(false);
+        const recvError = thrownBy(() => server.recvExact(Buffer.alloc(4))) as { code?: string };
+        expect(recvError.code).to.equal('ERR_SOCKET_NONBLOCKING');
+        const sendError = thrownBy(() => client.sendAll('data')) as { code?: string };
+        expect(sendError.code).to.equal('ERR_SOCKET_NONBLOCKING');
+        // Nothing was sent or consumed: the stream is intact for the caller's own loop.
+        expect(server.tryRecv(Buffer.alloc(4))).to.equal(-1);
+      });
+
+      it('non-blocking connect(): WSAEWOULDBLOCK, and from then on the fast path is too late', function () {
+        const listener = tracker.track(Socket.listen({ address: fam.loopback, port: 0 }));
+        const client = tracker.track(new Socket({ family: fam.family }));
+        client.setBlocking(false);
+        expectWinsockError(() => client.connect(listener.localAddress), 'WSAEWOULDBLOCK', 'connect');
+        const late = thrownBy(() => client.enableLoopbackFastPath()) as { code?: string };
+        expect(late.code).to.equal('ERR_FAST_PATH_TOO_LATE');
+        const [result] = poll([{ socket: client, events: { writable: true } }], 5000);
+        expect(result!.writable).to.equal(true);
+      });
+
       it('bytesAvailable counts what a recv() would return now', function () {
         const { client, server } = tcpPair(tracker, fam);
         expect(server.bytesAvailable).to.equal(0);
