@@ -50,7 +50,10 @@ export class SocketStream extends Duplex {
       },
       (error: unknown) => {
         this.#reading = false;
-        if (!this.destroyed) this.destroy(error as Error);
+        if (this.destroyed) return;
+        // The socket was closed under the stream: like a net.Socket whose handle is gone, just close.
+        if (this.socket.closed) this.destroy();
+        else this.destroy(error as Error);
       },
     );
   }
