@@ -133,7 +133,11 @@ export function describeTarget(target: Target): string {
 // Terminal table
 
 const us = (value: number | null): string => (value === null ? '' : value >= 100 ? value.toFixed(0) : value.toFixed(1));
-const percent = (value: number | null): string => (value === null ? '' : `${value >= 0 ? '' : '-'}${Math.abs(value * 100).toFixed(0)}%`);
+const percent = (value: number | null): string => {
+  if (value === null) return '';
+  const rounded = Math.round(value * 100);
+  return `${rounded === 0 ? 0 : rounded}%`; // no "-0%"
+};
 const rate = (value: number | null): string => (value === null ? '' : Math.round(value).toLocaleString('en-US'));
 
 const COLUMNS = ['Mode', 'Count', 'Mean µs', 'RTT/s', 'Lat. red.', 'Jitter red.', 'p50 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'stddev µs'] as const;
@@ -219,11 +223,11 @@ function histogramSvg(buckets: Bucket[], lowUs: number, highUs: number, color: s
 
 /** All rows' percentile spectra on one chart: latency against 1/(1-p), the HDR-histogram view. */
 function spectrumSvg(series: { label: string; color: string; points: [number, number][] }[], lowUs: number, highUs: number): string {
-  const width = 760;
+  const width = 860;
   const height = 320;
   const left = 52;
   const bottom = 34;
-  const plotW = width - left - 180;
+  const plotW = width - left - 250;
   const plotH = height - bottom - 10;
   const maxNines = 5; // up to 99.999 %
   const xOf = (percentile: number): number => left + (Math.min(Math.log10(1 / Math.max(1 - percentile / 100, 10 ** -maxNines)), maxNines) / maxNines) * plotW;
