@@ -123,7 +123,9 @@ export class Recorder {
   }
 
   percentileNs(percentile: number): number {
-    return this.histogram.getValueAtPercentile(percentile);
+    // The histogram answers with its bucket's highest equivalent value, which can lie
+    // a little above the exact maximum.
+    return Math.min(this.histogram.getValueAtPercentile(percentile), this.#max);
   }
 
   /** Percentile spectrum for the plot: 0 .. 99.999, denser towards the tail. */

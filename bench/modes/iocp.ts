@@ -17,8 +17,12 @@ import { blockingListener, connectSocket } from './winsock-sync.ts';
 type Collect = (port: CompletionPort) => Completion[];
 
 const INFINITE = 0xffffffff;
-const collectWaiting: Collect = (port) => port.wait(INFINITE);
-const collectPolling: Collect = (port) => port.poll();
+// One completion per call: a send that finished at once (skip mode) is then handed back
+// from the port's ready list alone, without an extra GetQueuedCompletionStatusEx(0)
+// that a larger batch would add to look for more. With one socket and at most one
+// receive outstanding, a batch would have nothing else to collect.
+const collectWaiting: Collect = (port) => port.wait(INFINITE, 1);
+const collectPolling: Collect = (port) => port.poll(1);
 
 /** One socket on its own completion port; send() issues, receive() collects until the message is whole. */
 function iocpConnection(socket: Socket, message: Message, collect: Collect): SyncConnection {
