@@ -226,7 +226,23 @@ describe('Promise API', function () {
     );
     await Promise.all(echoes);
     expect(results.filter((ok) => !ok)).to.have.length(0);
-    expect(pumpState().pending).to.equal(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(pumpState()).to.deep.equal({ pending: 0, waiting: false });
+  });
+
+  it('an operation that fails at once rejects without waiting for the worker, even while another is pending', async function () {
+    const { client, server } = await pairAsync(tracker, families[0]!);
+    const buffer = Buffer.alloc(8);
+    const pending = server.recvAsync(buffer); // keeps the worker waiting
+    const lonely = tracker.track(new Socket());
+    const error = await lonely.recvAsync(Buffer.alloc(4)).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(WinsockError);
+    expect((error as WinsockError).code).to.equal('WSAENOTCONN');
+    expect(pumpState()).to.deep.equal({ pending: 1, waiting: true });
+    await client.sendAsync('done');
+    expect(buffer.toString('utf8', 0, await pending)).to.equal('done');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(pumpState()).to.deep.equal({ pending: 0, waiting: false });
   });
 
   it('a peer process killed mid-transfer gives WSAECONNRESET and nothing hangs', async function () {

@@ -49,11 +49,11 @@ export function pumpState(): { pending: number; waiting: boolean } {
 
 function pump(): void {
   const shared = sharedPort;
-  if (shared === null || pumping || pendingCount === 0) return;
-  if (shared.readyCount > 0) {
-    scheduleDrain();
-    return;
-  }
+  if (shared === null) return;
+  // Operations that finished without a packet never reach the worker: drain them here,
+  // whether or not a wait is running.
+  if (shared.readyCount > 0) scheduleDrain();
+  if (pumping || pendingCount === 0 || shared.readyCount > 0) return;
   pumping = true;
   shared.waitAsync().then(
     () => {
@@ -81,7 +81,9 @@ function scheduleDrain(): void {
 
 function onSettled(): void {
   pendingCount--;
-  if (pendingCount === 0 && pumping && sharedPort !== null) sharedPort.wake();
+  // Only a worker still blocked in the wait needs waking; while the wait's own
+  // callback runs (the usual way operations settle) the port no longer counts as waiting.
+  if (pendingCount === 0 && sharedPort !== null && sharedPort.waiting) sharedPort.wake();
 }
 
 /**
