@@ -16,16 +16,26 @@ function checkFastPath(socket: Socket, wanted: boolean, side: string): void {
 /** A blocking listener on 127.0.0.1 whose accepted socket (TCP_NODELAY) goes to `wrap`. */
 export function blockingListener(fastPath: boolean, message: Message, wrap: (socket: Socket, message: Message) => SyncConnection): SyncListener {
   const listener = Socket.listen({ address: LOOPBACK, port: 0 }, { loopbackFastPath: fastPath, backlog: 1 });
-  checkFastPath(listener, fastPath, 'listener');
+  try {
+    checkFastPath(listener, fastPath, 'listener');
+  } catch (error) {
+    listener.close();
+    throw error;
+  }
   return {
     port: listener.localAddress.port,
     accept(timeoutMs) {
       const [ready] = poll([{ socket: listener, events: { readable: true } }], timeoutMs);
       if (ready === undefined || !ready.readable) throw new Error(`the echo process did not connect within ${timeoutMs} ms`);
       const socket = listener.accept();
-      socket.setNoDelay(true);
-      checkFastPath(socket, fastPath, 'accepted socket');
-      return wrap(socket, message);
+      try {
+        socket.setNoDelay(true);
+        checkFastPath(socket, fastPath, 'accepted socket');
+        return wrap(socket, message);
+      } catch (error) {
+        socket.close();
+        throw error;
+      }
     },
     close() {
       listener.close();
@@ -36,7 +46,12 @@ export function blockingListener(fastPath: boolean, message: Message, wrap: (soc
 /** A blocking socket connected to 127.0.0.1:port with TCP_NODELAY. */
 export function connectSocket(port: number, fastPath: boolean): Socket {
   const socket = Socket.connect({ address: LOOPBACK, port }, { noDelay: true, loopbackFastPath: fastPath });
-  checkFastPath(socket, fastPath, 'connecting socket');
+  try {
+    checkFastPath(socket, fastPath, 'connecting socket');
+  } catch (error) {
+    socket.close();
+    throw error;
+  }
   return socket;
 }
 
