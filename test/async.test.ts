@@ -95,6 +95,15 @@ describe('Promise API', function () {
     });
   }
 
+  it('sendAsync calls made back to back go out whole and in call order', async function () {
+    const { client, server } = await pairAsync(tracker, families[0]!);
+    const parts = [pattern(1024 * 1024, 1), pattern(700 * 1024, 2), Buffer.from('tail')];
+    const reading = readAll(server);
+    await Promise.all(parts.map((part) => client.sendAsync(part)));
+    client.shutdown('send');
+    expect(sha256(await reading)).to.equal(sha256(Buffer.concat(parts)));
+  });
+
   it('sendAsync takes strings as UTF-8; recvAsync returns 0 at the end of the stream, and again after it', async function () {
     const { client, server } = await pairAsync(tracker, families[0]!);
     await client.sendAsync('héllo');

@@ -164,8 +164,26 @@ export function recvChunk(socket: Socket, scratch: Buffer, options?: AsyncOption
   );
 }
 
-/** Sends every byte of `data`, in pieces of at most 256 KiB, one after the other. */
-export async function sendAsync(socket: Socket, data: Uint8Array, options?: AsyncOptions): Promise<void> {
+// The last sendAsync queued on each socket: a send waits for the one before it, so two
+// calls made back to back cannot interleave their pieces (net.Socket's write order).
+const sendQueues = new WeakMap<Socket, Promise<void>>();
+
+/**
+ * Sends every byte of `data`, in pieces of at most 256 KiB, one after the other,
+ * after any sendAsync already queued on the socket.
+ */
+export function sendAsync(socket: Socket, data: Uint8Array, options?: AsyncOptions): Promise<void> {
+  const before = sendQueues.get(socket);
+  const sending = before === undefined ? sendAll(socket, data, options) : before.then(() => sendAll(socket, data, options));
+  const tail = sending.catch(() => undefined);
+  sendQueues.set(socket, tail);
+  void tail.then(() => {
+    if (sendQueues.get(socket) === tail) sendQueues.delete(socket);
+  });
+  return sending;
+}
+
+async function sendAll(socket: Socket, data: Uint8Array, options: AsyncOptions | undefined): Promise<void> {
   let offset = 0;
   do {
     const piece = data.subarray(offset, offset + MAX_POOLED_BLOCK);
