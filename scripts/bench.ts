@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildPingPong, runPingPong } from '../bench/c-reference.ts';
+import type { Built } from '../bench/c-reference.ts';
 import { C_MODES, DEFAULT_SIZE, isModeName, MODES, TIMESTAMP_BYTES, usesWinsockFfi } from '../bench/protocol.ts';
 import type { CModeName, FfiCostResult, ModeName, ProbeResult, SenderArgs, SenderFailure, SenderResult } from '../bench/protocol.ts';
 import { describeTarget, html, markdownTable, rowLabel, tableLines, targets, unavailableRow, withReductions } from '../bench/report.ts';
@@ -299,47 +300,38 @@ async function measureRow(runner: WindowsRunner, options: Options, mode: ModeNam
   return { row: unavailableRow(mode, fastPath, `run failed: ${cause}`), distribution: null, killed: outcome.timedOut };
 }
 
-async function measureC(runner: WindowsRunner, options: Options, modes: CModeName[], rows: Row[], position: (mode: CModeName) => string, status: StatusLine): Promise<{ rows: Row[]; killed: boolean }> {
-  const out: Row[] = [];
-  let killed = false;
-  const built = await buildPingPong(rootDir, cacheDir, say);
-  for (const mode of modes) {
-    if ('reason' in built) {
-      out.push(unavailableRow(mode, false, built.reason));
-      continue;
-    }
-    // Sized like the Node rows: from the matching row's rate when there is one.
-    const peer = rows.find((row) => row.mode === (mode === 'c-blocking' ? 'blocking' : 'nonblocking-poll') && !row.fastPath && row.available);
-    const count = options.count ?? Math.max(200, Math.round((options.seconds * 1e6) / (peer?.meanUs ?? FALLBACK_RTT_US)));
-    const label = `${position(mode)} ${mode} (C reference)`;
-    status.update(`${label}: ${count.toLocaleString('en-US')} round trips`, 'measure');
-    const timeoutMs = (ROW_OVERHEAD_S + count * 0.02) * 1000;
-    const result = await runPingPong(runner, built.exe, mode, count, path.join(workDir, `${mode}.log`), timeoutMs);
-    if ('reason' in result) {
-      killed ||= result.timedOut;
-      status.done(`${label}: FAILED: ${result.reason}`);
-      out.push(unavailableRow(mode, false, `run failed: ${result.reason}`));
-      continue;
-    }
-    status.done(`${label}: ${result.count.toLocaleString('en-US')} round trips, mean ${result.meanUs.toFixed(1)} µs, p99 ${result.p99Us.toFixed(1)} µs`);
-    out.push({
-      mode,
-      fastPath: false,
-      available: true,
-      count: result.count,
-      meanUs: result.meanUs,
-      p50Us: result.p50Us,
-      p99Us: result.p99Us,
-      // pingpong.c prints mean, p50, p99 and stddev only.
-      p999Us: null,
-      maxUs: null,
-      stddevUs: result.stddevUs,
-      roundTripsPerSec: result.roundTripsPerSec,
-      latencyReduction: null,
-      jitterReduction: null,
-    });
+/** C rows are compared with this Node row: each runs right after it, and its count is sized from it. */
+const C_PEERS: Record<CModeName, ModeName> = { 'c-blocking': 'blocking', 'c-spin': 'nonblocking-poll' };
+
+async function measureC(runner: WindowsRunner, options: Options, mode: CModeName, built: Built, peer: Row | undefined, position: string, status: StatusLine): Promise<{ row: Row; killed: boolean }> {
+  if ('reason' in built) return { row: unavailableRow(mode, false, built.reason), killed: false };
+  const count = options.count ?? Math.max(200, Math.round((options.seconds * 1e6) / (peer?.meanUs ?? FALLBACK_RTT_US)));
+  const label = `${position} ${mode} (C reference)`;
+  status.update(`${label}: ${count.toLocaleString('en-US')} round trips`, 'measure');
+  const timeoutMs = (ROW_OVERHEAD_S + count * 0.02) * 1000;
+  const result = await runPingPong(runner, built.exe, mode, count, path.join(workDir, `${mode}.log`), timeoutMs);
+  if ('reason' in result) {
+    status.done(`${label}: FAILED: ${result.reason}`);
+    return { row: unavailableRow(mode, false, `run failed: ${result.reason}`), killed: result.timedOut };
   }
-  return { rows: out, killed };
+  status.done(`${label}: ${result.count.toLocaleString('en-US')} round trips, mean ${result.meanUs.toFixed(1)} µs, p99 ${result.p99Us.toFixed(1)} µs`);
+  const row: Row = {
+    mode,
+    fastPath: false,
+    available: true,
+    count: result.count,
+    meanUs: result.meanUs,
+    p50Us: result.p50Us,
+    p99Us: result.p99Us,
+    // pingpong.c prints mean, p50, p99 and stddev only.
+    p999Us: null,
+    maxUs: null,
+    stddevUs: result.stddevUs,
+    roundTripsPerSec: result.roundTripsPerSec,
+    latencyReduction: null,
+    jitterReduction: null,
+  };
+  return { row, killed: false };
 }
 
 function hostDescription(): string | null {
@@ -416,32 +408,42 @@ async function main(): Promise<number> {
         plan.push({ mode, fastPath, reason });
       }
     }
+    // Execution order: the table's, except that each C row runs right after the Node row
+    // it is compared with, so that both see the same moment of a shared, noisy machine.
+    type Entry = (typeof plan)[number];
     const toRun = plan.filter((entry) => entry.reason === null);
-    const position = (index: number): string => `[${index + 1}/${toRun.length}]`;
+    const order: Entry[] = [];
+    for (const entry of toRun) {
+      if (!isModeName(entry.mode)) continue;
+      order.push(entry);
+      for (const c of toRun) {
+        if (!isModeName(c.mode) && C_PEERS[c.mode] === entry.mode && !entry.fastPath) order.push(c);
+      }
+    }
+    for (const entry of toRun) if (!order.includes(entry)) order.push(entry);
+
+    const position = (entry: Entry): string => `[${order.indexOf(entry) + 1}/${order.length}]`;
     const status = new StatusLine();
-    const rows: Row[] = [];
+    const results = new Map<Entry, Row>();
     const distributions = new Map<Row, Distribution>();
     const started = Date.now();
-    const cModes: CModeName[] = [];
-    for (const entry of plan) {
-      if (entry.reason !== null) {
-        rows.push(unavailableRow(entry.mode, entry.fastPath, entry.reason));
-        continue;
+    let built: Built | null = null;
+    for (const entry of order) {
+      if (isModeName(entry.mode)) {
+        const measured = await measureRow(runner, options, entry.mode, entry.fastPath, position(entry), status);
+        dirty ||= measured.killed;
+        results.set(entry, measured.row);
+        if (measured.distribution !== null) distributions.set(measured.row, measured.distribution);
+      } else {
+        built ??= await buildPingPong(rootDir, cacheDir, say);
+        const peerMode = C_PEERS[entry.mode];
+        const peer = [...results.values()].find((row) => row.mode === peerMode && !row.fastPath && row.available);
+        const measured = await measureC(runner, options, entry.mode, built, peer, position(entry), status);
+        dirty ||= measured.killed;
+        results.set(entry, measured.row);
       }
-      if (!isModeName(entry.mode)) {
-        cModes.push(entry.mode);
-        continue;
-      }
-      const measured = await measureRow(runner, options, entry.mode, entry.fastPath, position(toRun.indexOf(entry)), status);
-      dirty ||= measured.killed;
-      rows.push(measured.row);
-      if (measured.distribution !== null) distributions.set(measured.row, measured.distribution);
     }
-    if (cModes.length > 0) {
-      const c = await measureC(runner, options, cModes, rows, (mode) => position(toRun.findIndex((entry) => entry.mode === mode)), status);
-      dirty ||= c.killed;
-      rows.push(...c.rows);
-    }
+    const rows = plan.map((entry) => results.get(entry) ?? unavailableRow(entry.mode, entry.fastPath, entry.reason ?? 'not run'));
 
     // Reductions need the whole table; the distributions follow the rows they belong to.
     const finalRows = withReductions(rows);
