@@ -104,6 +104,9 @@ export class CompletionPort {
   #asyncRemoved: PinnedMemory | null = null;
   #waitingAsync = false;
   #closing = false;
+  #closed = false;
+  /** Above 0 while completions are being settled: close() then waits for that to end. */
+  #processing = 0;
 
   constructor() {
     this.#handle = ov.createPort();
@@ -274,6 +277,7 @@ export class CompletionPort {
       const count = ov.dequeue(port, this.#entries, Math.min(max - out.length, BATCH), this.#removed, 0);
       this.#process(this.#entries, count, out);
     }
+    if (this.#closing) this.#finishClose();
     return out;
   }
 
@@ -289,6 +293,7 @@ export class CompletionPort {
     const out: Completion[] = [];
     const count = ov.dequeue(port, this.#entries, Math.min(max, BATCH), this.#removed, timeoutMs);
     this.#process(this.#entries, count, out);
+    if (this.#closing) this.#finishClose();
     return out;
   }
 
@@ -335,13 +340,27 @@ export class CompletionPort {
     if (this.#ready.length === 0) return;
     const ready = this.#ready;
     const taken = ready.length <= max - out.length ? ready.splice(0) : ready.splice(0, max - out.length);
-    for (const operation of taken) {
-      const failedAtOnce = operation.error !== null;
-      out.push(this.#complete(operation, failedAtOnce ? 0 : operation.slot.bytesTransferred, failedAtOnce ? -1 : operation.slot.status));
+    this.#processing++;
+    try {
+      for (const operation of taken) {
+        const failedAtOnce = operation.error !== null;
+        out.push(this.#complete(operation, failedAtOnce ? 0 : operation.slot.bytesTransferred, failedAtOnce ? -1 : operation.slot.status));
+      }
+    } finally {
+      this.#processing--;
     }
   }
 
   #process(entries: PinnedMemory, count: number, out: Completion[]): void {
+    this.#processing++;
+    try {
+      this.#processEntries(entries, count, out);
+    } finally {
+      this.#processing--;
+    }
+  }
+
+  #processEntries(entries: PinnedMemory, count: number, out: Completion[]): void {
     const bytes = entries.bytes;
     for (let i = 0; i < count; i++) {
       const at = i * OVERLAPPED_ENTRY_SIZE;
@@ -350,7 +369,7 @@ export class CompletionPort {
       const operation = this.#inFlight.get(overlapped);
       if (operation === undefined) continue; // cannot happen: every OVERLAPPED we issue is in #inFlight
       this.#inFlight.delete(overlapped);
-      out.push(this.#complete(operation, bytes.readUInt32LE(at + 24), operation.slot.status));
+      out.push(this.#complete(operation, bytes.readUInt32LE(at + 24), operation.slot.status, Number(bytes.readBigUInt64LE(at))));
     }
   }
 
@@ -360,7 +379,7 @@ export class CompletionPort {
    * operation because an operation leaves #inFlight/#ready before it gets here.
    * `status` is the NTSTATUS, or -1 when `operation.error` is already set.
    */
-  #complete(operation: Operation, bytes: number, status: number): Completion {
+  #complete(operation: Operation, bytes: number, status: number, key = associations.get(operation.socket)?.key ?? 0): Completion {
     const slot = operation.slot;
     if (status !== -1 && status !== 0) operation.error = this.#errorOf(operation, status);
     if (operation.error === null) {
@@ -387,7 +406,7 @@ export class CompletionPort {
     returnSlot(slot);
     operation.block = null;
     operation.target = null;
-    const completion: Completion = { operation, bytes: operation.bytes, error: operation.error, key: associations.get(operation.socket)?.key ?? 0 };
+    const completion: Completion = { operation, bytes: operation.bytes, error: operation.error, key };
     const callback = operation[settled];
     if (callback !== null) {
       operation[settled] = null;
@@ -440,10 +459,14 @@ export class CompletionPort {
       ov.postWake(this.#handle);
       return;
     }
+    // Called from inside a completion's settlement: the caller finishes the close when it is done.
+    if (this.#processing > 0) return;
     this.#finishClose();
   }
 
   #finishClose(): void {
+    if (this.#closed || this.#processing > 0 || this.#waitingAsync) return;
+    this.#closed = true;
     for (const operation of this.#ready.splice(0)) {
       const failedAtOnce = operation.error !== null;
       this.#complete(operation, failedAtOnce ? 0 : operation.slot.bytesTransferred, failedAtOnce ? -1 : operation.slot.status);
