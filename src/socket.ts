@@ -87,6 +87,8 @@ const DEFAULT_KEEPALIVE_INTERVAL_MS = 1000;
 
 /** Internal access to a live socket's handle for other modules of this package. */
 export const handleOf: unique symbol = Symbol('winsock-ffi.handleOf');
+/** Internal: a hook close() runs with the live handle before closesocket. */
+export const beforeClose: unique symbol = Symbol('winsock-ffi.beforeClose');
 
 // Handles owned by a live Socket: adopting one twice would close it twice.
 const ownedHandles = new Set<Handle>();
@@ -424,8 +426,20 @@ export class Socket {
     this.#handle = sys.INVALID_HANDLE;
     ownedHandles.delete(handle);
     finalizer.unregister(this);
+    const cancelPending = this[beforeClose];
+    if (cancelPending !== null) {
+      this[beforeClose] = null;
+      cancelPending(handle);
+    }
     sys.closeSocket(handle);
   }
+
+  /**
+   * @internal Set by a completion port: cancels the socket's pending overlapped I/O
+   * with the still-valid handle just before closesocket (Wine leaves pending sends
+   * of a closed socket hanging forever otherwise).
+   */
+  [beforeClose]: ((handle: Handle) => void) | null = null;
 
   [Symbol.dispose](): void {
     this.close();

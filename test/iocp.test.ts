@@ -258,6 +258,24 @@ describe('CompletionPort', function () {
     if (!reused) console.log('      (no handle number was reused this time: the check ran on a new number)');
   });
 
+  it('closing a socket with sends stuck behind a peer that does not read settles every one of them', async function () {
+    const port = newPort();
+    const { client } = await connectedPair(port, tracker, families[0]!, (p) => p.wait(1000));
+    // Far more than the kernel buffers hold: most sends stay pending.
+    const sending = Array.from({ length: 64 }, () => port.send(client, Buffer.alloc(256 * 1024, 1)));
+    const done = new Set<Operation>();
+    for (const completion of port.wait(200)) done.add(completion.operation);
+    expect(sending.filter((op) => op.state === 'pending').length, 'some sends are still pending').to.be.above(0);
+    client.close();
+    for (const completion of await settle(port, sending, (p) => p.wait(1000))) {
+      expect(done.has(completion.operation)).to.equal(false);
+      done.add(completion.operation);
+      expect(completion.error?.code).to.equal('WSA_OPERATION_ABORTED');
+    }
+    expect(done.size).to.equal(64);
+    expect(port.pendingCount).to.equal(0);
+  });
+
   it('closing a listener with a pending AcceptEx aborts it and closes the socket it was filling', async function () {
     const port = newPort();
     const listener = tracker.track(Socket.listen({ address: '127.0.0.1', port: 0 }));

@@ -22,7 +22,7 @@ import { OVERLAPPED_ENTRY_SIZE, PinnedMemory, WSA_IO_PENDING } from '../sys/wind
 import type { OverlappedSlot } from '../sys/windows/overlapped.ts';
 import * as sys from '../sys/windows/sys.ts';
 import type { Handle } from '../sys/windows/sys.ts';
-import { handleOf, Socket } from '../socket.ts';
+import { beforeClose, handleOf, Socket } from '../socket.ts';
 import { MAX_POOLED_BLOCK, returnBlock, returnSlot, takeBlock, takeSlot } from './pools.ts';
 
 export type OperationKind = 'recv' | 'send' | 'accept' | 'connect';
@@ -149,6 +149,8 @@ export class CompletionPort {
     }
     ov.associate(handle, port, key);
     associations.set(socket, { port: this, key, skipOnSuccess: false });
+    // closesocket should abort pending I/O; Wine 8 forgets pending sends, so cancel first.
+    socket[beforeClose] = ov.cancelAll;
   }
 
   #associationOf(socket: Socket, operation: string): { key: number; skipOnSuccess: boolean } {

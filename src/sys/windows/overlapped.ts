@@ -284,6 +284,11 @@ export function postWake(port: Handle): void {
   if (!ffi.postQueuedCompletionStatus(port, 0, 0, null)) throw new WinsockError('PostQueuedCompletionStatus', ffi.lastSystemError());
 }
 
+/** CancelIoEx(handle, NULL): cancels every pending operation on the handle, issued from any thread. */
+export function cancelAll(handle: Handle): void {
+  ffi.cancelIoEx(handle, null);
+}
+
 /** CancelIoEx for one operation; false when it had already finished (ERROR_NOT_FOUND). */
 export function cancel(handle: Handle, slot: OverlappedSlot): boolean {
   return ffi.cancelIoEx(handle, slot.overlapped) !== 0;
