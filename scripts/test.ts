@@ -101,6 +101,8 @@ async function runUnderWine(mochaArgs: string[], timeoutMs: number): Promise<num
         cwd: rootDir,
         env: wineEnv(prefix, {
           WINSOCK_FFI_UNDER_WINE: '1',
+          // The Linux node running this harness: a test starts it from inside Wine as a native peer.
+          WINSOCK_FFI_LINUX_NODE: process.execPath,
           WINSOCK_FFI_SUMMARY_FILE: windowsPath(summaryFile),
           // Mocha's colours, when not asked for with --color above, are only escape-code noise in a log.
           ...(process.stdout.isTTY || process.env.FORCE_COLOR !== undefined ? {} : { NO_COLOR: '1' }),
