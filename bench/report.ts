@@ -218,7 +218,7 @@ function histogramSvg(buckets: Bucket[], lowUs: number, highUs: number, color: s
     value === null ? '' : `<line x1="${x(value).toFixed(1)}" x2="${x(value).toFixed(1)}" y1="8" y2="${8 + plotH}" class="marker"/><text x="${(x(value) + 3).toFixed(1)}" y="18" class="mlabel">${label}</text>`;
   parts.push(marker(meanUs, 'mean'), marker(p99Us, 'p99'));
   parts.push(`<text x="${left - 6}" y="14" class="axis" text-anchor="end">${(maxShare * 100).toFixed(0)}%</text><text x="${left - 6}" y="${8 + plotH}" class="axis" text-anchor="end">0</text>`);
-  return `<svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="latency histogram">${parts.join('')}<text x="${width - 10}" y="${height - 8}" class="axis" text-anchor="end">µs</text></svg>`;
+  return `<svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="latency histogram">${parts.join('')}</svg>`;
 }
 
 /** All rows' percentile spectra on one chart: latency against 1/(1-p), the HDR-histogram view. */
@@ -321,7 +321,7 @@ ${notes.length > 0 ? `<ul class="note">${notes.map((n) => `<li>${escapeHtml(n)}<
 <h2>Latency by percentile</h2>
 ${spectrum}
 <h2>Latency distribution per row</h2>
-<p class="note">Share of round trips per latency bucket (logarithmic axis, shared by all rows); dashed lines: mean and p99.</p>
+<p class="note">Share of round trips per latency bucket; round trip in µs on a logarithmic axis shared by all rows; dashed lines: mean and p99.</p>
 ${plots}
 </body></html>
 `;
