@@ -5,16 +5,11 @@
 // never a pipe: Windows node.exe under Wine dies with EBADF on a pipe.
 import path from 'node:path';
 import { acquireCacheLock } from '../scripts/harness/lock.ts';
-import { ensureKoffiWin32, ensureWindowsNode } from '../scripts/harness/packages.ts';
+import { ensureKoffiWin32, ensureWindowsNode, WINDOWS_NODE_VERSION } from '../scripts/harness/packages.ts';
 import { run } from '../scripts/harness/proc.ts';
 import { step } from '../scripts/harness/steps.ts';
 import { ensureWine, ensureWinePrefix, stopWineServer, wineEnv, windowsPath } from '../scripts/harness/wine.ts';
 
-/**
- * The Windows Node.js that runs under Wine. Same pin as scripts/test.ts (which keeps its
- * own copy unexported): 24.x does not start under Wine 8; 22.18+ strips types itself.
- */
-export const WINDOWS_NODE_VERSION = '22.22.2';
 
 export interface Outcome {
   code: number | null;

