@@ -366,12 +366,13 @@ export class CompletionPort {
     const bytes = entries.bytes;
     for (let i = 0; i < count; i++) {
       const at = i * OVERLAPPED_ENTRY_SIZE;
-      const overlapped = Number(bytes.readBigUInt64LE(at + 8));
+      // Two 32-bit halves rather than readBigUInt64LE: no BigInt per completion.
+      const overlapped = bytes.readUInt32LE(at + 8) + bytes.readUInt32LE(at + 12) * 0x1_0000_0000;
       if (overlapped === 0) continue; // a wake-up packet
       const operation = this.#inFlight.get(overlapped);
       if (operation === undefined) continue; // cannot happen: every OVERLAPPED we issue is in #inFlight
       this.#inFlight.delete(overlapped);
-      out.push(this.#complete(operation, bytes.readUInt32LE(at + 24), operation.slot.status, Number(bytes.readBigUInt64LE(at))));
+      out.push(this.#complete(operation, bytes.readUInt32LE(at + 24), operation.slot.status, bytes.readUInt32LE(at) + bytes.readUInt32LE(at + 4) * 0x1_0000_0000));
     }
   }
 
