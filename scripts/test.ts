@@ -26,6 +26,7 @@ const MOCHA = path.join('node_modules', 'mocha', 'bin', 'mocha.js');
 
 async function main(): Promise<number> {
   await step('type check (tsc --noEmit)', typeCheck);
+  await step('build dist/ (npm run build)', build);
   const timeoutMs = await step('read WINSOCK_FFI_TEST_TIMEOUT_S', testTimeoutMs);
   fs.mkdirSync(cacheDir, { recursive: true });
   fs.rmSync(summaryFile, { force: true }); // a stale summary must not pass for this run's
@@ -36,11 +37,20 @@ async function main(): Promise<number> {
   return verdict(mochaExit);
 }
 
+const TSC = path.join(rootDir, 'node_modules', 'typescript', 'bin', 'tsc');
+
 async function typeCheck(): Promise<void> {
   say('tsc --noEmit');
-  const tsc = path.join(rootDir, 'node_modules', 'typescript', 'bin', 'tsc');
-  const result = await run(process.execPath, [tsc, '--noEmit', '-p', path.join(rootDir, 'tsconfig.json')], { cwd: rootDir });
+  const result = await run(process.execPath, [TSC, '--noEmit', '-p', path.join(rootDir, 'tsconfig.json')], { cwd: rootDir });
   if (result.code !== 0) throw new Error(`tsc found errors (exit code ${result.code ?? result.signal})`);
+}
+
+/** The JavaScript the published package serves; test/package.test.ts loads it on Windows node. */
+async function build(): Promise<void> {
+  say('tsc -p tsconfig.build.json');
+  fs.rmSync(path.join(rootDir, 'dist'), { recursive: true, force: true }); // no stale files from renamed sources
+  const result = await run(process.execPath, [TSC, '-p', path.join(rootDir, 'tsconfig.build.json')], { cwd: rootDir });
+  if (result.code !== 0) throw new Error(`tsc could not build dist/ (exit code ${result.code ?? result.signal})`);
 }
 
 function testTimeoutMs(): number {
