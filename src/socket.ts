@@ -186,6 +186,10 @@ export class Socket {
    */
   static async connectAsync(address: SocketAddressInput, options: ConnectAsyncOptions = {}): Promise<Socket> {
     checkAddressInput(address);
+    checkOptionsObject(options);
+    // Before the resolver and the new socket: a bad or fired signal starts nothing.
+    const signal = asyncIo.checkSignal(options);
+    if (signal?.aborted) throw new asyncIo.AbortError(undefined, { cause: signal.reason });
     const timeoutMs = options.timeoutMs;
     if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
     const target = resolveOne(address, options.family === undefined ? null : checkFamily(options.family));

@@ -244,6 +244,20 @@ describe('Promise API', function () {
     expect(await Socket.connectAsync({ address: '127.0.0.1', port: 70000 }).catch((e: unknown) => e)).to.be.instanceOf(RangeError);
   });
 
+  it('connectAsync refuses bad options and signals as Socket.connect does, before resolving or creating anything', async function () {
+    // '999.1.1.1' fails in the resolver: getting the argument error instead shows that nothing native ran first.
+    const unresolvable = { address: '999.1.1.1', port: 80 };
+    for (const options of [null, 'fast', 5] as unknown[]) {
+      const error = await Socket.connectAsync(unresolvable, options as object).catch((e: unknown) => e);
+      expect(error, String(error)).to.be.instanceOf(TypeError);
+      expect((error as Error).message).to.match(/options must be an object/);
+    }
+    const badSignal = await Socket.connectAsync(unresolvable, { signal: 'no' as unknown as AbortSignal }).catch((e: unknown) => e);
+    expect(badSignal, String(badSignal)).to.be.instanceOf(TypeError);
+    const aborted = await Socket.connectAsync(unresolvable, { signal: AbortSignal.abort() }).catch((e: unknown) => e);
+    expect(aborted, String(aborted)).to.be.instanceOf(AbortError);
+  });
+
   it('1,000 connections open at once each echo their own data intact', async function () {
     this.timeout(180000);
     const count = 1000;

@@ -139,7 +139,7 @@ function run<T>(start: (shared: CompletionPort) => Operation, finish: (operation
   });
 }
 
-function checkSignal(options: AsyncOptions | undefined): AbortSignal | undefined {
+export function checkSignal(options: AsyncOptions | undefined): AbortSignal | undefined {
   if (options === undefined) return undefined;
   if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
   const signal = options.signal;
