@@ -258,6 +258,24 @@ describe('Promise API', function () {
     expect(aborted, String(aborted)).to.be.instanceOf(AbortError);
   });
 
+  it('connectAsync with a timeoutMs beyond what setTimeout holds (up to 2^32-1) does not give up early', async function () {
+    // listen(0) queues a connection or two; later SYNs go unanswered under Wine (Windows may refuse them).
+    const listener = tracker.track(new Socket());
+    listener.bind({ address: '127.0.0.1', port: 0 });
+    listener.listen(0);
+    const target = { address: '127.0.0.1', port: listener.localAddress.port };
+    let failure: unknown;
+    for (let attempt = 0; attempt < 64 && failure === undefined; attempt++) {
+      try {
+        tracker.track(await Socket.connectAsync(target, { timeoutMs: 2 ** 32 - 1, signal: AbortSignal.timeout(500) }));
+      } catch (error) {
+        failure = error;
+      }
+    }
+    if (underWine) expect(failure, String(failure)).to.be.instanceOf(AbortError);
+    else expect(failure instanceof AbortError || (failure instanceof WinsockError && failure.code === 'WSAECONNREFUSED'), String(failure)).to.equal(true);
+  });
+
   it('1,000 connections open at once each echo their own data intact', async function () {
     this.timeout(180000);
     const count = 1000;

@@ -31,6 +31,9 @@ export interface AsyncOptions {
   readonly signal?: AbortSignal;
 }
 
+/** The longest delay setTimeout keeps as given. */
+const MAX_TIMER_MS = 0x7fffffff;
+
 let sharedPort: CompletionPort | null = null;
 let pendingCount = 0;
 let pumping = false;
@@ -115,10 +118,18 @@ function run<T>(start: (shared: CompletionPort) => Operation, finish: (operation
     };
     if (signal !== undefined) signal.addEventListener('abort', onAbort, { once: true });
     if (onTimeout !== undefined) {
-      timer = setTimeout(() => {
-        timedOut = true;
-        cancel();
-      }, onTimeout.ms);
+      // setTimeout holds at most 2^31-1 ms (beyond, Node fires after 1 ms): longer timeouts re-arm.
+      const arm = (remainingMs: number): void => {
+        timer = setTimeout(() => {
+          if (remainingMs > MAX_TIMER_MS) {
+            arm(remainingMs - MAX_TIMER_MS);
+            return;
+          }
+          timedOut = true;
+          cancel();
+        }, Math.min(remainingMs, MAX_TIMER_MS));
+      };
+      arm(onTimeout.ms);
     }
     operation[settled] = (done) => {
       signal?.removeEventListener('abort', onAbort);
