@@ -276,6 +276,30 @@ describe('Promise API', function () {
     else expect(failure instanceof AbortError || (failure instanceof WinsockError && failure.code === 'WSAECONNREFUSED'), String(failure)).to.equal(true);
   });
 
+  it('a sendAsync queued behind a stuck one rejects as soon as its signal fires, and the sends behind it keep their turn', async function () {
+    const { client } = await pairAsync(tracker, families[0]!);
+    const settledOrder: string[] = [];
+    const note = (name: string) => (outcome: unknown) => {
+      settledOrder.push(name);
+      return outcome;
+    };
+    // The peer never reads: this send stays pending until the socket closes.
+    const stuck = client.sendAsync(Buffer.alloc(64 * 1024 * 1024, 1)).then(note('stuck'), note('stuck'));
+    const controller = new AbortController();
+    const queued = client.sendAsync('queued', { signal: controller.signal }).then(note('queued'), note('queued'));
+    const alreadyAborted = client.sendAsync('never', { signal: AbortSignal.abort() }).then(note('alreadyAborted'), note('alreadyAborted'));
+    const behind = client.sendAsync('behind').then(note('behind'), note('behind'));
+    expect(await alreadyAborted).to.be.instanceOf(AbortError);
+    setTimeout(() => controller.abort(), 20);
+    expect(await queued).to.be.instanceOf(AbortError);
+    expect(settledOrder).to.deep.equal(['alreadyAborted', 'queued']);
+    client.close();
+    expect(await stuck).to.be.instanceOf(WinsockError);
+    expect(await behind).to.be.instanceOf(SocketClosedError);
+    expect(settledOrder).to.deep.equal(['alreadyAborted', 'queued', 'stuck', 'behind']);
+    expect(pumpState().pending).to.equal(0);
+  });
+
   it('1,000 connections open at once each echo their own data intact', async function () {
     this.timeout(180000);
     const count = 1000;

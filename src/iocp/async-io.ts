@@ -184,14 +184,41 @@ const sendQueues = new WeakMap<Socket, Promise<void>>();
  * after any sendAsync already queued on the socket.
  */
 export function sendAsync(socket: Socket, data: Uint8Array, options?: AsyncOptions): Promise<void> {
+  const signal = checkSignal(options);
   const before = sendQueues.get(socket);
-  const sending = before === undefined ? sendAll(socket, data, options) : before.then(() => sendAll(socket, data, options));
+  let sending: Promise<void>;
+  let result: Promise<void>;
+  if (before === undefined || signal === undefined) {
+    sending = before === undefined ? sendAll(socket, data, options) : before.then(() => sendAll(socket, data, options));
+    result = sending;
+  } else {
+    // While it waits for the sends ahead (maybe forever, behind a peer that does not
+    // read), an abort rejects it at once; its turn then starts nothing, and the sends
+    // behind it still wait for the ones ahead. Once its turn has come, run() handles
+    // the abort as for any operation.
+    let waiting = true;
+    let rejectEarly: (error: Error) => void = () => undefined;
+    const abortedWhileWaiting = new Promise<never>((_resolve, reject) => {
+      rejectEarly = reject;
+    });
+    const onAbort = (): void => {
+      if (waiting) rejectEarly(new AbortError(undefined, { cause: signal.reason }));
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    sending = before.then(() => {
+      waiting = false;
+      signal.removeEventListener('abort', onAbort);
+      return sendAll(socket, data, options);
+    });
+    result = Promise.race([sending, abortedWhileWaiting]);
+  }
   const tail = sending.catch(() => undefined);
   sendQueues.set(socket, tail);
   void tail.then(() => {
     if (sendQueues.get(socket) === tail) sendQueues.delete(socket);
   });
-  return sending;
+  return result;
 }
 
 async function sendAll(socket: Socket, data: Uint8Array, options: AsyncOptions | undefined): Promise<void> {
