@@ -4,8 +4,9 @@
 // (backpressure); a write's callback fires when the stack has taken every byte.
 
 import { Duplex } from 'node:stream';
+import { describe } from './address.ts';
 import { recvChunk, sendAsync } from './iocp/async-io.ts';
-import type { Socket } from './socket.ts';
+import { Socket } from './socket.ts';
 
 export interface SocketStreamOptions {
   /** Keep the writable side open after the peer ends its side (default false, as net.Socket). */
@@ -25,6 +26,11 @@ export class SocketStream extends Duplex {
   #reading = false;
 
   constructor(socket: Socket, options: SocketStreamOptions = {}) {
+    if (!(socket instanceof Socket)) throw new TypeError(`socket must be a Socket, got ${describe(socket)}`);
+    if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
+    if (options.allowHalfOpen !== undefined && typeof options.allowHalfOpen !== 'boolean') {
+      throw new TypeError(`allowHalfOpen must be a boolean, got ${describe(options.allowHalfOpen)}`);
+    }
     const readSize = options.readSize ?? DEFAULT_READ_SIZE;
     if (!Number.isInteger(readSize) || readSize < 1) throw new RangeError(`readSize must be a positive integer, got ${String(readSize)}`);
     super({

@@ -130,6 +130,20 @@ describe('socket.toStream()', function () {
     expect(client.closed).to.equal(true);
   });
 
+  it('refuses bad options with TypeError/RangeError and leaves the socket as it was', async function () {
+    const { client, server } = await streamPair(tracker, families[0]!);
+    for (const options of [null, 'fast', 5] as unknown[]) {
+      expect(() => client.toStream(options as object)).to.throw(TypeError, /options must be an object/);
+    }
+    expect(() => client.toStream({ allowHalfOpen: 'yes' as unknown as boolean })).to.throw(TypeError, /allowHalfOpen/);
+    for (const readSize of [0, -1, 1.5]) expect(() => client.toStream({ readSize })).to.throw(RangeError, /readSize/);
+    expect(() => new SocketStream(42 as unknown as Socket)).to.throw(TypeError, /socket must be a Socket/);
+    expect(client.closed).to.equal(false);
+    await client.sendAsync('still works');
+    const buffer = Buffer.alloc(32);
+    expect(buffer.toString('utf8', 0, await server.recvAsync(buffer))).to.equal('still works');
+  });
+
   it('applies backpressure on both sides', async function () {
     this.timeout(60000);
     const { client, server } = await streamPair(tracker, families[0]!);
