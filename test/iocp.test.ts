@@ -164,6 +164,23 @@ describe('CompletionPort', function () {
     expect(await waiting).to.deep.equal([]);
   });
 
+  it('wake() ends a running waitAsync even when a poll() or wait() on the main thread comes right after it', async function () {
+    const port = newPort();
+    for (const collect of [(p: CompletionPort) => p.poll(), (p: CompletionPort) => p.wait(0)]) {
+      for (let round = 0; round < 5; round++) {
+        const waiting = port.waitAsync();
+        await new Promise((resolve) => setTimeout(resolve, 20)); // let the worker block in its wait
+        port.wake();
+        expect(collect(port)).to.deep.equal([]); // must not swallow the wake-up meant for the worker
+        let hangTimer: NodeJS.Timeout | undefined;
+        const hang = new Promise<'hang'>((resolve) => (hangTimer = setTimeout(() => resolve('hang'), 10000)));
+        const outcome = await Promise.race([waiting, hang]);
+        clearTimeout(hangTimer);
+        expect(outcome, 'the waitAsync did not end').to.deep.equal([]);
+      }
+    }
+  });
+
   it('waitAsync and wait return an empty list when the timeout passes', async function () {
     const port = newPort();
     expect(await port.waitAsync(30)).to.deep.equal([]);

@@ -368,7 +368,12 @@ export class CompletionPort {
       const at = i * OVERLAPPED_ENTRY_SIZE;
       // Two 32-bit halves rather than readBigUInt64LE: no BigInt per completion.
       const overlapped = bytes.readUInt32LE(at + 8) + bytes.readUInt32LE(at + 12) * 0x1_0000_0000;
-      if (overlapped === 0) continue; // a wake-up packet
+      if (overlapped === 0) {
+        // A wake-up packet. One taken here by poll/wait was meant for a running waitAsync
+        // (Wine lets a polling thread take it before the blocked worker): pass it on.
+        if (this.#waitingAsync && entries === this.#entries) ov.postWake(this.#handle);
+        continue;
+      }
       const operation = this.#inFlight.get(overlapped);
       if (operation === undefined) continue; // cannot happen: every OVERLAPPED we issue is in #inFlight
       this.#inFlight.delete(overlapped);
