@@ -55,7 +55,8 @@ export class PinnedMemory {
 
 function addressOf(memory: PinnedMemory, offset = 0): bigint {
   if (memory.freed) throw new Error('internal error: pinned memory used after free');
-  return memory[ADDRESS] + BigInt(offset);
+  // Most calls pass offset 0: skip the two BigInts the sum would allocate.
+  return offset === 0 ? memory[ADDRESS] : memory[ADDRESS] + BigInt(offset);
 }
 
 /** koffi returns uintptr_t as a number when it fits and as a bigint otherwise (~0). */

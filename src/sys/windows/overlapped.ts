@@ -67,7 +67,9 @@ export class OverlappedSlot {
 
   /** Bytes the finished operation moved (OVERLAPPED.InternalHigh). */
   get bytesTransferred(): number {
-    return Number(this.overlapped.bytes.readBigUInt64LE(8));
+    // Two 32-bit halves rather than readBigUInt64LE: no BigInt per completion.
+    const bytes = this.overlapped.bytes;
+    return bytes.readUInt32LE(8) + bytes.readUInt32LE(12) * 0x1_0000_0000;
   }
 
   free(): void {
