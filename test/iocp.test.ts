@@ -379,6 +379,21 @@ describe('CompletionPort', function () {
     expect(thrownBy(() => port.poll(0))).to.be.instanceOf(RangeError);
     expect(thrownBy(() => port.wait(-1))).to.be.instanceOf(RangeError);
     expect(thrownBy(() => port.connect(socket, { address: '::1', port: 80 }))).to.be.instanceOf(TypeError);
+    // Wrong types are TypeErrors, as in Socket; out-of-range numbers RangeErrors.
+    for (const bad of ['5', 1.5, Number.NaN, null]) {
+      expect(thrownBy(() => port.poll(bad as number)), `poll(${String(bad)})`).to.be.instanceOf(TypeError);
+      expect(thrownBy(() => port.wait(bad as number)), `wait(${String(bad)})`).to.be.instanceOf(TypeError);
+      expect(thrownBy(() => port.waitAsync(bad as number)), `waitAsync(${String(bad)})`).to.be.instanceOf(TypeError);
+    }
+    expect(thrownBy(() => port.wait(2 ** 32))).to.be.instanceOf(RangeError);
+    for (const notSocket of [null, 42, {}] as unknown[]) {
+      const s = notSocket as Socket;
+      expect(thrownBy(() => port.recv(s, Buffer.alloc(4)))).to.be.instanceOf(TypeError).with.property('message').that.matches(/socket must be a Socket/);
+      expect(thrownBy(() => port.send(s, Buffer.alloc(4)))).to.be.instanceOf(TypeError).with.property('message').that.matches(/socket must be a Socket/);
+      expect(thrownBy(() => port.accept(s))).to.be.instanceOf(TypeError).with.property('message').that.matches(/listener must be a Socket/);
+      expect(thrownBy(() => port.connect(s, { address: '127.0.0.1', port: 80 }))).to.be.instanceOf(TypeError).with.property('message').that.matches(/socket must be a Socket/);
+      expect(thrownBy(() => port.setSkipCompletionOnSuccess(s))).to.be.instanceOf(TypeError).with.property('message').that.matches(/socket must be a Socket/);
+    }
     port.associate(socket, 1);
     port.associate(socket, 1); // the same association again is fine
     const moved = thrownBy(() => other.associate(socket));

@@ -139,7 +139,7 @@ export class CompletionPort {
   /** Routes `socket`'s completions to this port, tagged with `key` (a uint32, default 0). */
   associate(socket: Socket, key = 0): void {
     const port = this.#live('associate');
-    if (!(socket instanceof Socket)) throw new TypeError(`socket must be a Socket, got ${describe(socket)}`);
+    checkSocket(socket, 'socket');
     if (!Number.isInteger(key) || key < 0 || key > 0xffffffff) throw new RangeError(`key must be an integer between 0 and ${0xffffffff}, got ${String(key)}`);
     const handle = socket[handleOf]('associate');
     const existing = associations.get(socket);
@@ -169,6 +169,7 @@ export class CompletionPort {
    */
   setSkipCompletionOnSuccess(socket: Socket): void {
     this.#live('setSkipCompletionOnSuccess');
+    checkSocket(socket, 'socket');
     const association = this.#associationOf(socket, 'setSkipCompletionOnSuccess');
     ov.setSkipCompletionOnSuccess(socket[handleOf]('setSkipCompletionOnSuccess'));
     association.skipOnSuccess = true;
@@ -177,6 +178,7 @@ export class CompletionPort {
   /** Overlapped WSARecv into `buffer` (up to 256 KiB per operation). */
   recv(socket: Socket, buffer: Uint8Array): Operation {
     this.#live('recv');
+    checkSocket(socket, 'socket');
     if (!(buffer instanceof Uint8Array)) throw new TypeError(`buffer must be a Buffer or Uint8Array, got ${describe(buffer)}`);
     if (buffer.byteLength === 0) throw new RangeError('buffer must not be empty');
     const handle = socket[handleOf]('recv');
@@ -190,6 +192,7 @@ export class CompletionPort {
   /** Overlapped WSASend of `data` (copied first; the completion says how many bytes went). */
   send(socket: Socket, data: Uint8Array): Operation {
     this.#live('send');
+    checkSocket(socket, 'socket');
     if (!(data instanceof Uint8Array)) throw new TypeError(`data must be a Buffer or Uint8Array, got ${describe(data)}`);
     const handle = socket[handleOf]('send');
     const association = this.#associationOf(socket, 'send');
@@ -202,6 +205,7 @@ export class CompletionPort {
   /** AcceptEx on a listening socket: the completion's operation.accepted is the new Socket. */
   accept(listener: Socket): Operation {
     this.#live('accept');
+    checkSocket(listener, 'listener');
     const handle = listener[handleOf]('accept');
     if (listener.type !== 'tcp') throw new SocketStateError('ERR_SOCKET_TYPE', 'accept needs a TCP socket; this one is UDP');
     const association = this.#associationOf(listener, 'accept');
@@ -222,6 +226,7 @@ export class CompletionPort {
   /** ConnectEx to `address` (a literal of the socket's family); binds the socket to the wildcard address first if needed. */
   connect(socket: Socket, address: SocketAddressInput): Operation {
     this.#live('connect');
+    checkSocket(socket, 'socket');
     const handle = socket[handleOf]('connect');
     if (socket.type !== 'tcp') throw new SocketStateError('ERR_SOCKET_TYPE', 'connect needs a TCP socket; this one is UDP');
     if (typeof address !== 'object' || address === null || typeof address.address !== 'string') throw new TypeError(`address must be { address, port }, got ${describe(address)}`);
@@ -525,12 +530,16 @@ function isBound(handle: Handle): boolean {
 }
 
 function checkMax(max: unknown): void {
-  if (typeof max !== 'number' || !Number.isInteger(max) || max < 1) throw new RangeError(`max must be a positive integer, got ${String(max)}`);
+  if (typeof max !== 'number' || !Number.isInteger(max)) throw new TypeError(`max must be an integer, got ${describe(max)}`);
+  if (max < 1) throw new RangeError(`max must be a positive integer, got ${max}`);
 }
 
 function checkTimeout(timeoutMs: unknown): void {
-  if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > INFINITE) {
-    throw new RangeError(`timeoutMs must be an integer between 0 and ${INFINITE}, got ${String(timeoutMs)}`);
-  }
+  if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs)) throw new TypeError(`timeoutMs must be an integer, got ${describe(timeoutMs)}`);
+  if (timeoutMs < 0 || timeoutMs > INFINITE) throw new RangeError(`timeoutMs must be an integer between 0 and ${INFINITE}, got ${timeoutMs}`);
+}
+
+function checkSocket(socket: unknown, name: string): void {
+  if (!(socket instanceof Socket)) throw new TypeError(`${name} must be a Socket, got ${describe(socket)}`);
 }
 
