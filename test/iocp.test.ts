@@ -386,6 +386,10 @@ describe('CompletionPort', function () {
       expect(thrownBy(() => port.waitAsync(bad as number)), `waitAsync(${String(bad)})`).to.be.instanceOf(TypeError);
     }
     expect(thrownBy(() => port.wait(2 ** 32))).to.be.instanceOf(RangeError);
+    for (const address of [null, { address: '127.0.0.1', port: '80' }, { address: '127.0.0.1', port: 80.5 }, { address: 1, port: 80 }] as unknown[]) {
+      expect(thrownBy(() => port.connect(socket, address as { address: string; port: number })), JSON.stringify(address)).to.be.instanceOf(TypeError);
+    }
+    for (const badPort of [0, -1, 65536]) expect(thrownBy(() => port.connect(socket, { address: '127.0.0.1', port: badPort }))).to.be.instanceOf(RangeError);
     for (const notSocket of [null, 42, {}] as unknown[]) {
       const s = notSocket as Socket;
       expect(thrownBy(() => port.recv(s, Buffer.alloc(4)))).to.be.instanceOf(TypeError).with.property('message').that.matches(/socket must be a Socket/);

@@ -13,7 +13,7 @@
 // the pinned block when its completion is dequeued and send copies in before issuing,
 // so a cancelled or aborted operation can never write into memory the caller reuses.
 
-import { describe, literalFamily } from '../address.ts';
+import { checkAddressInput, describe, literalFamily } from '../address.ts';
 import type { SocketAddress, SocketAddressInput } from '../address.ts';
 import { SocketStateError, WinsockError } from '../errors.ts';
 import { WSAEINVAL, WSA_OPERATION_ABORTED } from '../sys/windows/constants.ts';
@@ -229,8 +229,8 @@ export class CompletionPort {
     checkSocket(socket, 'socket');
     const handle = socket[handleOf]('connect');
     if (socket.type !== 'tcp') throw new SocketStateError('ERR_SOCKET_TYPE', 'connect needs a TCP socket; this one is UDP');
-    if (typeof address !== 'object' || address === null || typeof address.address !== 'string') throw new TypeError(`address must be { address, port }, got ${describe(address)}`);
-    if (!Number.isInteger(address.port) || address.port < 1 || address.port > 65535) throw new RangeError(`port must be an integer between 1 and 65535, got ${String(address.port)}`);
+    checkAddressInput(address);
+    if (address.port === 0) throw new RangeError('address.port must be between 1 and 65535 to connect, got 0');
     if (literalFamily(address.address) !== socket.family) {
       throw new TypeError(`${JSON.stringify(address.address)} is not an ${socket.family === 'ipv4' ? 'IPv4' : 'IPv6'} address literal`);
     }
