@@ -109,14 +109,15 @@ function run<T>(start: (shared: CompletionPort) => Operation, finish: (operation
     let aborted = false;
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
-    const cancel = (): void => {
-      shared.cancel(operation);
-    };
-    const onAbort = (): void => {
-      aborted = true;
-      cancel();
-    };
-    if (signal !== undefined) signal.addEventListener('abort', onAbort, { once: true });
+    // Only calls with a signal pay for the listener.
+    let onAbort: (() => void) | undefined;
+    if (signal !== undefined) {
+      onAbort = (): void => {
+        aborted = true;
+        shared.cancel(operation);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
     if (onTimeout !== undefined) {
       // setTimeout holds at most 2^31-1 ms (beyond, Node fires after 1 ms): longer timeouts re-arm.
       const arm = (remainingMs: number): void => {
@@ -126,13 +127,13 @@ function run<T>(start: (shared: CompletionPort) => Operation, finish: (operation
             return;
           }
           timedOut = true;
-          cancel();
+          shared.cancel(operation);
         }, Math.min(remainingMs, MAX_TIMER_MS));
       };
       arm(onTimeout.ms);
     }
     operation[settled] = (done) => {
-      signal?.removeEventListener('abort', onAbort);
+      if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
       if (timer !== undefined) clearTimeout(timer);
       onSettled();
       // An operation that finished despite the abort keeps its result: its data is not lost.
@@ -170,7 +171,12 @@ export function recvAsync(socket: Socket, buffer: Uint8Array, options?: AsyncOpt
 export function recvChunk(socket: Socket, scratch: Buffer, options?: AsyncOptions): Promise<Buffer> {
   return run(
     (shared) => shared.recv(socket, scratch),
-    (operation) => Buffer.from(scratch.subarray(0, operation.bytes)),
+    (operation) => {
+      // One Buffer per chunk, without the subarray view Buffer.from(scratch.subarray()) also made.
+      const chunk = Buffer.allocUnsafe(operation.bytes);
+      scratch.copy(chunk, 0, 0, operation.bytes);
+      return chunk;
+    },
     options,
   );
 }
