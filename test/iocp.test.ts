@@ -181,6 +181,21 @@ describe('CompletionPort', function () {
     }
   });
 
+  it('a running waitAsync reports an operation that fails at once (no packet will come for it)', async function () {
+    const port = newPort();
+    const lonely = tracker.track(new Socket()); // not connected: WSARecv fails at once
+    port.associate(lonely);
+    const waiting = port.waitAsync();
+    await new Promise((resolve) => setTimeout(resolve, 20)); // let the worker block in its wait
+    const receiving = port.recv(lonely, Buffer.alloc(4));
+    let hangTimer: NodeJS.Timeout | undefined;
+    const hang = new Promise<'hang'>((resolve) => (hangTimer = setTimeout(() => resolve('hang'), 10000)));
+    const outcome = await Promise.race([waiting, hang]);
+    clearTimeout(hangTimer);
+    expect(outcome, 'the waitAsync did not end').to.not.equal('hang');
+    expect((outcome as Completion[]).map((c) => [c.operation, c.error?.code])).to.deep.equal([[receiving, 'WSAENOTCONN']]);
+  });
+
   it('waitAsync and wait return an empty list when the timeout passes', async function () {
     const port = newPort();
     expect(await port.waitAsync(30)).to.deep.equal([]);

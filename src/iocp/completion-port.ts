@@ -251,13 +251,13 @@ export class CompletionPort {
     if (rc === WSA_IO_PENDING || (rc === 0 && !skipOnSuccess)) {
       // The OS has the memory until the packet naming this OVERLAPPED is dequeued.
       this.#inFlight.set(operation.slot.key, operation);
-    } else if (rc === 0) {
-      // Skip mode: no packet will come; the OVERLAPPED already holds the outcome.
-      this.#ready.push(operation);
     } else {
+      // Skip mode (rc 0): no packet will come; the OVERLAPPED already holds the outcome.
       // Failed at once: no packet will come either.
-      operation.error = new WinsockError(SYSCALLS[operation.kind], rc);
+      if (rc !== 0) operation.error = new WinsockError(SYSCALLS[operation.kind], rc);
       this.#ready.push(operation);
+      // A waitAsync blocked on the port would never see it: wake it to report it.
+      if (this.#waitingAsync) ov.postWake(this.#handle);
     }
     return operation;
   }
