@@ -119,6 +119,7 @@ export class Socket {
   #handle: Handle;
   #state: State = 'new';
   #hasAccepted = false;
+  #streamed = false;
   #blocking = true;
   #loopbackFastPath = false;
 
@@ -479,7 +480,11 @@ export class Socket {
   toStream(options?: SocketStreamOptions): SocketStream {
     this[handleOf]('toStream');
     this.#requireTcp('toStream');
-    return toStream(this, options);
+    // Two streams would race for the same bytes: the first one owns the socket.
+    if (this.#streamed) throw new SocketStateError('ERR_SOCKET_STREAMED', 'toStream: this socket already has a stream, which owns it');
+    const stream = toStream(this, options);
+    this.#streamed = true;
+    return stream;
   }
 
   /** getsockname(). */

@@ -109,6 +109,14 @@ describe('socket.toStream()', function () {
     expect(closes).to.equal(1);
   });
 
+  it('a second toStream() on the same socket is refused: the first stream owns it', async function () {
+    const { client } = await streamPair(tracker, families[0]!);
+    const stream = client.toStream();
+    expect(() => client.toStream()).to.throw(/already has a stream/).with.property('code', 'ERR_SOCKET_STREAMED');
+    stream.destroy();
+    await once(stream, 'close');
+  });
+
   it('a reset by the peer is an error (WSAECONNRESET) followed by one close', async function () {
     const { client, server } = await streamPair(tracker, families[0]!);
     const stream = client.toStream();
