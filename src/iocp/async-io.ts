@@ -12,7 +12,7 @@
 import { describe } from '../address.ts';
 import type { SocketAddressInput } from '../address.ts';
 import { WinsockError } from '../errors.ts';
-import { WSAETIMEDOUT } from '../sys/windows/constants.ts';
+import { WSA_OPERATION_ABORTED, WSAETIMEDOUT } from '../sys/windows/constants.ts';
 import type { Socket } from '../socket.ts';
 import { CompletionPort, Operation, settled } from './completion-port.ts';
 import { MAX_POOLED_BLOCK } from './pools.ts';
@@ -143,6 +143,9 @@ function run<T>(start: (shared: CompletionPort) => Operation, finish: (operation
         } catch (error) {
           reject(error);
         }
+      } else if (done.error.errno !== WSA_OPERATION_ABORTED) {
+        // It failed on its own before the cancel took effect: that error is the news.
+        reject(done.error);
       } else if (aborted) reject(new AbortError(undefined, { cause: signal?.reason }));
       else if (timedOut) reject(onTimeout!.error());
       else reject(done.error);
