@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AbortError, Socket, SocketClosedError, WinsockError } from '../src/index.ts';
+import type { ConnectOptions } from '../src/index.ts';
 import { pumpState } from '../src/iocp/async-io.ts';
 import { underWine } from './support/env.ts';
 import { skipUnder } from './support/skip.ts';
@@ -18,6 +19,26 @@ import { families, SocketTracker } from './support/sockets.ts';
 import type { FamilyCase } from './support/sockets.ts';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
+
+/**
+ * Connects to a listener with a backlog of 0 until a connect fails, and returns that
+ * failure. listen(0) queues a connection or two; later SYNs go unanswered under Wine
+ * (Linux), and Windows may refuse them instead.
+ */
+async function connectUntilBacklogFull(tracker: SocketTracker, options: ConnectOptions & { signal?: AbortSignal }): Promise<unknown> {
+  const listener = tracker.track(new Socket());
+  listener.bind({ address: '127.0.0.1', port: 0 });
+  listener.listen(0);
+  const target = { address: '127.0.0.1', port: listener.localAddress.port };
+  for (let attempt = 0; attempt < 64; attempt++) {
+    try {
+      tracker.track(await Socket.connectAsync(target, options));
+    } catch (error) {
+      return error;
+    }
+  }
+  return undefined;
+}
 const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
 function pattern(size: number, seed: number): Buffer {
@@ -212,19 +233,7 @@ describe('Promise API', function () {
   });
 
   it('connectAsync gives up with WSAETIMEDOUT after timeoutMs when the backlog is full', async function () {
-    // listen(0) queues a connection or two; later SYNs go unanswered on Linux (so under Wine).
-    const listener = tracker.track(new Socket());
-    listener.bind({ address: '127.0.0.1', port: 0 });
-    listener.listen(0);
-    const target = { address: '127.0.0.1', port: listener.localAddress.port };
-    let failure: unknown;
-    for (let attempt = 0; attempt < 64 && failure === undefined; attempt++) {
-      try {
-        tracker.track(await Socket.connectAsync(target, { timeoutMs: 300 }));
-      } catch (error) {
-        failure = error;
-      }
-    }
+    const failure = await connectUntilBacklogFull(tracker, { timeoutMs: 300 });
     expect(failure).to.be.instanceOf(WinsockError);
     if (underWine) expect((failure as WinsockError).code).to.equal('WSAETIMEDOUT');
     else expect((failure as WinsockError).code).to.be.oneOf(['WSAETIMEDOUT', 'WSAECONNREFUSED']);
@@ -277,19 +286,7 @@ describe('Promise API', function () {
   });
 
   it('connectAsync with a timeoutMs beyond what setTimeout holds (up to 2^32-1) does not give up early', async function () {
-    // listen(0) queues a connection or two; later SYNs go unanswered under Wine (Windows may refuse them).
-    const listener = tracker.track(new Socket());
-    listener.bind({ address: '127.0.0.1', port: 0 });
-    listener.listen(0);
-    const target = { address: '127.0.0.1', port: listener.localAddress.port };
-    let failure: unknown;
-    for (let attempt = 0; attempt < 64 && failure === undefined; attempt++) {
-      try {
-        tracker.track(await Socket.connectAsync(target, { timeoutMs: 2 ** 32 - 1, signal: AbortSignal.timeout(500) }));
-      } catch (error) {
-        failure = error;
-      }
-    }
+    const failure = await connectUntilBacklogFull(tracker, { timeoutMs: 2 ** 32 - 1, signal: AbortSignal.timeout(500) });
     if (underWine) expect(failure, String(failure)).to.be.instanceOf(AbortError);
     else expect(failure instanceof AbortError || (failure instanceof WinsockError && failure.code === 'WSAECONNREFUSED'), String(failure)).to.equal(true);
   });
