@@ -208,6 +208,10 @@ describe('Promise API', function () {
     probe.close();
     const controller = new AbortController();
     const connecting = Socket.connectAsync({ address: '127.0.0.1', port: refusedPort }, { signal: controller.signal });
+    // Hold the event loop (without spinning) while the OS refuses the connection and the
+    // pump's worker thread dequeues that completion; its callback cannot run before the
+    // abort below, which therefore comes after the failure.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
     controller.abort();
     const error = await connecting.catch((e: unknown) => e);
     if (underWine) {
