@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { AbortError, Socket, SocketClosedError, WinsockError } from '../src/index.ts';
 import type { ConnectOptions } from '../src/index.ts';
 import { pumpState } from '../src/iocp/async-io.ts';
+import { pattern, sha256 } from './support/data.ts';
 import { underWine } from './support/env.ts';
 import { skipUnder } from './support/skip.ts';
 import { families, SocketTracker } from './support/sockets.ts';
@@ -38,13 +39,6 @@ async function connectUntilBacklogFull(tracker: SocketTracker, options: ConnectO
     }
   }
   return undefined;
-}
-const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
-
-function pattern(size: number, seed: number): Buffer {
-  const data = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) data[i] = (i * 131 + seed * 7 + (i >>> 9)) & 0xff;
-  return data;
 }
 
 async function pairAsync(tracker: SocketTracker, fam: FamilyCase): Promise<{ listener: Socket; client: Socket; server: Socket }> {

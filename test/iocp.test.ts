@@ -3,10 +3,10 @@
 // in flight; pooled memory.
 
 import { expect } from 'chai';
-import { createHash } from 'node:crypto';
 import { CompletionPort, Socket, SocketClosedError, SocketStateError, WinsockError } from '../src/index.ts';
 import type { Completion, Operation } from '../src/index.ts';
 import { poolStats } from '../src/iocp/pools.ts';
+import { pattern, sha256 } from './support/data.ts';
 import { families, SocketTracker, thrownBy } from './support/sockets.ts';
 import type { FamilyCase } from './support/sockets.ts';
 
@@ -47,14 +47,6 @@ async function connectedPair(port: CompletionPort, tracker: SocketTracker, fam: 
   expect(client.remoteAddress).to.deep.equal(listener.localAddress);
   return { client, server, listener };
 }
-
-function pattern(size: number, seed: number): Buffer {
-  const data = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) data[i] = (i * 131 + seed * 7 + (i >>> 9)) & 0xff;
-  return data;
-}
-
-const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
 describe('CompletionPort', function () {
   const tracker = new SocketTracker();

@@ -7,16 +7,9 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Socket, SocketStream, WinsockError, constants } from '../src/index.ts';
 import { pumpState } from '../src/iocp/async-io.ts';
+import { pattern, sha256 } from './support/data.ts';
 import { families, SocketTracker } from './support/sockets.ts';
 import type { FamilyCase } from './support/sockets.ts';
-
-const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
-
-function pattern(size: number, seed: number): Buffer {
-  const data = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) data[i] = (i * 131 + seed * 7 + (i >>> 9)) & 0xff;
-  return data;
-}
 
 async function streamPair(tracker: SocketTracker, fam: FamilyCase): Promise<{ client: Socket; server: Socket }> {
   const listener = tracker.track(Socket.listen({ address: fam.loopback, port: 0 }));
