@@ -2,7 +2,7 @@
 // (bench/*.ts, Windows Node) tell each other through files. Plain data only, so that
 // both sides can import it without loading koffi.
 
-/** The rows of the table, in the order the issue lists them; node:net is the baseline. */
+/** The rows of the table, in table order; node:net, the first, is the baseline. */
 export const MODES = ['node:net', 'blocking', 'nonblocking-poll', 'iocp-wait', 'iocp-poll', 'rio-poll'] as const;
 export type ModeName = (typeof MODES)[number];
 

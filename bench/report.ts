@@ -1,6 +1,6 @@
-// The benchmark's outputs: the public row/JSON shape (issue 4), the terminal table,
-// the target ratios, and a self-contained HTML page with a latency-distribution plot
-// per row (inline SVG, no external resources).
+// The benchmark's outputs: the public row/JSON shape (documented in bench/README.md),
+// the terminal table, the target ratios, and a self-contained HTML page with a
+// latency-distribution plot per row (inline SVG, no external resources).
 import type { Bucket, CModeName, ModeName } from './protocol.ts';
 
 export interface Environment {
@@ -20,7 +20,7 @@ export interface Environment {
   date: string;
 }
 
-/** One row of --json, exactly the fields issue 4 names; numbers are null where there is no figure. */
+/** One row of --json, the fields bench/README.md documents; numbers are null where there is no figure. */
 export interface Row {
   mode: ModeName | CModeName;
   fastPath: boolean;
@@ -88,7 +88,9 @@ export function rowLabel(row: Row): string {
 }
 
 // ---------------------------------------------------------------------------
-// Targets (issue 4): ratios measured in this one run.
+// Targets: ratios of mean round trips measured in this one run (best winsock-ffi row at
+// most 0.5x node:net, blocking at most 1.15x c-blocking; nonblocking-poll vs c-spin is
+// shown without a target).
 
 export interface Target {
   name: string;

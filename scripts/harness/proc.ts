@@ -1,5 +1,6 @@
-// Child processes for Linux-side tools (tsc, npm, tar, apt-get, wine helpers). Wine's
-// node.exe itself is not run through here: it must not get pipes (see wine-run.ts).
+// Child processes for Linux-side tools (tsc, npm, tar, apt-get, wine helpers). Windows
+// node.exe under Wine must never get pipes: run it with `logFile` (as the benchmark does)
+// or with runWineProgram in wine.ts, which also copies its log to our stdout live.
 import { spawn, spawnSync } from 'node:child_process';
 import type { StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
