@@ -1,15 +1,11 @@
 // How the orchestrator (Linux or Windows Node) starts the benchmark's Windows programs:
 // on Windows, with the current node; elsewhere, with Windows Node.js under Wine,
-// provisioned exactly as `npm test` does it (the functions come from scripts/harness,
-// this file only strings them together). Every program writes its output to a file,
-// never a pipe: Windows node.exe under Wine dies with EBADF on a pipe.
+// provisioned by the same provisionWindowsNode() as `npm test`. Every program writes its
+// output to a file, never a pipe: Windows node.exe under Wine dies with EBADF on a pipe.
 import path from 'node:path';
-import { acquireCacheLock } from '../scripts/harness/lock.ts';
-import { ensureKoffiWin32, ensureWindowsNode, WINDOWS_NODE_VERSION } from '../scripts/harness/packages.ts';
 import { run } from '../scripts/harness/proc.ts';
-import { step } from '../scripts/harness/steps.ts';
-import { ensureWine, ensureWinePrefix, stopWineServer, wineEnv, windowsPath } from '../scripts/harness/wine.ts';
-
+import { provisionWindowsNode } from '../scripts/harness/provision.ts';
+import { windowsPath } from '../scripts/harness/wine.ts';
 
 export interface Outcome {
   code: number | null;
@@ -57,15 +53,8 @@ export function nativeRunner(rootDir: string): WindowsRunner {
  * `npm test` ends with `wineserver -k`, which would kill a running benchmark).
  */
 export async function provisionWine(rootDir: string, cacheDir: string): Promise<WindowsRunner> {
-  const lock = await step('lock the cache', () => acquireCacheLock(cacheDir));
-  await step('install Wine', ensureWine);
-  const nodeExe = await step('download Windows Node.js', () => ensureWindowsNode(cacheDir, WINDOWS_NODE_VERSION));
-  await step('install @koromix/koffi-win32-x64', () => ensureKoffiWin32(rootDir, cacheDir));
-  const prefix = path.join(cacheDir, 'wineprefix');
-  if (lock.previousRunWasKilled) await step('stop leftover Wine processes (wineserver -k)', () => stopWineServer(prefix));
-  await step('set up the Wine prefix', () => ensureWinePrefix(prefix));
-
-  const env = wineEnv(prefix);
+  const windowsNode = await provisionWindowsNode(rootDir, cacheDir);
+  const env = windowsNode.env();
   const start = async (file: string, args: readonly string[], logFile: string, timeoutMs: number): Promise<Outcome> => {
     const result = await run('wine', [file, ...args], { cwd: rootDir, env, logFile, timeoutMs });
     return { code: result.code, signal: result.signal, timedOut: result.timedOut, output: result.output };
@@ -73,12 +62,12 @@ export async function provisionWine(rootDir: string, cacheDir: string): Promise<
   return {
     underWine: true,
     path: windowsPath,
-    node: (script, args, logFile, timeoutMs) => start(nodeExe, [script, ...args], logFile, timeoutMs),
+    node: (script, args, logFile, timeoutMs) => start(windowsNode.nodeExe, [script, ...args], logFile, timeoutMs),
     exe: start,
     async finish(dirty) {
       // Only after a kill: a killed sender can leave its echo process behind in the prefix.
-      if (dirty) await stopWineServer(prefix);
-      lock.release();
+      if (dirty) await windowsNode.stopWine();
+      windowsNode.release();
     },
   };
 }

@@ -8,13 +8,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { acquireCacheLock } from './harness/lock.ts';
-import { ensureKoffiWin32, ensureWindowsNode, WINDOWS_NODE_VERSION } from './harness/packages.ts';
 import { run } from './harness/proc.ts';
+import { provisionWindowsNode } from './harness/provision.ts';
 import { HarnessError, say, step } from './harness/steps.ts';
 import { readSummary, summaryLine } from './harness/summary.ts';
 import type { WineOutcome } from './harness/wine.ts';
-import { ensureWine, ensureWinePrefix, runWineProgram, stopWineServer, wineEnv, windowsPath } from './harness/wine.ts';
+import { runWineProgram, windowsPath } from './harness/wine.ts';
 
 const DEFAULT_TIMEOUT_S = 1800;
 
@@ -85,28 +84,18 @@ async function runNative(mochaArgs: string[], timeoutMs: number): Promise<number
 
 /** Elsewhere: provision, then mocha on Windows node.exe under Wine. Returns mocha's exit code. */
 async function runUnderWine(mochaArgs: string[], timeoutMs: number): Promise<number> {
-  const lock = await step('lock the cache', () => acquireCacheLock(cacheDir)); // released when we exit
-  await step('install Wine', ensureWine);
-  const nodeExe = await step('download Windows Node.js', () => ensureWindowsNode(cacheDir, WINDOWS_NODE_VERSION));
-  await step('install @koromix/koffi-win32-x64', () => ensureKoffiWin32(rootDir, cacheDir));
-  const prefix = path.join(cacheDir, 'wineprefix');
-  if (lock.previousRunWasKilled) {
-    // Its node.exe (and sockets it held) could still be alive and disturb this run.
-    say('the previous npm test was killed before it could stop Wine: stopping its leftovers');
-    await step('stop leftover Wine processes (wineserver -k)', () => stopWineServer(prefix));
-  }
-  await step('set up the Wine prefix', () => ensureWinePrefix(prefix));
+  const windowsNode = await provisionWindowsNode(rootDir, cacheDir); // its cache lock is released when we exit
 
   const logFile = path.join(cacheDir, 'test-output.log');
-  say(`mocha on Windows Node.js ${WINDOWS_NODE_VERSION} under Wine (output also in ${logFile})`);
+  say(`mocha on Windows Node.js ${windowsNode.nodeVersion} under Wine (output also in ${logFile})`);
   let outcome: WineOutcome;
   try {
     outcome = await step('run mocha under Wine', () =>
       runWineProgram({
-        exe: nodeExe,
+        exe: windowsNode.nodeExe,
         args: [MOCHA, ...mochaArgs],
         cwd: rootDir,
-        env: wineEnv(prefix, {
+        env: windowsNode.env({
           WINSOCK_FFI_UNDER_WINE: '1',
           // The Linux node running this harness: a test starts it from inside Wine as a native peer.
           WINSOCK_FFI_LINUX_NODE: process.execPath,
@@ -119,7 +108,7 @@ async function runUnderWine(mochaArgs: string[], timeoutMs: number): Promise<num
       }),
     );
   } finally {
-    await step('stop Wine (wineserver -k)', () => stopWineServer(prefix));
+    await step('stop Wine (wineserver -k)', () => windowsNode.stopWine());
   }
   if (outcome.interruptedBy !== undefined) {
     throw new HarnessError('run mocha under Wine', `interrupted by ${outcome.interruptedBy}`);
