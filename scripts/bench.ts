@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { ParseArgsOptionsConfig } from 'node:util';
 import { buildPingPong, runPingPong } from '../bench/c-reference.ts';
 import type { Built } from '../bench/c-reference.ts';
 import { C_MODES, DEFAULT_SIZE, isModeName, MODES, TIMESTAMP_BYTES, usesWinsockFfi } from '../bench/protocol.ts';
@@ -65,95 +67,102 @@ const PROGRESS_INTERVAL_MS = 250;
 /** When nothing better is known, the round trip the C reference's count is sized for. */
 const FALLBACK_RTT_US = 300;
 
-function parseOptions(argv: string[]): Options {
-  const options: Options = {
-    modes: [...MODES, ...C_MODES],
-    fastPaths: [false, true],
-    count: null,
-    seconds: 10,
-    warmupCount: 500,
-    warmupSeconds: 1,
-    size: DEFAULT_SIZE,
-    json: null,
-    html: null,
-    markdown: false,
-    ffiCost: false,
-  };
-  let quick = false;
-  let secondsGiven = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = (): string => {
-      const next = inline ?? argv[++i];
-      if (next === undefined) throw new Error(`${flag} needs a value`);
-      return next;
-    };
-    const positive = (text: string, integer: boolean): number => {
-      const n = Number(text);
-      if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new Error(`${flag} needs a positive ${integer ? 'integer' : 'number'}, got "${text}"`);
-      return n;
-    };
-    switch (flag) {
-      case '--modes': {
-        const names = value().split(',').map((name) => name.trim()).filter((name) => name !== '');
-        for (const name of names) {
-          if (!isModeName(name) && !(C_MODES as readonly string[]).includes(name)) throw new Error(`unknown mode "${name}"; modes: ${[...MODES, ...C_MODES].join(', ')}`);
-        }
-        // Table order, whatever order they were given in.
-        options.modes = [...MODES, ...C_MODES].filter((mode) => names.includes(mode));
-        break;
-      }
-      case '--fast-path': {
-        const which = value();
-        if (which === 'off') options.fastPaths = [false];
-        else if (which === 'on') options.fastPaths = [true];
-        else if (which === 'both') options.fastPaths = [false, true];
-        else throw new Error(`--fast-path takes off, on or both, got "${which}"`);
-        break;
-      }
-      case '--count':
-        options.count = positive(value(), true);
-        break;
-      case '--seconds':
-        options.seconds = positive(value(), false);
-        secondsGiven = true;
-        break;
-      case '--warmup':
-        options.warmupCount = positive(value(), true);
-        break;
-      case '--size': {
-        const size = positive(value(), true);
-        if (size < TIMESTAMP_BYTES || size > 65536) throw new Error(`--size must be between ${TIMESTAMP_BYTES} and 65536`);
-        options.size = size;
-        break;
-      }
-      case '--quick':
-        quick = true;
-        break;
-      case '--json':
-        options.json = path.resolve(value());
-        break;
-      case '--html':
-        options.html = path.resolve(value());
-        break;
-      case '--markdown':
-        options.markdown = true;
-        break;
-      case '--ffi-cost':
-        options.ffiCost = true;
-        break;
-      case '--help':
-      case '-h':
-        process.stdout.write(`${HELP}\n`);
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown option "${arg}" (see --help)`);
+/**
+ * The command line, for node:util's parseArgs. Adding an option: an entry here, a line in
+ * HELP, and its reading in parseOptions(). Adding a mode needs nothing here: --modes
+ * takes whatever MODES and C_MODES (bench/protocol.ts) list.
+ */
+const CLI_OPTIONS = {
+  modes: { type: 'string' },
+  'fast-path': { type: 'string' },
+  count: { type: 'string' },
+  seconds: { type: 'string' },
+  warmup: { type: 'string' },
+  size: { type: 'string' },
+  quick: { type: 'boolean' },
+  json: { type: 'string' },
+  html: { type: 'string' },
+  markdown: { type: 'boolean' },
+  'ffi-cost': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsOptionsConfig;
+
+/** Every row --modes can name, in table order. */
+const ALL_MODES: readonly (ModeName | CModeName)[] = [...MODES, ...C_MODES];
+
+const FAST_PATHS: Readonly<Record<string, boolean[]>> = { off: [false], on: [true], both: [false, true] };
+
+/**
+ * parseArgs, with this command's own messages for what it rejects: an unknown option, a
+ * missing value (a value that starts with '-' must be given as --option=VALUE), a value
+ * given to a flag, and any argument that is not an option.
+ */
+function parseArgv(argv: string[]) {
+  const { tokens } = parseArgs({ args: argv, options: CLI_OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  for (const token of tokens) {
+    if (token.kind === 'option-terminator') throw new Error('unknown option "--" (see --help)');
+    if (token.kind === 'positional') throw new Error(`unknown option "${token.value}" (see --help)`);
+    if (!Object.hasOwn(CLI_OPTIONS, token.name)) throw new Error(`unknown option "${token.rawName}" (see --help)`);
+    const type = CLI_OPTIONS[token.name as keyof typeof CLI_OPTIONS].type;
+    if (type === 'boolean') {
+      if (token.value !== undefined) throw new Error(`${token.rawName} takes no value`);
+    } else if (token.value === undefined) {
+      throw new Error(`${token.rawName} needs a value`);
+    } else if (!token.inlineValue && token.value.length > 1 && token.value.startsWith('-')) {
+      // Most likely a forgotten value before the next option; strict parseArgs refuses it too.
+      throw new Error(`${token.rawName} needs a value, got the option-like "${token.value}" (write ${token.rawName}=${token.value} if that is the value)`);
     }
   }
-  if (quick) {
-    if (!secondsGiven) options.seconds = 1.5;
+  // Nothing left for it to reject; strict for the typed values.
+  return parseArgs({ args: argv, options: CLI_OPTIONS, strict: true, allowPositionals: false }).values;
+}
+
+function positive(flag: string, text: string, integer: boolean): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new Error(`${flag} needs a positive ${integer ? 'integer' : 'number'}, got "${text}"`);
+  return n;
+}
+
+/** A comma-separated list of rows, returned in table order whatever order it was given in. */
+function parseModes(text: string): (ModeName | CModeName)[] {
+  const names = text.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  for (const name of names) {
+    if (!(ALL_MODES as readonly string[]).includes(name)) throw new Error(`unknown mode "${name}"; modes: ${ALL_MODES.join(', ')}`);
+  }
+  return ALL_MODES.filter((mode) => names.includes(mode));
+}
+
+function parseOptions(argv: string[]): Options {
+  const values = parseArgv(argv);
+  if (values.help === true) {
+    process.stdout.write(`${HELP}\n`);
+    process.exit(0);
+  }
+  const options: Options = {
+    modes: values.modes !== undefined ? parseModes(values.modes) : [...ALL_MODES],
+    fastPaths: [false, true],
+    count: values.count !== undefined ? positive('--count', values.count, true) : null,
+    seconds: values.seconds !== undefined ? positive('--seconds', values.seconds, false) : 10,
+    warmupCount: values.warmup !== undefined ? positive('--warmup', values.warmup, true) : 500,
+    warmupSeconds: 1,
+    size: DEFAULT_SIZE,
+    json: values.json !== undefined ? path.resolve(values.json) : null,
+    html: values.html !== undefined ? path.resolve(values.html) : null,
+    markdown: values.markdown === true,
+    ffiCost: values['ffi-cost'] === true,
+  };
+  if (values['fast-path'] !== undefined) {
+    const which = values['fast-path'];
+    if (!Object.hasOwn(FAST_PATHS, which)) throw new Error(`--fast-path takes off, on or both, got "${which}"`);
+    options.fastPaths = [...FAST_PATHS[which]!];
+  }
+  if (values.size !== undefined) {
+    const size = positive('--size', values.size, true);
+    if (size < TIMESTAMP_BYTES || size > 65536) throw new Error(`--size must be between ${TIMESTAMP_BYTES} and 65536`);
+    options.size = size;
+  }
+  if (values.quick === true) {
+    if (values.seconds === undefined) options.seconds = 1.5;
     options.warmupCount = Math.min(options.warmupCount, 100);
     options.warmupSeconds = 0.3;
   }
