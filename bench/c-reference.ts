@@ -1,7 +1,9 @@
-// The C reference rows: ../shared/tools/pingpong.c (two single-threaded processes,
-// blocking send/recv or FIONBIO + busy recv, 64-byte QPC-stamped messages), built with
+// The C reference rows: bench/c/reference.c, the project's own C program (two
+// single-threaded processes over loopback TCP: 64-byte QPC-stamped ping-pong with blocking
+// send/recv or FIONBIO + busy recv, and a one-way bulk throughput mode), built with
 // MinGW-w64 into the cache and run in the same session as the Node rows, so that the
-// ratio blocking-row / C is measured on one machine at one time.
+// ratio blocking-row / C is measured on one machine at one time. `reference.exe --help`
+// documents its command line and output; this file is its only caller.
 import fs from 'node:fs';
 import path from 'node:path';
 import { runChecked, succeeds } from '../scripts/harness/proc.ts';
@@ -20,7 +22,37 @@ export interface CResult {
   p99Us: number;
   stddevUs: number;
   roundTripsPerSec: number;
+  /** Printed by bench/c/reference.c; absent from an older program's line. */
+  p999Us?: number;
+  maxUs?: number;
 }
+
+/** What `reference.exe bulk` is asked to do; its defaults where left out. */
+export interface BulkOptions {
+  /** Bytes to transfer one way (default 256 MiB). */
+  bytes?: number;
+  /** Bytes per application send() (default 64 KiB). */
+  writeSize?: number;
+  /** Receive buffer per recv() (default 64 KiB). */
+  readSize?: number;
+  /** SIO_LOOPBACK_FAST_PATH on both sockets; unavailable (with the reason) where the system lacks it. */
+  fastPath?: boolean;
+}
+
+/**
+ * One bulk run: MiB/s (2^20 bytes per second) measured by the receiver with
+ * QueryPerformanceCounter from its first recv() to its last, or why there is no figure.
+ */
+export interface BulkResult {
+  available: boolean;
+  reason?: string;
+  mibPerSec?: number;
+}
+
+/** The source, relative to the repository root. */
+const SOURCE = path.join('bench', 'c', 'reference.c');
+/** Exit code of reference.exe when the system cannot run the mode (the reason is in its output). */
+const EXIT_UNAVAILABLE = 3;
 
 function findCompiler(): string | null {
   for (const compiler of COMPILERS) {
@@ -45,31 +77,54 @@ async function installCompiler(say: (line: string) => void): Promise<void> {
   }
 }
 
-/** Builds pingpong.exe into the cache (again only when the source is newer). */
+/** Builds bench/c/reference.c into the cache as c-reference.exe (again only when the source is newer). */
 export async function buildPingPong(rootDir: string, cacheDir: string, say: (line: string) => void): Promise<Built> {
-  const source = path.resolve(rootDir, '..', 'shared', 'tools', 'pingpong.c');
-  if (!fs.existsSync(source)) return { reason: `the C reference ${source} is not on this machine` };
-  const exe = path.join(cacheDir, 'pingpong.exe');
+  const source = path.resolve(rootDir, SOURCE);
+  if (!fs.existsSync(source)) return { reason: `the C reference ${source} is missing` };
+  const exe = path.join(cacheDir, 'c-reference.exe');
   if (fs.existsSync(exe) && fs.statSync(exe).mtimeMs >= fs.statSync(source).mtimeMs) return { exe };
   let compiler = findCompiler();
   if (compiler === null) {
     try {
       await installCompiler(say);
     } catch (error) {
-      return { reason: `could not install ${APT_PACKAGE}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` };
+      return { reason: `could not install ${APT_PACKAGE}: ${firstLine(error)}` };
     }
     compiler = findCompiler();
   }
   if (compiler === null) return { reason: `no MinGW-w64 compiler (x86_64-w64-mingw32-gcc; Debian package ${APT_PACKAGE}) to build the C reference` };
+  fs.mkdirSync(cacheDir, { recursive: true });
+  // Built beside its final name and renamed: an interrupted build never passes for a fresh one.
+  const partial = `${exe}.partial.exe`;
   try {
-    await runChecked(compiler, ['-O2', '-o', exe, source, '-lws2_32'], { capture: true, timeoutMs: 120_000 });
+    await runChecked(compiler, ['-O2', '-Wall', '-o', partial, source, '-lws2_32'], { capture: true, timeoutMs: 120_000 });
+    fs.renameSync(partial, exe);
   } catch (error) {
-    return { reason: `building ${source} failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` };
+    fs.rmSync(partial, { force: true });
+    return { reason: `building ${SOURCE} failed: ${firstLine(error)}` };
   }
   return { exe };
 }
 
-/** Parses pingpong.c's one result line: `c-blocking count=N mean_us=.. p50_us=.. p99_us=.. stddev_us=.. rtt_per_s=..`. */
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}
+
+/** The C program's own account of a failed run: its first `error:` line, else its first line. */
+function failureText(output: string): string {
+  const lines = output.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
+  return lines.find((line) => line.includes('error:')) ?? lines[0] ?? '';
+}
+
+/** reference.exe's own --timeout, a little before ours, so that it stops its peer process itself. */
+function programTimeoutSeconds(timeoutMs: number): number {
+  return Math.max(1, Math.floor((timeoutMs * 0.9) / 1000));
+}
+
+/**
+ * Parses the ping result line:
+ * `c-blocking count=N mean_us=.. p50_us=.. p99_us=.. stddev_us=.. rtt_per_s=.. p999_us=.. max_us=.. ...`.
+ */
 export function parsePingPong(output: string, mode: CModeName): CResult | null {
   const line = output.split(/\r?\n/).find((candidate) => candidate.startsWith(`${mode} `));
   if (line === undefined) return null;
@@ -77,7 +132,7 @@ export function parsePingPong(output: string, mode: CModeName): CResult | null {
     const match = new RegExp(`\\b${name}=([0-9.]+)`).exec(line);
     return match === null ? Number.NaN : Number(match[1]);
   };
-  const result = {
+  const result: CResult = {
     count: field('count'),
     meanUs: field('mean_us'),
     p50Us: field('p50_us'),
@@ -85,14 +140,72 @@ export function parsePingPong(output: string, mode: CModeName): CResult | null {
     stddevUs: field('stddev_us'),
     roundTripsPerSec: field('rtt_per_s'),
   };
-  return Object.values(result).every(Number.isFinite) ? result : null;
+  if (!Object.values(result).every(Number.isFinite)) return null;
+  const p999Us = field('p999_us');
+  const maxUs = field('max_us');
+  if (Number.isFinite(p999Us)) result.p999Us = p999Us;
+  if (Number.isFinite(maxUs)) result.maxUs = maxUs;
+  return result;
 }
 
-/** Runs pingpong.exe for `count` round trips in `mode`; the result or why there is none. */
+/** Runs `reference.exe ping` for `count` measured round trips in `mode`; the result or why there is none. */
 export async function runPingPong(runner: WindowsRunner, exe: string, mode: CModeName, count: number, logFile: string, timeoutMs: number): Promise<CResult | { reason: string; timedOut: boolean }> {
-  const outcome = await runner.exe(exe, [String(count), mode === 'c-spin' ? 'spin' : 'blocking'], logFile, timeoutMs);
+  const cMode = mode.slice('c-'.length);
+  const args = ['ping', cMode, '--count', String(count), '--timeout', String(programTimeoutSeconds(timeoutMs))];
+  const outcome = await runner.exe(exe, args, logFile, timeoutMs);
   const parsed = outcome.code === 0 ? parsePingPong(outcome.output, mode) : null;
   if (parsed !== null) return parsed;
+  if (outcome.code === EXIT_UNAVAILABLE) {
+    const line = outcome.output.split(/\r?\n/).find((candidate) => candidate.startsWith(`${mode} unavailable: `));
+    if (line !== undefined) return { reason: line.slice(`${mode} `.length).trim(), timedOut: false };
+  }
   const how = outcome.timedOut ? `timed out after ${Math.round(timeoutMs / 1000)} s` : `exited with code ${outcome.code ?? outcome.signal}`;
-  return { reason: `pingpong.exe ${how}: ${outcome.output.trim().split('\n')[0] ?? ''}`.trim(), timedOut: outcome.timedOut };
+  return { reason: `c-reference.exe ping ${cMode} ${how}: ${failureText(outcome.output)}`.trim(), timedOut: outcome.timedOut };
+}
+
+/** Parses the bulk mode's JSON line; null when there is none or it is not one. */
+export function parseBulk(output: string): BulkResult | null {
+  for (const line of output.split(/\r?\n/)) {
+    if (!line.startsWith('{"mode":"bulk"')) continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      return null;
+    }
+    if (typeof parsed !== 'object' || parsed === null) return null;
+    const record = parsed as Record<string, unknown>;
+    if (record.available === true && typeof record.mib_per_s === 'number' && Number.isFinite(record.mib_per_s)) {
+      return { available: true, mibPerSec: record.mib_per_s };
+    }
+    if (record.available === false) return { available: false, reason: typeof record.reason === 'string' ? record.reason : 'unavailable' };
+    return null;
+  }
+  return null;
+}
+
+/**
+ * Runs `reference.exe bulk`: a one-way transfer over loopback TCP between two processes,
+ * measured by the receiver. A failed run does not reject: `available: false` says why (the
+ * fast path missing, a Winsock error with its code, a timeout). Rejects with a RangeError
+ * only for sizes that are not positive integers.
+ */
+export async function runBulk(runner: WindowsRunner, exe: string, options: BulkOptions, logFile: string, timeoutMs: number): Promise<BulkResult> {
+  const args = ['bulk', '--timeout', String(programTimeoutSeconds(timeoutMs))];
+  const size = (flag: string, value: number | undefined): void => {
+    if (value === undefined) return;
+    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`runBulk: ${flag} must be a positive integer, got ${value}`);
+    args.push(flag, String(value));
+  };
+  size('--bytes', options.bytes);
+  size('--write-size', options.writeSize);
+  size('--read-size', options.readSize);
+  if (options.fastPath === true) args.push('--fast-path');
+  const outcome = await runner.exe(exe, args, logFile, timeoutMs);
+  if (outcome.code === 0 || outcome.code === EXIT_UNAVAILABLE) {
+    const parsed = parseBulk(outcome.output);
+    if (parsed !== null) return parsed;
+  }
+  const how = outcome.timedOut ? `timed out after ${Math.round(timeoutMs / 1000)} s` : `exited with code ${outcome.code ?? outcome.signal}`;
+  return { available: false, reason: `c-reference.exe bulk ${how}: ${failureText(outcome.output)}`.trim() };
 }
