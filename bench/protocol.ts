@@ -6,7 +6,7 @@
 export const MODES = ['node:net', 'blocking', 'nonblocking-poll', 'iocp-wait', 'iocp-poll', 'rio-poll'] as const;
 export type ModeName = (typeof MODES)[number];
 
-/** The C reference (../shared/tools/pingpong.c) in its two modes. */
+/** The C reference (bench/c/reference.c) in its two ping-pong modes. */
 export const C_MODES = ['c-blocking', 'c-spin'] as const;
 export type CModeName = (typeof C_MODES)[number];
 

@@ -1,6 +1,6 @@
 // `npm run bench`: the loopback latency table of Microsoft's TCP Loopback Fast Path
 // article, reproduced on this machine for node:net and each winsock-ffi I/O mode, with
-// the C reference (../shared/tools/pingpong.c) beside them. Runs on any Node: the
+// the C reference (bench/c/reference.c) beside them. Runs on any Node: the
 // measuring processes run on Windows Node.js, natively on Windows and under Wine
 // elsewhere (provisioned like `npm test`). See `npm run bench -- --help`.
 import fs from 'node:fs';
@@ -332,9 +332,8 @@ async function measureC(runner: WindowsRunner, options: Options, mode: CModeName
     meanUs: result.meanUs,
     p50Us: result.p50Us,
     p99Us: result.p99Us,
-    // pingpong.c prints mean, p50, p99 and stddev only.
-    p999Us: null,
-    maxUs: null,
+    p999Us: result.p999Us ?? null,
+    maxUs: result.maxUs ?? null,
     stddevUs: result.stddevUs,
     roundTripsPerSec: result.roundTripsPerSec,
     latencyReduction: null,
