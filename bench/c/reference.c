@@ -278,22 +278,45 @@ static void start_peer(const char *arguments) {
   g_peer = process.hProcess;
 }
 
-/* accept(), watching the started copy meanwhile: if it dies before connecting, say so. */
-static SOCKET accept_peer(SOCKET listener) {
-  for (;;) {
-    fd_set readable;
-    FD_ZERO(&readable);
-    FD_SET(listener, &readable);
-    struct timeval wait = {0, 50 * 1000};
-    int ready = select(0, &readable, NULL, NULL, &wait);
-    if (ready == SOCKET_ERROR) fail_wsa("select(listening socket)");
-    if (ready > 0) break;
-    DWORD code = 0;
-    if (WaitForSingleObject(g_peer, 0) == WAIT_OBJECT_0 && GetExitCodeProcess(g_peer, &code))
+/*
+ * Accepts the started copy's connection with AcceptEx into a socket made here with
+ * `socket_flags` (so that a RIO socket is surely one made with WSA_FLAG_REGISTERED_IO),
+ * waiting on the peer process too: if it dies before connecting, that is the error.
+ * With `fast_path`, SIO_LOOPBACK_FAST_PATH is set on this socket as on the listener.
+ */
+static SOCKET accept_peer(SOCKET listener, DWORD socket_flags, int fast_path) {
+  LPFN_ACCEPTEX accept_ex = NULL;
+  GUID accept_ex_id = WSAID_ACCEPTEX;
+  DWORD bytes = 0;
+  if (WSAIoctl(listener, SIO_GET_EXTENSION_FUNCTION_POINTER, &accept_ex_id, sizeof accept_ex_id, &accept_ex,
+               sizeof accept_ex, &bytes, NULL, NULL) != 0)
+    fail_wsa("WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER, WSAID_ACCEPTEX)");
+  SOCKET s = new_socket(socket_flags, "WSASocket(accepting socket)");
+  char why[512];
+  if (fast_path && enable_fast_path(s, why, sizeof why)) fail("%s (accepting socket)", why);
+
+  enum { ADDRESS_SPACE = sizeof(struct sockaddr_in) + 16 };
+  char addresses[2 * ADDRESS_SPACE];
+  OVERLAPPED overlapped;
+  memset(&overlapped, 0, sizeof overlapped);
+  overlapped.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+  if (overlapped.hEvent == NULL) fail("CreateEventW failed: %lu", GetLastError());
+  if (!accept_ex(listener, s, addresses, 0, ADDRESS_SPACE, ADDRESS_SPACE, &bytes, &overlapped)) {
+    if (WSAGetLastError() != ERROR_IO_PENDING) fail_wsa("AcceptEx");
+    HANDLE waits[2] = {overlapped.hEvent, g_peer};
+    DWORD which = WaitForMultipleObjects(2, waits, FALSE, INFINITE);
+    if (which == WAIT_OBJECT_0 + 1) {
+      DWORD code = 0;
+      GetExitCodeProcess(g_peer, &code);
       fail("the peer process exited with code %lu before it connected", code);
+    }
+    if (which != WAIT_OBJECT_0) fail("WaitForMultipleObjects(AcceptEx, peer) failed: %lu", GetLastError());
+    DWORD flags = 0;
+    if (!WSAGetOverlappedResult(listener, &overlapped, &bytes, FALSE, &flags)) fail_wsa("AcceptEx (completion)");
   }
-  SOCKET s = accept(listener, NULL, NULL);
-  if (s == INVALID_SOCKET) fail_wsa("accept");
+  CloseHandle(overlapped.hEvent);
+  if (setsockopt(s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, (const char *)&listener, sizeof listener) != 0)
+    fail_wsa("setsockopt(SO_UPDATE_ACCEPT_CONTEXT)");
   return s;
 }
 
@@ -700,7 +723,7 @@ static int run_ping(const options *o) {
   memset(&t, 0, sizeof t);
   t.ops = ops;
   t.size = (int)o->size;
-  t.s = accept_peer(listener);
+  t.s = accept_peer(listener, ops->socket_flags, o->fast_path);
   closesocket(listener);
   set_nodelay(t.s);
   ops->attach(&t);
@@ -795,7 +818,7 @@ static int run_bulk(const options *o) {
 
   char *buffer = malloc((size_t)o->read_size);
   if (buffer == NULL) fail("out of memory for a %lld-byte read buffer", o->read_size);
-  SOCKET s = accept_peer(listener);
+  SOCKET s = accept_peer(listener, 0, o->fast_path);
   LONGLONG accepted = ticks();
   closesocket(listener);
   long long total = 0, first = 0, calls = 0;
