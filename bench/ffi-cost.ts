@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { once } from 'node:events';
 import { Socket } from '../src/index.ts';
-import { lastError, queryPerformanceCounter } from '../src/sys/windows/ffi.ts';
+import { lastError, queryPerformanceCounter } from '../src/sys/index.ts';
 import type { FfiCostResult } from './protocol.ts';
 
 const resultFile = process.argv[2];

@@ -4,41 +4,15 @@
 //   node bench/probe.ts <result file>
 import fs from 'node:fs';
 import os from 'node:os';
-import { loopbackFastPathSupported, Socket } from '../src/index.ts';
-import { handleOf } from '../src/socket.ts';
-import { SIO_GET_MULTIPLE_EXTENSION_FUNCTION_POINTER } from '../src/sys/windows/constants.ts';
-import { errorName } from '../src/sys/windows/error-names.ts';
-import { lastError, windowsVersion, wineVersion, wsaIoctl } from '../src/sys/windows/ffi.ts';
+import { loopbackFastPathSupported } from '../src/index.ts';
+import { registeredIoUnavailableBecause } from '../src/platform.ts';
+import { windowsVersion, wineVersion } from '../src/sys/index.ts';
 import { implementedModes, notImplemented } from './modes/index.ts';
 import { MODES } from './protocol.ts';
 import type { ProbeResult } from './protocol.ts';
 
 const resultFile = process.argv[2];
 if (resultFile === undefined) throw new Error('usage: node bench/probe.ts <result file>');
-
-/** WSAID_MULTIPLE_RIO {8509e081-96dd-4005-b165-9e2ee8c79e3f}, as the GUID struct lays it out. */
-function rioGuid(): Buffer {
-  const guid = Buffer.alloc(16);
-  guid.writeUInt32LE(0x8509e081, 0);
-  guid.writeUInt16LE(0x96dd, 4);
-  guid.writeUInt16LE(0x4005, 6);
-  Buffer.from([0xb1, 0x65, 0x9e, 0x2e, 0xe8, 0xc7, 0x9e, 0x3f]).copy(guid, 8);
-  return guid;
-}
-
-/** Whether the system hands out the RIO function table; null when it does, else the error's name. */
-function rioUnavailableBecause(): string | null {
-  const socket = new Socket();
-  try {
-    // RIO_EXTENSION_FUNCTION_TABLE: DWORD cbSize (padded to 8) and 13 function pointers.
-    const table = Buffer.alloc(8 + 13 * 8);
-    const bytes = new Uint32Array(1);
-    const rc = wsaIoctl(socket[handleOf]('probe'), SIO_GET_MULTIPLE_EXTENSION_FUNCTION_POINTER, rioGuid(), table, bytes);
-    return rc === 0 ? null : errorName(lastError());
-  } finally {
-    socket.close();
-  }
-}
 
 function modeAvailability(): ProbeResult['modes'] {
   const out = {} as ProbeResult['modes'];
@@ -49,7 +23,7 @@ function modeAvailability(): ProbeResult['modes'] {
     }
     let reason = notImplemented[mode] ?? 'not implemented yet';
     if (mode === 'rio-poll') {
-      const rio = rioUnavailableBecause();
+      const rio = registeredIoUnavailableBecause();
       reason += rio === null ? ' (this system does offer it)' : `; this system does not offer it either (WSAID_MULTIPLE_RIO: ${rio})`;
     }
     out[mode] = { available: false, reason };

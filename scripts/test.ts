@@ -46,10 +46,12 @@ async function typeCheck(): Promise<void> {
 
 /** The JavaScript the published package serves; test/package.test.ts loads it on Windows node. */
 async function build(): Promise<void> {
-  say('tsc -p tsconfig.build.json');
+  say('tsc -p tsconfig.build.json, then scripts/declaration-specifiers.mjs');
   fs.rmSync(path.join(rootDir, 'dist'), { recursive: true, force: true }); // no stale files from renamed sources
   const result = await run(process.execPath, [TSC, '-p', path.join(rootDir, 'tsconfig.build.json')], { cwd: rootDir });
   if (result.code !== 0) throw new Error(`tsc could not build dist/ (exit code ${result.code ?? result.signal})`);
+  const rewrite = await run(process.execPath, [path.join(rootDir, 'scripts', 'declaration-specifiers.mjs')], { cwd: rootDir });
+  if (rewrite.code !== 0) throw new Error(`scripts/declaration-specifiers.mjs failed (exit code ${rewrite.code ?? rewrite.signal})`);
 }
 
 function testTimeoutMs(): number {

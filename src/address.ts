@@ -136,33 +136,3 @@ export function formatIPv6(bytes: Uint8Array, scopeId = 0): string {
   if (bestStart === -1) return hex(0, 8) + zone;
   return `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}${zone}`;
 }
-
-/** Validates a port number for bind/connect/sendTo (0 lets the OS choose when binding). */
-export function checkPort(port: unknown, name = 'port'): number {
-  if (typeof port !== 'number' || !Number.isInteger(port)) throw new TypeError(`${name} must be an integer, got ${describe(port)}`);
-  if (port < 0 || port > 65535) throw new RangeError(`${name} must be between 0 and 65535, got ${port}`);
-  return port;
-}
-
-export function checkFamily(family: unknown): AddressFamily {
-  if (family !== 'ipv4' && family !== 'ipv6') throw new TypeError(`family must be 'ipv4' or 'ipv6', got ${describe(family)}`);
-  return family;
-}
-
-/** Validates `{ address, port }` (shape and port; the address may be a host name). */
-export function checkAddressInput(value: unknown, name = 'address'): SocketAddressInput {
-  if (typeof value !== 'object' || value === null) throw new TypeError(`${name} must be an object { address, port }, got ${describe(value)}`);
-  const { address, port } = value as { address?: unknown; port?: unknown };
-  if (typeof address !== 'string' || address === '') throw new TypeError(`${name}.address must be a non-empty string, got ${describe(address)}`);
-  if (address.includes('\0')) throw new TypeError(`${name}.address must not contain NUL characters`);
-  checkPort(port, `${name}.port`);
-  return value as SocketAddressInput;
-}
-
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'bigint') return `${value}n`;
-  if (value === null || typeof value !== 'object') return String(value);
-  if (Array.isArray(value)) return 'an array';
-  return `an instance of ${value.constructor?.name ?? 'Object'}`;
-}

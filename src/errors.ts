@@ -1,34 +1,8 @@
-// Errors shaped like Node's system errors: `code`, `errno`, `syscall`, and the
-// system's own message.
+// The package's errors. WinsockError (a failed Winsock call, shaped like Node's system
+// errors) is defined by the platform layer, which throws it; the rest are ours.
 
-import { errorName } from './sys/windows/error-names.ts';
-import { systemMessage } from './sys/windows/ffi.ts';
-
-export interface ErrorEndpoint {
-  readonly address?: string;
-  readonly port?: number;
-}
-
-/** A Winsock call failed: `code` 'WSAECONNREFUSED', `errno` 10061, `syscall` 'connect'. */
-export class WinsockError extends Error {
-  readonly code: string;
-  readonly errno: number;
-  readonly syscall: string;
-  readonly address?: string;
-  readonly port?: number;
-
-  constructor(syscall: string, errno: number, endpoint?: ErrorEndpoint) {
-    const code = errorName(errno);
-    const where = endpoint?.address !== undefined ? ` ${endpoint.address}${endpoint.port !== undefined ? `:${endpoint.port}` : ''}` : '';
-    super(`${syscall} ${code}${where}: ${systemMessage(errno)}`);
-    this.name = 'WinsockError';
-    this.code = code;
-    this.errno = errno;
-    this.syscall = syscall;
-    if (endpoint?.address !== undefined) this.address = endpoint.address;
-    if (endpoint?.port !== undefined) this.port = endpoint.port;
-  }
-}
+export { WinsockError } from './sys/index.ts';
+export type { ErrorEndpoint } from './sys/index.ts';
 
 /** Any call on a closed Socket: the handle number may already belong to another socket. */
 export class SocketClosedError extends Error {

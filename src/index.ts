@@ -1,14 +1,17 @@
 // winsock-ffi: Winsock for Node.js through koffi, with no compile step.
+//
+// The layers, bottom to top:
+//   sys/windows/ffi.ts   koffi: every native function declared once, loaded on first use
+//   sys/ (index.ts)      the platform layer: typed socket and overlapped calls, WinsockError
+//   socket.ts            the public Socket (checks.ts, resolve.ts, address.ts beside it)
+//   iocp/                the completion engine: CompletionPort, pools, the shared pump
+//   socket's *Async, stream.ts   the Promise API and streams on top of the engine
+// Importing this module loads no DLL: on an OS without Winsock the first native call
+// throws, while the pure helpers (address parsing and formatting) work everywhere.
 
-if (process.platform !== 'win32') {
-  throw new Error(
-    `winsock-ffi needs Windows: it calls ws2_32.dll, which ${process.platform} does not have. ` +
-      'On Linux, run your program with the Windows build of Node.js under Wine.',
-  );
-}
-
-export { Socket, lookup } from './socket.ts';
+export { Socket } from './socket.ts';
 export type { ConnectAsyncOptions, ConnectOptions, KeepAliveOptions, ListenOptions, RecvFromResult, ShutdownHow, SocketOptions, SocketType } from './socket.ts';
+export { lookup } from './resolve.ts';
 export { poll } from './poll.ts';
 export type { PollEvents, PollRequest, PollResult } from './poll.ts';
 export { WinsockError, SocketClosedError, SocketStateError, EndOfStreamError } from './errors.ts';
@@ -16,7 +19,7 @@ export type { ErrorEndpoint } from './errors.ts';
 export { formatIPv4, formatIPv6, parseIPv4, parseIPv6, literalFamily } from './address.ts';
 export type { AddressFamily, ParsedIPv6, SocketAddress, SocketAddressInput } from './address.ts';
 export { loopbackFastPathSupported, processHandleCount, wineVersion } from './platform.ts';
-export * as constants from './sys/windows/constants.ts';
+export { constants } from './sys/index.ts';
 export { CompletionPort, Operation } from './iocp/completion-port.ts';
 export type { Completion, OperationKind } from './iocp/completion-port.ts';
 export { AbortError } from './iocp/async-io.ts';

@@ -1,9 +1,10 @@
 // poll() over WSAPoll: readiness of several sockets at once.
 
-import { describe } from './address.ts';
-import { POLLERR, POLLHUP, POLLNVAL, POLLRDNORM, POLLWRNORM } from './sys/windows/constants.ts';
-import * as sys from './sys/windows/sys.ts';
-import { handleOf, Socket } from './socket.ts';
+import { checkInteger, describe } from './checks.ts';
+import type { Socket } from './socket.ts';
+import { handleOf, isSocket } from './socket-internals.ts';
+import * as sys from './sys/index.ts';
+import { POLLERR, POLLHUP, POLLNVAL, POLLRDNORM, POLLWRNORM } from './sys/index.ts';
 
 export interface PollEvents {
   /** Wake when data (or a connection, for a listener, or the end of stream) can be read. */
@@ -34,10 +35,9 @@ export interface PollResult {
 export function poll(requests: readonly PollRequest[], timeoutMs: number): PollResult[] {
   if (!Array.isArray(requests)) throw new TypeError(`requests must be an array, got ${describe(requests)}`);
   if (requests.length === 0) throw new RangeError('poll needs at least one socket');
-  if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs)) throw new TypeError(`timeoutMs must be an integer, got ${describe(timeoutMs)}`);
-  if (timeoutMs < -1 || timeoutMs > 0x7fffffff) throw new RangeError(`timeoutMs must be -1 (forever) or between 0 and ${0x7fffffff}, got ${timeoutMs}`);
+  checkInteger(timeoutMs, 'timeoutMs (-1 waits forever)', -1, 0x7fffffff);
   const records: sys.PollRecord[] = requests.map((request, i) => {
-    if (typeof request !== 'object' || request === null || !(request.socket instanceof Socket)) {
+    if (typeof request !== 'object' || request === null || !isSocket(request.socket)) {
       throw new TypeError(`requests[${i}] must be { socket: Socket, events }, got ${describe(request)}`);
     }
     const events = request.events;

@@ -1,33 +1,45 @@
-// The public Socket: one SOCKET handle, synchronous calls, typed options. Arguments are
-// checked here, before any native call; the calls themselves live in sys/windows.
+// The public Socket: one SOCKET handle, synchronous calls, typed options, and the
+// Promise API's entry points. Arguments are checked here (src/checks.ts) before any
+// native call; the calls themselves are the platform layer's (src/sys).
 
-import { checkAddressInput, checkFamily, describe, literalFamily } from './address.ts';
 import type { AddressFamily, SocketAddress, SocketAddressInput } from './address.ts';
-import { EndOfStreamError, SocketClosedError, SocketStateError, WinsockError } from './errors.ts';
 import {
-  IPPROTO_TCP,
-  SD_BOTH,
-  SD_RECEIVE,
-  SD_SEND,
-  SOL_SOCKET,
-  SO_EXCLUSIVEADDRUSE,
-  SO_KEEPALIVE,
-  SO_RCVBUF,
-  SO_RCVTIMEO,
-  SO_REUSEADDR,
-  SO_SNDBUF,
-  SO_SNDTIMEO,
-  TCP_NODELAY,
-  WSAEWOULDBLOCK,
-} from './sys/windows/constants.ts';
-import * as sys from './sys/windows/sys.ts';
-import type { Handle, SocketType } from './sys/windows/sys.ts';
+  checkAddressInput,
+  checkBacklog,
+  checkBoolean,
+  checkBuffer,
+  checkFamily,
+  checkInt32,
+  checkInteger,
+  checkMsOrZero,
+  checkObject,
+  checkOptionalBoolean,
+  checkPositiveMs,
+  checkSignal,
+  describe,
+  requireTcp,
+} from './checks.ts';
+import { EndOfStreamError, SocketClosedError, SocketStateError, WinsockError } from './errors.ts';
 import * as asyncIo from './iocp/async-io.ts';
 import type { AsyncOptions } from './iocp/async-io.ts';
-import { toStream } from './stream.ts';
-import type { SocketStream, SocketStreamOptions } from './stream.ts';
+import { resolveFor, resolveOne } from './resolve.ts';
+import {
+  adoptAccepted,
+  beforeClose,
+  brandSocket,
+  claimHandle,
+  closeWhenCollected,
+  forgetCollected,
+  handleOf,
+  markConnected,
+  releaseHandle,
+} from './socket-internals.ts';
+import { SocketStream } from './stream.ts';
+import type { SocketStreamOptions } from './stream.ts';
+import * as sys from './sys/index.ts';
+import type { Handle, IntOption, ShutdownHow, SocketType } from './sys/index.ts';
 
-export type { SocketType } from './sys/windows/sys.ts';
+export type { ShutdownHow, SocketType } from './sys/index.ts';
 
 export interface SocketOptions {
   /** 'ipv4' (default) or 'ipv6'. */
@@ -69,44 +81,30 @@ export interface KeepAliveOptions {
   readonly intervalMs: number;
 }
 
-export type ShutdownHow = 'send' | 'receive' | 'both';
-
 export interface RecvFromResult {
   readonly bytes: number;
   readonly address: string;
   readonly port: number;
 }
 
-/** getOption() reads at most this many bytes. */
+/** getOption() reads at most this many bytes (the largest Winsock option, WSAPROTOCOL_INFOW, is 628). */
 const MAX_OPTION_SIZE = 4096;
-/** SOMAXCONN: let the system choose the largest backlog. */
-const SOMAXCONN = 0x7fffffff;
 /** Windows' default TCP keep-alive timings, used when only one of them is given. */
 const DEFAULT_KEEPALIVE_IDLE_MS = 2 * 60 * 60 * 1000;
 const DEFAULT_KEEPALIVE_INTERVAL_MS = 1000;
 
-/** Internal access to a live socket's handle for other modules of this package. */
-export const handleOf: unique symbol = Symbol('winsock-ffi.handleOf');
-/** Internal: a hook close() runs with the live handle before closesocket. */
-export const beforeClose: unique symbol = Symbol('winsock-ffi.beforeClose');
+/** How a Socket takes over a handle that is already claimed: see Socket.#adopt. */
+const ADOPT = Symbol('winsock-ffi.adopt');
 
-// Handles owned by a live Socket: adopting one twice would close it twice.
-const ownedHandles = new Set<Handle>();
-
-// A safety net only: a Socket dropped without close() still gives its handle back.
-const finalizer = new FinalizationRegistry<Handle>((handle) => {
-  if (!ownedHandles.delete(handle)) return;
-  try {
-    sys.closeSocket(handle);
-  } catch {
-    // Nothing to report to: the owner is gone.
-  }
-});
-
-type State = 'new' | 'bound' | 'listening' | 'connected';
-
-// Set just before `new Socket()` by Socket.#wrap, so that the constructor adopts a handle.
-let adoption: { handle: Handle; family: AddressFamily; type: SocketType } | null = null;
+interface Adoption {
+  readonly handle: Handle;
+  readonly family: AddressFamily;
+  readonly type: SocketType;
+  /** Connected already, or a listener that accepted: the fast path can no longer be asked for. */
+  readonly fastPathTooLate: boolean;
+  readonly loopbackFastPath: boolean;
+  readonly blocking: boolean;
+}
 
 /**
  * A Winsock socket. Calls are synchronous and block the thread when the socket is
@@ -117,63 +115,70 @@ export class Socket {
   readonly family: AddressFamily;
   readonly type: SocketType;
   #handle: Handle;
-  #state: State = 'new';
-  #hasAccepted = false;
-  #streamed = false;
-  #blocking = true;
-  #loopbackFastPath = false;
+  /** Connected, or a listener that has accepted: enableLoopbackFastPath() comes too late. */
+  #fastPathTooLate: boolean;
+  #blocking: boolean;
+  #loopbackFastPath: boolean;
 
   constructor(options: SocketOptions = {}) {
-    if (adoption !== null) {
-      // Socket.#wrap: take over an existing handle instead of creating one.
-      const { handle, family, type } = adoption;
-      adoption = null;
+    const adoption = (options as { [ADOPT]?: Adoption } | null)?.[ADOPT];
+    if (adoption !== undefined) {
+      // Socket.#adopt: the handle is claimed already, by the caller.
+      this.family = adoption.family;
+      this.type = adoption.type;
+      this.#handle = adoption.handle;
+      this.#fastPathTooLate = adoption.fastPathTooLate;
+      this.#loopbackFastPath = adoption.loopbackFastPath;
+      this.#blocking = adoption.blocking;
+    } else {
+      checkObject(options);
+      const family = checkFamily(options.family ?? 'ipv4');
+      const type = options.type ?? 'tcp';
+      if (type !== 'tcp' && type !== 'udp') throw new TypeError(`type must be 'tcp' or 'udp', got ${describe(type)}`);
       this.family = family;
       this.type = type;
-      this.#handle = handle;
-      this.#own();
-      return;
+      this.#handle = sys.createSocket(family, type);
+      claimHandle(this.#handle);
+      this.#fastPathTooLate = false;
+      this.#loopbackFastPath = false;
+      this.#blocking = true;
     }
-    if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
-    const family = checkFamily(options.family ?? 'ipv4');
-    const type = options.type ?? 'tcp';
-    if (type !== 'tcp' && type !== 'udp') throw new TypeError(`type must be 'tcp' or 'udp', got ${describe(type)}`);
-    this.family = family;
-    this.type = type;
-    this.#handle = sys.createSocket(family, type);
-    this.#own();
+    brandSocket(this);
+    closeWhenCollected(this, this.#handle);
+  }
+
+  /** The one way to wrap a handle that is claimed already (adopted, accepted). */
+  static #adopt(adoption: Adoption): Socket {
+    return new Socket({ [ADOPT]: adoption } as SocketOptions);
   }
 
   /**
    * Adopts an existing SOCKET (from another library, or inherited). The Socket owns
-   * it from then on and closes it on close().
+   * it from then on and closes it on close(). A handle this package already holds
+   * (an open Socket's, or a pending acceptAsync's) is refused with ERR_SOCKET_OWNED.
    */
   static fromHandle(handle: bigint | number): Socket {
     if (typeof handle !== 'bigint' && typeof handle !== 'number') throw new TypeError(`handle must be a bigint or number, got ${describe(handle)}`);
     if (typeof handle === 'number' && (!Number.isSafeInteger(handle) || handle <= 0)) throw new RangeError(`handle must be a positive integer, got ${handle}`);
     if (typeof handle === 'bigint' && (handle <= 0n || handle > BigInt(Number.MAX_SAFE_INTEGER))) throw new RangeError(`handle ${handle} is not a valid SOCKET`);
     const value = Number(handle);
-    if (ownedHandles.has(value)) throw new SocketStateError('ERR_SOCKET_OWNED', `handle ${value} already belongs to an open Socket`);
-    const { family, type } = sys.describeSocket(value);
-    const socket = Socket.#wrap(value, family, type);
-    if (sys.hasPeer(value)) socket.#state = 'connected';
-    return socket;
+    claimHandle(value);
+    try {
+      const { family, type } = sys.describeSocket(value);
+      return Socket.#adopt({ handle: value, family, type, fastPathTooLate: sys.hasPeer(value), loopbackFastPath: false, blocking: true });
+    } catch (error) {
+      releaseHandle(value);
+      throw error;
+    }
   }
 
   /** Creates a TCP socket, applies the options in the order Windows needs, and connects. */
   static connect(address: SocketAddressInput, options: ConnectOptions = {}): Socket {
     checkAddressInput(address);
-    checkOptionsObject(options);
-    const timeoutMs = options.timeoutMs;
-    if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
-    const target = resolveOne(address, options.family === undefined ? null : checkFamily(options.family));
-    const socket = new Socket({ family: target.family, type: 'tcp' });
+    const timeoutMs = checkConnectOptions(options);
+    const socket = Socket.#beforeConnect(address, options);
     try {
-      if (options.noDelay === true) socket.setNoDelay(true);
-      // The fast path must be asked for before connect(); it is a request, not a
-      // requirement, so an unsupported system just connects normally.
-      if (options.loopbackFastPath === true) socket.enableLoopbackFastPath();
-      socket.#connectTo(target, timeoutMs);
+      socket.#connectTo(resolveOne(address, socket.family), timeoutMs);
       return socket;
     } catch (error) {
       socket.close();
@@ -187,18 +192,30 @@ export class Socket {
    */
   static async connectAsync(address: SocketAddressInput, options: ConnectAsyncOptions = {}): Promise<Socket> {
     checkAddressInput(address);
-    checkOptionsObject(options);
+    checkObject(options);
     // Before the resolver and the new socket: a bad or fired signal starts nothing.
-    const signal = asyncIo.checkSignal(options);
+    const signal = checkSignal(options);
     if (signal?.aborted) throw new asyncIo.AbortError(undefined, { cause: signal.reason });
-    const timeoutMs = options.timeoutMs;
-    if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
+    const timeoutMs = checkConnectOptions(options);
+    const socket = Socket.#beforeConnect(address, options);
+    try {
+      await asyncIo.connectAsync(socket, resolveOne(address, socket.family), timeoutMs, options);
+      return socket;
+    } catch (error) {
+      socket.close();
+      throw error;
+    }
+  }
+
+  /** A new TCP socket for `address`'s family, with the options that must precede connect(). */
+  static #beforeConnect(address: SocketAddressInput, options: ConnectOptions): Socket {
     const target = resolveOne(address, options.family === undefined ? null : checkFamily(options.family));
     const socket = new Socket({ family: target.family, type: 'tcp' });
     try {
       if (options.noDelay === true) socket.setNoDelay(true);
+      // The fast path must be asked for before connect(); it is a request, not a
+      // requirement, so an unsupported system just connects normally.
       if (options.loopbackFastPath === true) socket.enableLoopbackFastPath();
-      await asyncIo.connectAsync(socket, target, timeoutMs, options);
       return socket;
     } catch (error) {
       socket.close();
@@ -209,15 +226,17 @@ export class Socket {
   /** Creates a TCP socket, applies the options, binds and listens. */
   static listen(address: SocketAddressInput, options: ListenOptions = {}): Socket {
     checkAddressInput(address);
-    checkOptionsObject(options);
-    const backlog = options.backlog ?? SOMAXCONN;
-    checkBacklog(backlog);
+    checkObject(options);
+    const backlog = checkBacklog(options.backlog ?? sys.SOMAXCONN);
+    const exclusiveAddressUse = checkOptionalBoolean(options.exclusiveAddressUse, 'exclusiveAddressUse');
+    const reuseAddress = checkOptionalBoolean(options.reuseAddress, 'reuseAddress');
+    const loopbackFastPath = checkOptionalBoolean(options.loopbackFastPath, 'loopbackFastPath');
     const target = resolveOne(address, options.family === undefined ? null : checkFamily(options.family));
     const socket = new Socket({ family: target.family, type: 'tcp' });
     try {
-      if (options.exclusiveAddressUse === true) socket.setExclusiveAddressUse(true);
-      if (options.reuseAddress === true) socket.setReuseAddress(true);
-      if (options.loopbackFastPath === true) socket.enableLoopbackFastPath();
+      if (exclusiveAddressUse === true) socket.setExclusiveAddressUse(true);
+      if (reuseAddress === true) socket.setReuseAddress(true);
+      if (loopbackFastPath === true) socket.enableLoopbackFastPath();
       socket.bind(target);
       socket.listen(backlog);
       return socket;
@@ -248,61 +267,53 @@ export class Socket {
     return handle;
   }
 
-  /** @internal Marks the socket connected (used by the completion-port paths). */
-  markConnected(): void {
-    this.#state = 'connected';
+  /** @internal ConnectEx finished: too late for the fast path from here on. */
+  [markConnected](): void {
+    this.#fastPathTooLate = true;
   }
 
-  /** @internal Marks a listener as having accepted (the fast path can no longer be enabled). */
-  markAccepted(): void {
-    this.#hasAccepted = true;
-  }
-
-  /** @internal Wraps a handle this package just created (accept). */
-  static adoptNew(handle: Handle, family: AddressFamily, type: SocketType, loopbackFastPath: boolean): Socket {
-    const socket = Socket.#wrap(handle, family, type);
-    socket.#state = 'connected';
-    socket.#loopbackFastPath = loopbackFastPath;
-    return socket;
-  }
-
-  static #wrap(handle: Handle, family: AddressFamily, type: SocketType): Socket {
-    adoption = { handle, family, type };
-    return new Socket();
-  }
-
-  #own(): void {
-    ownedHandles.add(this.#handle);
-    finalizer.register(this, this.#handle, this);
+  /**
+   * @internal On a listener: a new connected Socket over `handle`, which the caller
+   * has claimed (AcceptEx's socket). Accepted sockets inherit the listener's options,
+   * the fast path among them, and its blocking mode (FIONBIO).
+   */
+  [adoptAccepted](handle: Handle): Socket {
+    this.#fastPathTooLate = true;
+    return Socket.#adopt({
+      handle,
+      family: this.family,
+      type: this.type,
+      fastPathTooLate: true,
+      loopbackFastPath: this.#loopbackFastPath,
+      // AcceptEx's socket was created here, blocking; accept() restores the mode itself.
+      blocking: true,
+    });
   }
 
   /** bind(): `address` must be a literal of this socket's family or a host name. */
   bind(address: SocketAddressInput): void {
     const handle = this[handleOf]('bind');
     checkAddressInput(address);
-    const target = this.#resolveForMe(address);
+    const target = resolveFor(this.family, address);
     sys.bind(handle, this.family, target.address, target.port);
-    if (this.#state === 'new') this.#state = 'bound';
   }
 
   /** listen(backlog = SOMAXCONN). */
-  listen(backlog: number = SOMAXCONN): void {
+  listen(backlog: number = sys.SOMAXCONN): void {
     const handle = this[handleOf]('listen');
     checkBacklog(backlog);
-    this.#requireTcp('listen');
+    requireTcp(this, 'listen');
     sys.listen(handle, backlog);
-    this.#state = 'listening';
   }
 
   /** accept(): the next connection, as a blocking Socket. */
   accept(): Socket {
     const handle = this[handleOf]('accept');
-    this.#requireTcp('accept');
+    requireTcp(this, 'accept');
     const accepted = sys.accept(handle);
-    this.#hasAccepted = true;
-    // Accepted sockets inherit the listener's options, the fast path among them.
-    const socket = Socket.adoptNew(accepted, this.family, this.type, this.#loopbackFastPath);
-    // They inherit its FIONBIO mode too; the contract is a blocking Socket.
+    claimHandle(accepted);
+    const socket = this[adoptAccepted](accepted);
+    // Accepted sockets inherit the listener's FIONBIO mode too; the contract is a blocking Socket.
     if (!this.#blocking) {
       try {
         sys.setBlocking(accepted, true);
@@ -318,7 +329,7 @@ export class Socket {
   connect(address: SocketAddressInput): void {
     this[handleOf]('connect');
     checkAddressInput(address);
-    this.#connectTo(this.#resolveForMe(address), undefined);
+    this.#connectTo(resolveFor(this.family, address), undefined);
   }
 
   #connectTo(target: SocketAddress, timeoutMs: number | undefined): void {
@@ -329,7 +340,7 @@ export class Socket {
       } catch (error) {
         // A non-blocking connect goes on in the background: from here on it is too
         // late for options that must precede connect (the fast path).
-        if (error instanceof WinsockError && error.errno === WSAEWOULDBLOCK) this.#state = 'connected';
+        if (error instanceof WinsockError && error.errno === sys.WSAEWOULDBLOCK) this.#fastPathTooLate = true;
         throw error;
       }
     } else {
@@ -339,7 +350,7 @@ export class Socket {
         if (this.#blocking) sys.setBlocking(handle, true);
       }
     }
-    this.#state = 'connected';
+    this.#fastPathTooLate = true;
   }
 
   /** send() once: returns how many bytes the stack took (maybe fewer than given). */
@@ -403,7 +414,7 @@ export class Socket {
     const handle = this[handleOf]('sendTo');
     const bytes = toBytes(data);
     checkAddressInput(address);
-    const target = this.#resolveForMe(address);
+    const target = resolveFor(this.family, address);
     return sys.sendTo(handle, bytes, this.family, target.address, target.port);
   }
 
@@ -418,9 +429,8 @@ export class Socket {
   /** shutdown(): 'send' sends FIN, 'receive' refuses further data, 'both' does both. */
   shutdown(how: ShutdownHow = 'both'): void {
     const handle = this[handleOf]('shutdown');
-    const code = how === 'send' ? SD_SEND : how === 'receive' ? SD_RECEIVE : how === 'both' ? SD_BOTH : -1;
-    if (code === -1) throw new TypeError(`how must be 'send', 'receive' or 'both', got ${describe(how)}`);
-    sys.shutdown(handle, code);
+    if (how !== 'send' && how !== 'receive' && how !== 'both') throw new TypeError(`how must be 'send', 'receive' or 'both', got ${describe(how)}`);
+    sys.shutdown(handle, how);
   }
 
   /** closesocket(). Idempotent; afterwards every call throws SocketClosedError. */
@@ -429,13 +439,13 @@ export class Socket {
     if (handle === sys.INVALID_HANDLE) return;
     // Forget the handle first: even if closesocket fails, the number is no longer ours.
     this.#handle = sys.INVALID_HANDLE;
-    ownedHandles.delete(handle);
-    finalizer.unregister(this);
+    forgetCollected(this);
     const cancelPending = this[beforeClose];
     if (cancelPending !== null) {
       this[beforeClose] = null;
       cancelPending(handle);
     }
+    releaseHandle(handle);
     sys.closeSocket(handle);
   }
 
@@ -468,7 +478,7 @@ export class Socket {
   /** AcceptEx: the next connection, without blocking the event loop. */
   async acceptAsync(options?: AsyncOptions): Promise<Socket> {
     this[handleOf]('acceptAsync');
-    this.#requireTcp('acceptAsync');
+    requireTcp(this, 'acceptAsync');
     return asyncIo.acceptAsync(this, options);
   }
 
@@ -478,13 +488,7 @@ export class Socket {
    * socket from then on.
    */
   toStream(options?: SocketStreamOptions): SocketStream {
-    this[handleOf]('toStream');
-    this.#requireTcp('toStream');
-    // Two streams would race for the same bytes: the first one owns the socket.
-    if (this.#streamed) throw new SocketStateError('ERR_SOCKET_STREAMED', 'toStream: this socket already has a stream, which owns it');
-    const stream = toStream(this, options);
-    this.#streamed = true;
-    return stream;
+    return new SocketStream(this, options);
   }
 
   /** getsockname(). */
@@ -501,32 +505,32 @@ export class Socket {
 
   /** TCP_NODELAY: send small segments at once instead of coalescing them (Nagle off). */
   setNoDelay(on = true): void {
-    this.#setBool('setNoDelay', IPPROTO_TCP, TCP_NODELAY, on);
+    this.#setBool('setNoDelay', 'noDelay', on);
   }
 
   /** TCP_NODELAY. */
   getNoDelay(): boolean {
-    return sys.getIntOption(this[handleOf]('getNoDelay'), IPPROTO_TCP, TCP_NODELAY) !== 0;
+    return sys.getIntOption(this[handleOf]('getNoDelay'), 'noDelay') !== 0;
   }
 
   /** SO_REUSEADDR: allow binding a port another socket has bound (Windows semantics: even an active one). */
   setReuseAddress(on = true): void {
-    this.#setBool('setReuseAddress', SOL_SOCKET, SO_REUSEADDR, on);
+    this.#setBool('setReuseAddress', 'reuseAddress', on);
   }
 
   /** SO_REUSEADDR. */
   getReuseAddress(): boolean {
-    return sys.getIntOption(this[handleOf]('getReuseAddress'), SOL_SOCKET, SO_REUSEADDR) !== 0;
+    return sys.getIntOption(this[handleOf]('getReuseAddress'), 'reuseAddress') !== 0;
   }
 
   /** SO_EXCLUSIVEADDRUSE: no other socket may bind this address, SO_REUSEADDR or not. Set before bind(). */
   setExclusiveAddressUse(on = true): void {
-    this.#setBool('setExclusiveAddressUse', SOL_SOCKET, SO_EXCLUSIVEADDRUSE, on);
+    this.#setBool('setExclusiveAddressUse', 'exclusiveAddressUse', on);
   }
 
   /** SO_EXCLUSIVEADDRUSE. */
   getExclusiveAddressUse(): boolean {
-    return sys.getIntOption(this[handleOf]('getExclusiveAddressUse'), SOL_SOCKET, SO_EXCLUSIVEADDRUSE) !== 0;
+    return sys.getIntOption(this[handleOf]('getExclusiveAddressUse'), 'exclusiveAddressUse') !== 0;
   }
 
   /**
@@ -535,46 +539,46 @@ export class Socket {
    */
   setKeepAlive(on: boolean, timings?: Partial<KeepAliveOptions>): void {
     const handle = this[handleOf]('setKeepAlive');
-    if (typeof on !== 'boolean') throw new TypeError(`on must be a boolean, got ${describe(on)}`);
+    checkBoolean(on, 'on');
     if (timings === undefined) {
-      sys.setIntOption(handle, SOL_SOCKET, SO_KEEPALIVE, on ? 1 : 0);
+      sys.setIntOption(handle, 'keepAlive', on ? 1 : 0);
       return;
     }
     if (typeof timings !== 'object' || timings === null) throw new TypeError(`timings must be an object { idleMs?, intervalMs? }, got ${describe(timings)}`);
     const idleMs = timings.idleMs ?? DEFAULT_KEEPALIVE_IDLE_MS;
     const intervalMs = timings.intervalMs ?? DEFAULT_KEEPALIVE_INTERVAL_MS;
-    checkU32Ms(idleMs, 'idleMs', 1);
-    checkU32Ms(intervalMs, 'intervalMs', 1);
+    checkPositiveMs(idleMs, 'idleMs');
+    checkPositiveMs(intervalMs, 'intervalMs');
     sys.setKeepAliveValues(handle, on, idleMs, intervalMs);
   }
 
   /** SO_KEEPALIVE. */
   getKeepAlive(): boolean {
-    return sys.getIntOption(this[handleOf]('getKeepAlive'), SOL_SOCKET, SO_KEEPALIVE) !== 0;
+    return sys.getIntOption(this[handleOf]('getKeepAlive'), 'keepAlive') !== 0;
   }
 
   /** SO_RCVBUF, in bytes. */
   getReceiveBufferSize(): number {
-    return sys.getIntOption(this[handleOf]('getReceiveBufferSize'), SOL_SOCKET, SO_RCVBUF);
+    return sys.getIntOption(this[handleOf]('getReceiveBufferSize'), 'receiveBufferSize');
   }
 
   /** SO_RCVBUF, in bytes (0 lets the stack buffer dynamically). */
   setReceiveBufferSize(bytes: number): void {
     const handle = this[handleOf]('setReceiveBufferSize');
     checkInt32(bytes, 'bytes', 0);
-    sys.setIntOption(handle, SOL_SOCKET, SO_RCVBUF, bytes);
+    sys.setIntOption(handle, 'receiveBufferSize', bytes);
   }
 
   /** SO_SNDBUF, in bytes. */
   getSendBufferSize(): number {
-    return sys.getIntOption(this[handleOf]('getSendBufferSize'), SOL_SOCKET, SO_SNDBUF);
+    return sys.getIntOption(this[handleOf]('getSendBufferSize'), 'sendBufferSize');
   }
 
   /** SO_SNDBUF, in bytes (0 sends straight from the caller's buffer). */
   setSendBufferSize(bytes: number): void {
     const handle = this[handleOf]('setSendBufferSize');
     checkInt32(bytes, 'bytes', 0);
-    sys.setIntOption(handle, SOL_SOCKET, SO_SNDBUF, bytes);
+    sys.setIntOption(handle, 'sendBufferSize', bytes);
   }
 
   /**
@@ -584,31 +588,31 @@ export class Socket {
    */
   setReceiveTimeout(ms: number): void {
     const handle = this[handleOf]('setReceiveTimeout');
-    checkU32Ms(ms, 'ms', 0);
-    sys.setIntOption(handle, SOL_SOCKET, SO_RCVTIMEO, ms);
+    checkMsOrZero(ms, 'ms');
+    sys.setIntOption(handle, 'receiveTimeout', ms);
   }
 
   /** SO_RCVTIMEO, in milliseconds (0 = none). */
   getReceiveTimeout(): number {
-    return sys.getIntOption(this[handleOf]('getReceiveTimeout'), SOL_SOCKET, SO_RCVTIMEO) >>> 0;
+    return sys.getIntOption(this[handleOf]('getReceiveTimeout'), 'receiveTimeout') >>> 0;
   }
 
   /** SO_SNDTIMEO, in milliseconds (0 = wait forever). */
   setSendTimeout(ms: number): void {
     const handle = this[handleOf]('setSendTimeout');
-    checkU32Ms(ms, 'ms', 0);
-    sys.setIntOption(handle, SOL_SOCKET, SO_SNDTIMEO, ms);
+    checkMsOrZero(ms, 'ms');
+    sys.setIntOption(handle, 'sendTimeout', ms);
   }
 
   /** SO_SNDTIMEO, in milliseconds (0 = none). */
   getSendTimeout(): number {
-    return sys.getIntOption(this[handleOf]('getSendTimeout'), SOL_SOCKET, SO_SNDTIMEO) >>> 0;
+    return sys.getIntOption(this[handleOf]('getSendTimeout'), 'sendTimeout') >>> 0;
   }
 
   /** FIONBIO: false makes send/recv/accept/connect fail with WSAEWOULDBLOCK instead of waiting. */
   setBlocking(on: boolean): void {
     const handle = this[handleOf]('setBlocking');
-    if (typeof on !== 'boolean') throw new TypeError(`on must be a boolean, got ${describe(on)}`);
+    checkBoolean(on, 'on');
     sys.setBlocking(handle, on);
     this.#blocking = on;
   }
@@ -628,10 +632,8 @@ export class Socket {
     const handle = this[handleOf]('getOption');
     checkInt32(level, 'level', -0x80000000);
     checkInt32(name, 'name', -0x80000000);
-    if (typeof size !== 'number' || !Number.isInteger(size)) throw new TypeError(`size must be an integer, got ${describe(size)}`);
-    // The largest option value Winsock has (WSAPROTOCOL_INFOW) is 628 bytes.
-    if (size < 1 || size > MAX_OPTION_SIZE) throw new RangeError(`size must be between 1 and ${MAX_OPTION_SIZE}, got ${size}`);
-    return sys.getOption(handle, level, name, size);
+    checkInteger(size, 'size', 1, MAX_OPTION_SIZE);
+    return sys.getRawOption(handle, level, name, size);
   }
 
   /** setsockopt() for any option: a number is sent as a 4-byte int, bytes as they are. */
@@ -642,11 +644,11 @@ export class Socket {
     if (typeof value === 'boolean') value = value ? 1 : 0;
     if (typeof value === 'number') {
       checkInt32(value, 'value', -0x80000000);
-      sys.setIntOption(handle, level, name, value);
+      sys.setRawIntOption(handle, level, name, value);
     } else if (value instanceof Uint8Array) {
       // An empty value would reach setsockopt as a NULL pointer (WSAEFAULT).
       if (value.byteLength === 0) throw new RangeError('value must not be empty');
-      sys.setOption(handle, level, name, value);
+      sys.setRawOption(handle, level, name, value);
     } else {
       throw new TypeError(`value must be a number, boolean or Uint8Array, got ${describe(value)}`);
     }
@@ -661,21 +663,21 @@ export class Socket {
    */
   enableLoopbackFastPath(): boolean {
     const handle = this[handleOf]('enableLoopbackFastPath');
-    this.#requireTcp('enableLoopbackFastPath');
-    if (this.#state === 'connected') {
-      throw new SocketStateError('ERR_FAST_PATH_TOO_LATE', 'enableLoopbackFastPath: the socket is already connected; ask before connect() (or on the listener before accept())');
-    }
-    if (this.#hasAccepted) {
-      throw new SocketStateError('ERR_FAST_PATH_TOO_LATE', 'enableLoopbackFastPath: the listener has already accepted connections; ask before the first accept()');
+    requireTcp(this, 'enableLoopbackFastPath');
+    if (this.#fastPathTooLate) {
+      throw new SocketStateError(
+        'ERR_FAST_PATH_TOO_LATE',
+        'enableLoopbackFastPath: too late, the socket is connected or has accepted connections; ask before connect() (or on the listener before its first accept())',
+      );
     }
     this.#loopbackFastPath = sys.enableLoopbackFastPath(handle);
     return this.#loopbackFastPath;
   }
 
-  #setBool(operation: string, level: number, name: number, on: boolean): void {
+  #setBool(operation: string, option: IntOption, on: boolean): void {
     const handle = this[handleOf](operation);
-    if (typeof on !== 'boolean') throw new TypeError(`${operation}: on must be a boolean, got ${describe(on)}`);
-    sys.setIntOption(handle, level, name, on ? 1 : 0);
+    checkBoolean(on, `${operation}: on`);
+    sys.setIntOption(handle, option, on ? 1 : 0);
   }
 
   /** Loops that must not stop half-way cannot run on a non-blocking socket: WSAEWOULDBLOCK would lose the progress. */
@@ -683,75 +685,19 @@ export class Socket {
     if (!this.#blocking) throw new SocketStateError('ERR_SOCKET_NONBLOCKING', `${operation} needs a blocking socket; use trySend/tryRecv with poll() on a non-blocking one`);
   }
 
-  #requireTcp(operation: string): void {
-    if (this.type !== 'tcp') throw new SocketStateError('ERR_SOCKET_TYPE', `${operation} needs a TCP socket; this one is UDP`);
-  }
-
-  /** A literal of this socket's family, or a host name resolved in it. */
-  #resolveForMe(input: SocketAddressInput): SocketAddress {
-    const literal = literalFamily(input.address);
-    if (literal !== null) {
-      if (literal !== this.family) {
-        throw new TypeError(`${JSON.stringify(input.address)} is an ${literal === 'ipv4' ? 'IPv4' : 'IPv6'} address but this socket is ${this.family === 'ipv4' ? 'IPv4' : 'IPv6'}`);
-      }
-      return { family: literal, address: input.address, port: input.port };
-    }
-    return resolveOne(input, this.family);
-  }
-
   get [Symbol.toStringTag](): string {
     return `Socket ${this.family} ${this.type}${this.closed ? ' (closed)' : ''}`;
   }
 }
 
-/** A literal as it is, or the resolver's first answer for a host name (in `family` if given). */
-export function resolveOne(input: SocketAddressInput, family: AddressFamily | null): SocketAddress {
-  const literal = literalFamily(input.address);
-  if (literal !== null) {
-    if (family !== null && literal !== family) throw new TypeError(`${JSON.stringify(input.address)} is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address`);
-    return { family: literal, address: input.address, port: input.port };
-  }
-  const [first] = sys.resolve(input.address, family, 'tcp');
-  if (first === undefined) throw new TypeError(`${JSON.stringify(input.address)} resolved to no ${family ?? 'IP'} address`);
-  return { family: first.family, address: first.address, port: input.port };
-}
-
-/** Resolves a host name with GetAddrInfoW: every address, in the resolver's order. */
-export function lookup(host: string, family?: AddressFamily): SocketAddress[] {
-  if (typeof host !== 'string' || host === '') throw new TypeError(`host must be a non-empty string, got ${describe(host)}`);
-  return sys.resolve(host, family === undefined ? null : checkFamily(family), 'tcp').map((a) => ({ family: a.family, address: a.address, port: 0 }));
-}
-
 function toBytes(data: Uint8Array | string): Uint8Array {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  checkBuffer(data, 'data', false);
-  return data;
+  return typeof data === 'string' ? Buffer.from(data, 'utf8') : checkBuffer(data, 'data', false);
 }
 
-function checkBuffer(buffer: unknown, name: string, nonEmpty: boolean): void {
-  if (!(buffer instanceof Uint8Array)) throw new TypeError(`${name} must be a Buffer or Uint8Array, got ${describe(buffer)}`);
-  // A zero-length recv() returns 0, which would read as the end of the stream.
-  if (nonEmpty && buffer.byteLength === 0) throw new RangeError(`${name} must not be empty`);
-}
-
-function checkInt32(value: unknown, name: string, min: number): void {
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw new TypeError(`${name} must be an integer, got ${describe(value)}`);
-  if (value < min || value > 0x7fffffff) throw new RangeError(`${name} must be between ${min} and ${0x7fffffff}, got ${value}`);
-}
-
-function checkU32Ms(value: unknown, name: string, min: number): void {
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw new TypeError(`${name} must be an integer number of milliseconds, got ${describe(value)}`);
-  if (value < min || value > 0xffffffff) throw new RangeError(`${name} must be between ${min} and ${0xffffffff}, got ${value}`);
-}
-
-function checkTimeout(value: unknown, name: string): void {
-  checkU32Ms(value, name, 1);
-}
-
-function checkOptionsObject(options: unknown): void {
-  if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
-}
-
-function checkBacklog(backlog: unknown): void {
-  checkInt32(backlog, 'backlog', 0);
+/** Connect options: checked whole before anything is created. Returns the timeout. */
+function checkConnectOptions(options: ConnectOptions): number | undefined {
+  checkObject(options);
+  checkOptionalBoolean(options.noDelay, 'noDelay');
+  checkOptionalBoolean(options.loopbackFastPath, 'loopbackFastPath');
+  return options.timeoutMs === undefined ? undefined : checkPositiveMs(options.timeoutMs, 'timeoutMs');
 }

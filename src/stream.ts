@@ -4,9 +4,10 @@
 // (backpressure); a write's callback fires when the stack has taken every byte.
 
 import { Duplex } from 'node:stream';
-import { describe } from './address.ts';
+import { checkBoolean, checkObject, checkSocket, requireTcp } from './checks.ts';
 import { recvChunk, sendAsync } from './iocp/async-io.ts';
-import { Socket } from './socket.ts';
+import type { Socket } from './socket.ts';
+import { claimStream, handleOf } from './socket-internals.ts';
 
 export interface SocketStreamOptions {
   /** Keep the writable side open after the peer ends its side (default false, as net.Socket). */
@@ -26,11 +27,11 @@ export class SocketStream extends Duplex {
   #reading = false;
 
   constructor(socket: Socket, options: SocketStreamOptions = {}) {
-    if (!(socket instanceof Socket)) throw new TypeError(`socket must be a Socket, got ${describe(socket)}`);
-    if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
-    if (options.allowHalfOpen !== undefined && typeof options.allowHalfOpen !== 'boolean') {
-      throw new TypeError(`allowHalfOpen must be a boolean, got ${describe(options.allowHalfOpen)}`);
-    }
+    checkSocket(socket, 'socket');
+    socket[handleOf]('toStream');
+    requireTcp(socket, 'toStream');
+    checkObject(options);
+    if (options.allowHalfOpen !== undefined) checkBoolean(options.allowHalfOpen, 'allowHalfOpen');
     const readSize = options.readSize ?? DEFAULT_READ_SIZE;
     if (!Number.isInteger(readSize) || readSize < 1) throw new RangeError(`readSize must be a positive integer, got ${String(readSize)}`);
     super({
@@ -40,6 +41,8 @@ export class SocketStream extends Duplex {
       autoDestroy: true,
       decodeStrings: true,
     });
+    // Two streams would race for the same bytes: the first one owns the socket.
+    claimStream(socket);
     this.socket = socket;
     this.#scratch = Buffer.allocUnsafe(readSize);
   }
@@ -93,8 +96,4 @@ export class SocketStream extends Duplex {
     }
     callback(error);
   }
-}
-
-export function toStream(socket: Socket, options?: SocketStreamOptions): SocketStream {
-  return new SocketStream(socket, options);
 }

@@ -29,6 +29,21 @@ describe('the published package (dist/)', function () {
     expect(Object.keys(built).sort()).to.deep.equal(Object.keys(source).sort());
   });
 
+  it('the published types name .js files and hide the internals (no .ts specifier, no @internal member)', function () {
+    const dist = fileURLToPath(new URL('dist/', root));
+    const declarations = fs
+      .readdirSync(dist, { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.d.ts'))
+      .map((file) => ({ file, text: fs.readFileSync(`${dist}/${file}`, 'utf8') }));
+    expect(declarations.length).to.be.greaterThan(5);
+    for (const { file, text } of declarations) {
+      expect(text, `${file} imports a .ts file`).to.not.match(/(?:from|import)\s*\(?\s*['"]\.{1,2}\/[^'"]*\.ts['"]/);
+      expect(text, `${file} publishes an @internal member`).to.not.include('@internal');
+    }
+    const socket = declarations.find((entry) => entry.file.replaceAll('\\', '/') === 'socket.d.ts')!.text;
+    for (const name of ['adoptNew', 'markConnected', 'markAccepted', 'handleOf', 'beforeClose']) expect(socket, name).to.not.include(name);
+  });
+
   it('the built Socket works: a loopback echo through dist/', async function () {
     const built = (await import(new URL(packageJson.exports['.'].default, root).href)) as typeof source;
     const listener = built.Socket.listen({ address: '127.0.0.1', port: 0 });

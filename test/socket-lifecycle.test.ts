@@ -3,7 +3,7 @@
 
 import { expect } from 'chai';
 import { Socket, SocketClosedError, SocketStateError, WinsockError, constants } from '../src/index.ts';
-import * as sys from '../src/sys/windows/sys.ts';
+import * as sys from '../src/sys/index.ts';
 import { families, SocketTracker, tcpPair, thrownBy } from './support/sockets.ts';
 
 describe('Socket lifecycle', function () {

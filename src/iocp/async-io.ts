@@ -9,11 +9,11 @@
 // completion taken by a main-thread poll), the pump posts an empty packet so the
 // worker returns and the loop may end.
 
-import { describe } from '../address.ts';
 import type { SocketAddressInput } from '../address.ts';
+import { checkSignal } from '../checks.ts';
 import { WinsockError } from '../errors.ts';
-import { WSA_OPERATION_ABORTED, WSAETIMEDOUT } from '../sys/windows/constants.ts';
 import type { Socket } from '../socket.ts';
+import { WSA_OPERATION_ABORTED, WSAENOBUFS, WSAETIMEDOUT } from '../sys/index.ts';
 import { CompletionPort, Operation, settled } from './completion-port.ts';
 import { MAX_POOLED_BLOCK } from './pools.ts';
 
@@ -154,14 +154,6 @@ function run<T>(start: (shared: CompletionPort) => Operation, finish: (operation
   });
 }
 
-export function checkSignal(options: AsyncOptions | undefined): AbortSignal | undefined {
-  if (options === undefined) return undefined;
-  if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
-  const signal = options.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`);
-  return signal;
-}
-
 /** One overlapped recv into `buffer`: the byte count, 0 at the end of the stream. */
 export function recvAsync(socket: Socket, buffer: Uint8Array, options?: AsyncOptions): Promise<number> {
   return run((shared) => shared.recv(socket, buffer), (operation) => operation.bytes, options);
@@ -235,7 +227,7 @@ async function sendAll(socket: Socket, data: Uint8Array, options: AsyncOptions |
   do {
     const piece = data.subarray(offset, offset + MAX_POOLED_BLOCK);
     const sent = await run((shared) => shared.send(socket, piece), (operation) => operation.bytes, options);
-    if (sent === 0 && piece.byteLength > 0) throw new WinsockError('WSASend', 10055); // WSAENOBUFS: nothing was taken
+    if (sent === 0 && piece.byteLength > 0) throw new WinsockError('WSASend', WSAENOBUFS); // nothing was taken
     offset += sent;
   } while (offset < data.byteLength);
 }

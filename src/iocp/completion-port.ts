@@ -13,37 +13,38 @@
 // the pinned block when its completion is dequeued and send copies in before issuing,
 // so a cancelled or aborted operation can never write into memory the caller reuses.
 
-import { checkAddressInput, describe, literalFamily } from '../address.ts';
+import { literalFamily } from '../address.ts';
 import type { SocketAddress, SocketAddressInput } from '../address.ts';
+import { checkAddressInput, checkBuffer, checkInteger, checkMsOrZero, checkSocket, describe, requireTcp } from '../checks.ts';
 import { SocketStateError, WinsockError } from '../errors.ts';
-import { WSAEINVAL, WSA_OPERATION_ABORTED } from '../sys/windows/constants.ts';
-import * as ov from '../sys/windows/overlapped.ts';
-import { OVERLAPPED_ENTRY_SIZE, PinnedMemory, WSA_IO_PENDING } from '../sys/windows/overlapped.ts';
-import type { OverlappedSlot } from '../sys/windows/overlapped.ts';
-import * as sys from '../sys/windows/sys.ts';
-import type { Handle } from '../sys/windows/sys.ts';
-import { beforeClose, handleOf, Socket } from '../socket.ts';
+import type { Socket } from '../socket.ts';
+import { adoptAccepted, beforeClose, closeOwnedSocket, createOwnedSocket, handleOf, markConnected } from '../socket-internals.ts';
+import * as sys from '../sys/index.ts';
+import { INFINITE, INVALID_HANDLE, overlapped as ov, PinnedMemory, WSA_IO_PENDING, WSA_OPERATION_ABORTED } from '../sys/index.ts';
+import type { Handle, OverlappedSlot } from '../sys/index.ts';
 import { MAX_POOLED_BLOCK, returnBlock, returnSlot, takeBlock, takeSlot } from './pools.ts';
 
 export type OperationKind = 'recv' | 'send' | 'accept' | 'connect';
 
 /** Entries dequeued per GetQueuedCompletionStatusEx call. */
 const BATCH = 256;
-/** INFINITE for the wait functions. */
-const INFINITE = 0xffffffff;
+const { OVERLAPPED_ENTRY_SIZE } = ov;
 /** How long close() waits for the aborted completions of cancelled operations. */
 const CLOSE_DRAIN_MS = 5000;
 
 /** @internal Called once when an operation settles (used by the Promise API's pump). */
 export const settled: unique symbol = Symbol('winsock-ffi.settled');
+/** @internal */
+export const io: unique symbol = Symbol('winsock-ffi.io');
+/** @internal */
+export const markCompleted: unique symbol = Symbol('winsock-ffi.markCompleted');
 
 /** One overlapped operation; its outcome is filled in when its completion is reported. */
 export class Operation {
   readonly kind: OperationKind;
   /** The socket the operation runs on (the listener, for accept). */
   readonly socket: Socket;
-  /** 'pending' until the completion is reported (by poll/wait/waitAsync or close). */
-  state: 'pending' | 'completed' = 'pending';
+  #state: 'pending' | 'completed' = 'pending';
   /** Bytes received or sent. */
   bytes = 0;
   /** Null when the operation succeeded. */
@@ -52,29 +53,101 @@ export class Operation {
   accepted: Socket | null = null;
   /** accept: the peer's address, from GetAcceptExSockaddrs. */
   remoteAddress: SocketAddress | null = null;
-  /** @internal */
+  /** @internal Called once when the operation settles (used by the Promise API). */
   [settled]: ((operation: Operation) => void) | null = null;
+  /** @internal What the port holds for the operation until it is reported. */
+  readonly [io]: InFlight;
 
-  // Kept together with the operation until it is reported.
-  /** @internal */ slot: OverlappedSlot;
-  /** @internal */ block: PinnedMemory | null;
-  /** @internal recv: where the data goes when the completion arrives. */
-  target: Uint8Array | null;
-  /** @internal accept: the socket AcceptEx fills, not yet wrapped. */
-  acceptHandle: Handle;
-  /** @internal the port that owns the memory. */
-  port: CompletionPort;
-
-  constructor(port: CompletionPort, kind: OperationKind, socket: Socket, slot: OverlappedSlot, block: PinnedMemory | null, target: Uint8Array | null) {
-    this.port = port;
+  /** @internal */
+  constructor(port: CompletionPort, kind: OperationKind, socket: Socket, block: PinnedMemory | null, target: Uint8Array | null) {
     this.kind = kind;
     this.socket = socket;
-    this.slot = slot;
-    this.block = block;
-    this.target = target;
-    this.acceptHandle = sys.INVALID_HANDLE;
+    this[io] = { port, slot: takeSlot(), block, target, acceptHandle: INVALID_HANDLE };
+  }
+
+  /** 'pending' until the completion is reported (by poll/wait/waitAsync or close). */
+  get state(): 'pending' | 'completed' {
+    return this.#state;
+  }
+
+  /** @internal */
+  [markCompleted](): void {
+    this.#state = 'completed';
   }
 }
+
+/** @internal What a port keeps with each operation, from issue until its completion is reported. */
+export interface InFlight {
+  readonly port: CompletionPort;
+  readonly slot: OverlappedSlot;
+  block: PinnedMemory | null;
+  /** recv: where the data goes when the completion arrives. */
+  target: Uint8Array | null;
+  /** accept: the socket AcceptEx fills, claimed at birth, not yet wrapped in a Socket. */
+  acceptHandle: Handle;
+}
+
+/**
+ * Each kind of operation, described once: the call it makes, what success means
+ * (run once the OS is done with the memory), and what is given back whatever the
+ * outcome. A new kind (UDP recvfrom, say) adds one record here.
+ */
+interface OperationKindRecord {
+  readonly syscall: string;
+  /** Whether Completion.bytes reports the byte count (recv/send) or 0 (accept/connect). */
+  readonly countsBytes: boolean;
+  onSuccess(operation: Operation, bytes: number): void;
+  onDiscard(operation: Operation): void;
+}
+
+const nothing = (): void => undefined;
+
+const KINDS: Readonly<Record<OperationKind, OperationKindRecord>> = {
+  recv: {
+    syscall: 'WSARecv',
+    countsBytes: true,
+    onSuccess(operation, bytes) {
+      const { block, target } = operation[io];
+      target!.set(block!.bytes.subarray(0, bytes), 0);
+    },
+    onDiscard: nothing,
+  },
+  send: { syscall: 'WSASend', countsBytes: true, onSuccess: nothing, onDiscard: nothing },
+  accept: {
+    syscall: 'AcceptEx',
+    countsBytes: false,
+    onSuccess(operation) {
+      const listener = operation.socket;
+      const state = operation[io];
+      const listenerHandle = listener[handleOf]('accept');
+      ov.updateAcceptContext(state.acceptHandle, listenerHandle);
+      const addresses = ov.acceptedAddresses(listenerHandle, state.slot);
+      operation.accepted = listener[adoptAccepted](state.acceptHandle);
+      state.acceptHandle = INVALID_HANDLE;
+      operation.remoteAddress = addresses.remote;
+    },
+    onDiscard(operation) {
+      // AcceptEx failed or was aborted: the socket it was filling is ours to close.
+      const state = operation[io];
+      if (state.acceptHandle === INVALID_HANDLE) return;
+      try {
+        closeOwnedSocket(state.acceptHandle);
+      } catch {
+        // Closing a socket nobody saw; nothing to report.
+      }
+      state.acceptHandle = INVALID_HANDLE;
+    },
+  },
+  connect: {
+    syscall: 'ConnectEx',
+    countsBytes: false,
+    onSuccess(operation) {
+      ov.updateConnectContext(operation.socket[handleOf]('connect'));
+      operation.socket[markConnected]();
+    },
+    onDiscard: nothing,
+  },
+};
 
 /** What poll/wait/waitAsync report for each finished operation. */
 export interface Completion {
@@ -87,13 +160,10 @@ export interface Completion {
   readonly key: number;
 }
 
-// A socket can belong to one port for its whole life (Windows has no way to undo it).
-const associations = new WeakMap<Socket, { port: CompletionPort; key: number; skipOnSuccess: boolean }>();
-
-const SYSCALLS: Record<OperationKind, string> = { recv: 'WSARecv', send: 'WSASend', accept: 'AcceptEx', connect: 'ConnectEx' };
+export type PortState = 'open' | 'closing' | 'closed';
 
 export class CompletionPort {
-  #handle: Handle;
+  readonly #handle: Handle;
   readonly #inFlight = new Map<number, Operation>();
   #ready: Operation[] = [];
   readonly #entries = new PinnedMemory(BATCH * OVERLAPPED_ENTRY_SIZE);
@@ -103,8 +173,8 @@ export class CompletionPort {
   #asyncEntries: PinnedMemory | null = null;
   #asyncRemoved: PinnedMemory | null = null;
   #waitingAsync = false;
-  #closing = false;
-  #closed = false;
+  /** 'closing' from close() until the last operation is reported and the handle closed. */
+  #state: PortState = 'open';
   /** Above 0 while completions are being settled: close() then waits for that to end. */
   #processing = 0;
 
@@ -112,8 +182,14 @@ export class CompletionPort {
     this.#handle = ov.createPort();
   }
 
+  /** 'open'; 'closing' once close() was called while operations or a waitAsync were still out; 'closed'. */
+  get state(): PortState {
+    return this.#state;
+  }
+
+  /** True once close() was called: the port takes no more calls (it may still be collecting what was in flight). */
   get closed(): boolean {
-    return this.#closing;
+    return this.#state !== 'open';
   }
 
   /** Operations issued and not yet reported. */
@@ -132,33 +208,37 @@ export class CompletionPort {
   }
 
   #live(operation: string): Handle {
-    if (this.#closing) throw new SocketStateError('ERR_PORT_CLOSED', `${operation}: the completion port is closed`);
+    if (this.#state !== 'open') throw new SocketStateError('ERR_PORT_CLOSED', `${operation}: the completion port is closed`);
     return this.#handle;
   }
 
   /** Routes `socket`'s completions to this port, tagged with `key` (a uint32, default 0). */
   associate(socket: Socket, key = 0): void {
-    const port = this.#live('associate');
+    this.#live('associate');
     checkSocket(socket, 'socket');
-    if (!Number.isInteger(key) || key < 0 || key > 0xffffffff) throw new RangeError(`key must be an integer between 0 and ${0xffffffff}, got ${String(key)}`);
-    const handle = socket[handleOf]('associate');
-    const existing = associations.get(socket);
-    if (existing !== undefined) {
-      if (existing.port === this && existing.key === key) return;
-      throw new SocketStateError('ERR_SOCKET_ASSOCIATED', 'associate: the socket already belongs to a completion port (Windows cannot move it)');
-    }
-    ov.associate(handle, port, key);
-    associations.set(socket, { port: this, key, skipOnSuccess: false });
-    // closesocket should abort pending I/O; Wine 8 forgets pending sends, so cancel first.
-    socket[beforeClose] = ov.cancelAll;
+    checkInteger(key, 'key', 0, 0xffffffff);
+    this.#associate(socket, key, 'associate');
   }
 
-  #associationOf(socket: Socket, operation: string): { key: number; skipOnSuccess: boolean } {
+  #associate(socket: Socket, key: number, operation: string): Association {
+    const handle = socket[handleOf](operation);
     const existing = associations.get(socket);
-    if (existing === undefined) {
-      this.associate(socket);
-      return associations.get(socket)!;
+    if (existing !== undefined) {
+      if (existing.port === this && existing.key === key) return existing;
+      throw new SocketStateError('ERR_SOCKET_ASSOCIATED', `${operation}: the socket already belongs to a completion port (Windows cannot move it)`);
     }
+    ov.associate(handle, this.#handle, key);
+    const association: Association = { port: this, key, skipOnSuccess: false };
+    associations.set(socket, association);
+    // closesocket should abort pending I/O; Wine 8 forgets pending sends, so cancel first.
+    socket[beforeClose] = ov.cancelAll;
+    return association;
+  }
+
+  /** The socket's association with this port, made on first use. */
+  #associationOf(socket: Socket, operation: string): Association {
+    const existing = associations.get(socket);
+    if (existing === undefined) return this.#associate(socket, 0, operation);
     if (existing.port !== this) throw new SocketStateError('ERR_SOCKET_ASSOCIATED', `${operation}: the socket belongs to another completion port`);
     return existing;
   }
@@ -170,8 +250,9 @@ export class CompletionPort {
   setSkipCompletionOnSuccess(socket: Socket): void {
     this.#live('setSkipCompletionOnSuccess');
     checkSocket(socket, 'socket');
+    const handle = socket[handleOf]('setSkipCompletionOnSuccess');
     const association = this.#associationOf(socket, 'setSkipCompletionOnSuccess');
-    ov.setSkipCompletionOnSuccess(socket[handleOf]('setSkipCompletionOnSuccess'));
+    ov.setSkipCompletionOnSuccess(handle);
     association.skipOnSuccess = true;
   }
 
@@ -179,27 +260,26 @@ export class CompletionPort {
   recv(socket: Socket, buffer: Uint8Array): Operation {
     this.#live('recv');
     checkSocket(socket, 'socket');
-    if (!(buffer instanceof Uint8Array)) throw new TypeError(`buffer must be a Buffer or Uint8Array, got ${describe(buffer)}`);
-    if (buffer.byteLength === 0) throw new RangeError('buffer must not be empty');
+    checkBuffer(buffer, 'buffer', true);
     const handle = socket[handleOf]('recv');
     const association = this.#associationOf(socket, 'recv');
     const length = Math.min(buffer.byteLength, MAX_POOLED_BLOCK);
     const block = takeBlock(length);
-    const operation = new Operation(this, 'recv', socket, takeSlot(), block, buffer);
-    return this.#issued(operation, ov.issueRecv(handle, operation.slot, block, length), association.skipOnSuccess);
+    const operation = new Operation(this, 'recv', socket, block, buffer);
+    return this.#issued(operation, ov.issueRecv(handle, operation[io].slot, block, length), association);
   }
 
   /** Overlapped WSASend of `data` (copied first; the completion says how many bytes went). */
   send(socket: Socket, data: Uint8Array): Operation {
     this.#live('send');
     checkSocket(socket, 'socket');
-    if (!(data instanceof Uint8Array)) throw new TypeError(`data must be a Buffer or Uint8Array, got ${describe(data)}`);
+    checkBuffer(data, 'data', false);
     const handle = socket[handleOf]('send');
     const association = this.#associationOf(socket, 'send');
     const block = takeBlock(Math.max(data.byteLength, 1));
     block.bytes.set(data, 0);
-    const operation = new Operation(this, 'send', socket, takeSlot(), block, null);
-    return this.#issued(operation, ov.issueSend(handle, operation.slot, block, data.byteLength), association.skipOnSuccess);
+    const operation = new Operation(this, 'send', socket, block, null);
+    return this.#issued(operation, ov.issueSend(handle, operation[io].slot, block, data.byteLength), association);
   }
 
   /** AcceptEx on a listening socket: the completion's operation.accepted is the new Socket. */
@@ -207,20 +287,13 @@ export class CompletionPort {
     this.#live('accept');
     checkSocket(listener, 'listener');
     const handle = listener[handleOf]('accept');
-    if (listener.type !== 'tcp') throw new SocketStateError('ERR_SOCKET_TYPE', 'accept needs a TCP socket; this one is UDP');
+    requireTcp(listener, 'accept');
     const association = this.#associationOf(listener, 'accept');
-    const acceptHandle = sys.createSocket(listener.family, 'tcp');
-    const operation = new Operation(this, 'accept', listener, takeSlot(), null, null);
-    operation.acceptHandle = acceptHandle;
-    let rc: number;
-    try {
-      rc = ov.issueAccept(handle, acceptHandle, operation.slot);
-    } catch (error) {
-      sys.closeSocket(acceptHandle);
-      returnSlot(operation.slot);
-      throw error;
-    }
-    return this.#issued(operation, rc, association.skipOnSuccess);
+    // Claimed from birth: until it is wrapped or closed, no one may adopt this handle.
+    const acceptHandle = createOwnedSocket(listener.family, 'tcp');
+    const operation = new Operation(this, 'accept', listener, null, null);
+    operation[io].acceptHandle = acceptHandle;
+    return this.#issue(operation, () => ov.issueAccept(handle, acceptHandle, operation[io].slot), association);
   }
 
   /** ConnectEx to `address` (a literal of the socket's family); binds the socket to the wildcard address first if needed. */
@@ -228,33 +301,40 @@ export class CompletionPort {
     this.#live('connect');
     checkSocket(socket, 'socket');
     const handle = socket[handleOf]('connect');
-    if (socket.type !== 'tcp') throw new SocketStateError('ERR_SOCKET_TYPE', 'connect needs a TCP socket; this one is UDP');
+    requireTcp(socket, 'connect');
     checkAddressInput(address);
-    if (address.port === 0) throw new RangeError('address.port must be between 1 and 65535 to connect, got 0');
-    if (literalFamily(address.address) !== socket.family) {
-      throw new TypeError(`${JSON.stringify(address.address)} is not an ${socket.family === 'ipv4' ? 'IPv4' : 'IPv6'} address literal`);
+    const { address: host, port } = address;
+    if (port === 0) throw new RangeError('address.port must be between 1 and 65535 to connect, got 0');
+    if (literalFamily(host) !== socket.family) {
+      throw new TypeError(`${JSON.stringify(host)} is not an ${socket.family === 'ipv4' ? 'IPv4' : 'IPv6'} address literal`);
     }
     const association = this.#associationOf(socket, 'connect');
-    if (!isBound(handle)) socket.bind({ address: socket.family === 'ipv4' ? '0.0.0.0' : '::', port: 0 });
-    const operation = new Operation(this, 'connect', socket, takeSlot(), null, null);
-    let rc: number;
-    try {
-      rc = ov.issueConnect(handle, operation.slot, socket.family, address.address, address.port);
-    } catch (error) {
-      returnSlot(operation.slot);
-      throw error;
-    }
-    return this.#issued(operation, rc, association.skipOnSuccess);
+    if (!sys.isBound(handle)) socket.bind({ address: socket.family === 'ipv4' ? '0.0.0.0' : '::', port: 0 });
+    const operation = new Operation(this, 'connect', socket, null, null);
+    return this.#issue(operation, () => ov.issueConnect(handle, operation[io].slot, socket.family, host, port), association);
   }
 
-  #issued(operation: Operation, rc: number, skipOnSuccess: boolean): Operation {
-    if (rc === WSA_IO_PENDING || (rc === 0 && !skipOnSuccess)) {
+  /** Issues an operation whose call may throw: then nothing is in flight and its memory goes back. */
+  #issue(operation: Operation, call: () => number, association: Association): Operation {
+    let rc: number;
+    try {
+      rc = call();
+    } catch (error) {
+      KINDS[operation.kind].onDiscard(operation);
+      this.#release(operation);
+      throw error;
+    }
+    return this.#issued(operation, rc, association);
+  }
+
+  #issued(operation: Operation, rc: number, association: Association): Operation {
+    if (rc === WSA_IO_PENDING || (rc === 0 && !association.skipOnSuccess)) {
       // The OS has the memory until the packet naming this OVERLAPPED is dequeued.
-      this.#inFlight.set(operation.slot.key, operation);
+      this.#inFlight.set(operation[io].slot.key, operation);
     } else {
       // Skip mode (rc 0): no packet will come; the OVERLAPPED already holds the outcome.
       // Failed at once: no packet will come either.
-      if (rc !== 0) operation.error = new WinsockError(SYSCALLS[operation.kind], rc);
+      if (rc !== 0) operation.error = new WinsockError(KINDS[operation.kind].syscall, rc);
       this.#ready.push(operation);
       // A waitAsync blocked on the port would never see it: wake it to report it.
       if (this.#waitingAsync) ov.postWake(this.#handle);
@@ -269,9 +349,10 @@ export class CompletionPort {
    */
   cancel(operation: Operation): boolean {
     if (!(operation instanceof Operation)) throw new TypeError(`operation must be an Operation, got ${describe(operation)}`);
-    if (operation.port !== this || operation.state !== 'pending' || !this.#inFlight.has(operation.slot.key)) return false;
+    const state = operation[io];
+    if (state.port !== this || operation.state !== 'pending' || !this.#inFlight.has(state.slot.key)) return false;
     if (operation.socket.closed) return false;
-    return ov.cancel(operation.socket[handleOf]('cancel'), operation.slot);
+    return ov.cancel(operation.socket[handleOf]('cancel'), state.slot);
   }
 
   /** Completions available now, without waiting (at most `max`). */
@@ -284,7 +365,6 @@ export class CompletionPort {
       const count = ov.dequeue(port, this.#entries, Math.min(max - out.length, BATCH), this.#removed, 0);
       this.#process(this.#entries, count, out);
     }
-    if (this.#closing) this.#finishClose();
     return out;
   }
 
@@ -294,13 +374,12 @@ export class CompletionPort {
    */
   wait(timeoutMs: number = INFINITE, max = BATCH): Completion[] {
     const port = this.#live('wait');
-    checkTimeout(timeoutMs);
+    checkMsOrZero(timeoutMs, 'timeoutMs');
     checkMax(max);
     if (this.#ready.length > 0) return this.poll(max);
     const out: Completion[] = [];
     const count = ov.dequeue(port, this.#entries, Math.min(max, BATCH), this.#removed, timeoutMs);
     this.#process(this.#entries, count, out);
-    if (this.#closing) this.#finishClose();
     return out;
   }
 
@@ -312,7 +391,7 @@ export class CompletionPort {
    */
   waitAsync(timeoutMs: number = INFINITE): Promise<Completion[]> {
     const port = this.#live('waitAsync');
-    checkTimeout(timeoutMs);
+    checkMsOrZero(timeoutMs, 'timeoutMs');
     if (this.#waitingAsync) throw new SocketStateError('ERR_WAIT_IN_PROGRESS', 'waitAsync: another waitAsync is already running on this port');
     if (this.#ready.length > 0) return Promise.resolve(this.poll());
     this.#asyncEntries ??= new PinnedMemory(BATCH * OVERLAPPED_ENTRY_SIZE);
@@ -327,11 +406,11 @@ export class CompletionPort {
         try {
           this.#process(entries, count, out);
           // Skip-mode completions that arrived meanwhile.
-          if (!this.#closing) this.#takeReady(out, BATCH);
+          if (this.#state === 'open') this.#takeReady(out, BATCH);
         } catch (processError) {
           error ??= processError as Error;
         }
-        if (this.#closing) this.#finishClose();
+        if (this.#state === 'closing') this.#finishClose();
         if (error !== null) reject(error);
         else resolve(out);
       });
@@ -349,77 +428,78 @@ export class CompletionPort {
     const taken = ready.length <= max - out.length ? ready.splice(0) : ready.splice(0, max - out.length);
     this.#processing++;
     try {
-      for (const operation of taken) {
-        const failedAtOnce = operation.error !== null;
-        out.push(this.#complete(operation, failedAtOnce ? 0 : operation.slot.bytesTransferred, failedAtOnce ? -1 : operation.slot.status));
-      }
+      for (const operation of taken) out.push(this.#completeReady(operation));
     } finally {
       this.#processing--;
     }
+    if (this.#state === 'closing') this.#finishClose();
+  }
+
+  /** An operation that finished without a packet: failed at once, or succeeded at once in skip mode. */
+  #completeReady(operation: Operation): Completion {
+    const slot = operation[io].slot;
+    return operation.error !== null ? this.#complete(operation, 0, -1) : this.#complete(operation, slot.bytesTransferred, slot.status);
   }
 
   #process(entries: PinnedMemory, count: number, out: Completion[]): void {
     this.#processing++;
     try {
-      this.#processEntries(entries, count, out);
+      const bytes = entries.bytes;
+      for (let i = 0; i < count; i++) {
+        const at = i * OVERLAPPED_ENTRY_SIZE;
+        // Two 32-bit halves rather than readBigUInt64LE: no BigInt per completion.
+        const overlapped = bytes.readUInt32LE(at + 8) + bytes.readUInt32LE(at + 12) * 0x1_0000_0000;
+        if (overlapped === 0) {
+          // A wake-up packet. One taken here by poll/wait was meant for a running waitAsync
+          // (Wine lets a polling thread take it before the blocked worker): pass it on.
+          if (this.#waitingAsync && entries === this.#entries) ov.postWake(this.#handle);
+          continue;
+        }
+        const operation = this.#inFlight.get(overlapped);
+        if (operation === undefined) continue; // cannot happen: every OVERLAPPED we issue is in #inFlight
+        this.#inFlight.delete(overlapped);
+        const key = bytes.readUInt32LE(at) + bytes.readUInt32LE(at + 4) * 0x1_0000_0000;
+        out.push(this.#complete(operation, bytes.readUInt32LE(at + 24), operation[io].slot.status, key));
+      }
     } finally {
       this.#processing--;
     }
-  }
-
-  #processEntries(entries: PinnedMemory, count: number, out: Completion[]): void {
-    const bytes = entries.bytes;
-    for (let i = 0; i < count; i++) {
-      const at = i * OVERLAPPED_ENTRY_SIZE;
-      // Two 32-bit halves rather than readBigUInt64LE: no BigInt per completion.
-      const overlapped = bytes.readUInt32LE(at + 8) + bytes.readUInt32LE(at + 12) * 0x1_0000_0000;
-      if (overlapped === 0) {
-        // A wake-up packet. One taken here by poll/wait was meant for a running waitAsync
-        // (Wine lets a polling thread take it before the blocked worker): pass it on.
-        if (this.#waitingAsync && entries === this.#entries) ov.postWake(this.#handle);
-        continue;
-      }
-      const operation = this.#inFlight.get(overlapped);
-      if (operation === undefined) continue; // cannot happen: every OVERLAPPED we issue is in #inFlight
-      this.#inFlight.delete(overlapped);
-      out.push(this.#complete(operation, bytes.readUInt32LE(at + 24), operation.slot.status, bytes.readUInt32LE(at) + bytes.readUInt32LE(at + 4) * 0x1_0000_0000));
-    }
+    if (this.#state === 'closing') this.#finishClose();
   }
 
   /**
    * Settles one operation whose memory the OS has given back: reads its outcome,
-   * finishes accept/connect, returns the memory to the pools. Runs exactly once per
-   * operation because an operation leaves #inFlight/#ready before it gets here.
+   * runs its kind's onSuccess/onDiscard, returns the memory to the pools. Runs exactly
+   * once per operation because an operation leaves #inFlight/#ready before it gets here.
    * `status` is the NTSTATUS, or -1 when `operation.error` is already set.
    */
   #complete(operation: Operation, bytes: number, status: number, key = associations.get(operation.socket)?.key ?? 0): Completion {
-    const slot = operation.slot;
+    const kind = KINDS[operation.kind];
     if (status !== -1 && status !== 0) operation.error = this.#errorOf(operation, status);
     if (operation.error === null) {
       try {
-        if (operation.kind === 'recv') operation.target!.set(operation.block!.bytes.subarray(0, bytes), 0);
-        else if (operation.kind === 'accept') this.#finishAccept(operation);
-        else if (operation.kind === 'connect') this.#finishConnect(operation);
+        kind.onSuccess(operation, bytes);
       } catch (error) {
-        operation.error = error instanceof WinsockError ? error : new WinsockError(SYSCALLS[operation.kind], WSA_OPERATION_ABORTED);
+        operation.error = error instanceof WinsockError ? error : new WinsockError(kind.syscall, WSA_OPERATION_ABORTED);
       }
     }
-    if (operation.kind === 'accept' && operation.accepted === null && operation.acceptHandle !== sys.INVALID_HANDLE) {
-      // AcceptEx failed or was aborted: the socket it was filling is ours to close.
-      try {
-        sys.closeSocket(operation.acceptHandle);
-      } catch {
-        // Closing a socket nobody saw; nothing to report.
-      }
-    }
-    operation.acceptHandle = sys.INVALID_HANDLE;
-    operation.bytes = operation.error === null && (operation.kind === 'recv' || operation.kind === 'send') ? bytes : 0;
-    operation.state = 'completed';
-    if (operation.block !== null) returnBlock(operation.block);
-    returnSlot(slot);
-    operation.block = null;
-    operation.target = null;
-    const completion: Completion = { operation, bytes: operation.bytes, error: operation.error, key };
+    kind.onDiscard(operation);
+    operation.bytes = operation.error === null && kind.countsBytes ? bytes : 0;
+    this.#release(operation);
+    return this.#settle(operation, { operation, bytes: operation.bytes, error: operation.error, key });
+  }
+
+  /** Gives the operation's memory back to the pools: the OS is done with it. */
+  #release(operation: Operation): void {
+    const state = operation[io];
+    if (state.block !== null) returnBlock(state.block);
+    returnSlot(state.slot);
+    state.block = null;
+    state.target = null;
+  }
+
+  #settle(operation: Operation, completion: Completion): Completion {
+    operation[markCompleted]();
     const callback = operation[settled];
     if (callback !== null) {
       operation[settled] = null;
@@ -429,28 +509,12 @@ export class CompletionPort {
   }
 
   #errorOf(operation: Operation, status: number): WinsockError {
-    const syscall = SYSCALLS[operation.kind];
+    const syscall = KINDS[operation.kind].syscall;
     // A closed socket's handle number may already name another socket: do not ask ws2_32 about it.
-    if (operation.socket.closed) return new WinsockError(syscall, ov.statusErrno(status));
-    let errno = ov.overlappedErrno(operation.socket[handleOf](syscall), operation.slot);
-    if (errno === 0) errno = ov.statusErrno(status);
+    if (operation.socket.closed) return new WinsockError(syscall, sys.statusErrno(status));
+    let errno = ov.overlappedErrno(operation.socket[handleOf](syscall), operation[io].slot);
+    if (errno === 0) errno = sys.statusErrno(status);
     return new WinsockError(syscall, errno);
-  }
-
-  #finishAccept(operation: Operation): void {
-    const listener = operation.socket;
-    const listenerHandle = listener[handleOf]('accept');
-    ov.updateAcceptContext(operation.acceptHandle, listenerHandle);
-    const addresses = ov.acceptedAddresses(listenerHandle, operation.slot);
-    listener.markAccepted();
-    operation.accepted = Socket.adoptNew(operation.acceptHandle, listener.family, 'tcp', listener.loopbackFastPath);
-    operation.acceptHandle = sys.INVALID_HANDLE;
-    operation.remoteAddress = addresses.remote;
-  }
-
-  #finishConnect(operation: Operation): void {
-    ov.updateConnectContext(operation.socket[handleOf]('connect'));
-    operation.socket.markConnected();
   }
 
   /**
@@ -459,11 +523,11 @@ export class CompletionPort {
    * waitAsync running, the last part happens when the worker returns.
    */
   close(): void {
-    if (this.#closing) return;
-    this.#closing = true;
+    if (this.#state !== 'open') return;
+    this.#state = 'closing';
     for (const operation of this.#inFlight.values()) {
       try {
-        if (!operation.socket.closed) ov.cancel(operation.socket[handleOf]('cancel'), operation.slot);
+        if (!operation.socket.closed) ov.cancel(operation.socket[handleOf]('cancel'), operation[io].slot);
       } catch {
         // Its completion comes anyway when the socket closes.
       }
@@ -472,38 +536,38 @@ export class CompletionPort {
       ov.postWake(this.#handle);
       return;
     }
-    // Called from inside a completion's settlement: the caller finishes the close when it is done.
-    if (this.#processing > 0) return;
     this.#finishClose();
   }
 
   #finishClose(): void {
-    if (this.#closed || this.#processing > 0 || this.#waitingAsync) return;
-    this.#closed = true;
-    for (const operation of this.#ready.splice(0)) {
-      const failedAtOnce = operation.error !== null;
-      this.#complete(operation, failedAtOnce ? 0 : operation.slot.bytesTransferred, failedAtOnce ? -1 : operation.slot.status);
+    // Called from inside a completion's settlement, or with a waitAsync out: whoever is
+    // running finishes the close when it is done.
+    if (this.#state !== 'closing' || this.#processing > 0 || this.#waitingAsync) return;
+    this.#processing++;
+    try {
+      for (const operation of this.#ready.splice(0)) this.#completeReady(operation);
+      const deadline = Date.now() + CLOSE_DRAIN_MS;
+      const discard: Completion[] = [];
+      while (this.#inFlight.size > 0 && Date.now() < deadline) {
+        const count = ov.dequeue(this.#handle, this.#entries, BATCH, this.#removed, 50);
+        this.#process(this.#entries, count, discard);
+        discard.length = 0;
+      }
+      // Anything still in flight has memory the OS may yet write to: it is never freed
+      // (a leak beats a corruption); the operations settle as aborted all the same.
+      for (const operation of this.#inFlight.values()) {
+        const state = operation[io];
+        leaked.push(state.slot);
+        if (state.block !== null) leaked.push(state.block);
+        state.block = null;
+        operation.error = new WinsockError(KINDS[operation.kind].syscall, WSA_OPERATION_ABORTED);
+        this.#settle(operation, { operation, bytes: 0, error: operation.error, key: 0 });
+      }
+      this.#inFlight.clear();
+    } finally {
+      this.#processing--;
     }
-    const deadline = Date.now() + CLOSE_DRAIN_MS;
-    const discard: Completion[] = [];
-    while (this.#inFlight.size > 0 && Date.now() < deadline) {
-      const count = ov.dequeue(this.#handle, this.#entries, BATCH, this.#removed, 50);
-      this.#process(this.#entries, count, discard);
-      discard.length = 0;
-    }
-    // Anything still in flight has memory the OS may yet write to: it is never freed
-    // (a leak beats a corruption); the operations settle as aborted all the same.
-    for (const operation of this.#inFlight.values()) {
-      leaked.push(operation.slot);
-      if (operation.block !== null) leaked.push(operation.block);
-      operation.block = null;
-      operation.error = new WinsockError(SYSCALLS[operation.kind], WSA_OPERATION_ABORTED);
-      operation.state = 'completed';
-      const callback = operation[settled];
-      operation[settled] = null;
-      callback?.(operation);
-    }
-    this.#inFlight.clear();
+    this.#state = 'closed';
     ov.closePort(this.#handle);
     this.#entries.free();
     this.#removed.free();
@@ -516,30 +580,18 @@ export class CompletionPort {
   }
 }
 
+interface Association {
+  readonly port: CompletionPort;
+  readonly key: number;
+  skipOnSuccess: boolean;
+}
+
+// A socket can belong to one port for its whole life (Windows has no way to undo it).
+const associations = new WeakMap<Socket, Association>();
+
 /** Memory whose operation never reported back before its port closed. */
 const leaked: Array<OverlappedSlot | PinnedMemory> = [];
 
-function isBound(handle: Handle): boolean {
-  try {
-    sys.localAddress(handle);
-    return true;
-  } catch (error) {
-    if (error instanceof WinsockError && error.errno === WSAEINVAL) return false;
-    throw error;
-  }
-}
-
 function checkMax(max: unknown): void {
-  if (typeof max !== 'number' || !Number.isInteger(max)) throw new TypeError(`max must be an integer, got ${describe(max)}`);
-  if (max < 1) throw new RangeError(`max must be a positive integer, got ${max}`);
+  checkInteger(max, 'max', 1, Number.MAX_SAFE_INTEGER);
 }
-
-function checkTimeout(timeoutMs: unknown): void {
-  if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs)) throw new TypeError(`timeoutMs must be an integer, got ${describe(timeoutMs)}`);
-  if (timeoutMs < 0 || timeoutMs > INFINITE) throw new RangeError(`timeoutMs must be an integer between 0 and ${INFINITE}, got ${timeoutMs}`);
-}
-
-function checkSocket(socket: unknown, name: string): void {
-  if (!(socket instanceof Socket)) throw new TypeError(`${name} must be a Socket, got ${describe(socket)}`);
-}
-

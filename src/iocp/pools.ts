@@ -2,7 +2,8 @@
 // process: a steady stream of operations takes blocks from here and gives them back,
 // so it allocates no native memory per operation.
 
-import { OverlappedSlot, PinnedMemory } from '../sys/windows/overlapped.ts';
+import { overlapped, PinnedMemory } from '../sys/index.ts';
+import type { OverlappedSlot } from '../sys/index.ts';
 
 /** Data blocks come in powers of two from 4 KiB to this; sends are cut to it. */
 export const MAX_POOLED_BLOCK = 256 * 1024;
@@ -28,7 +29,7 @@ export function takeSlot(): OverlappedSlot {
     return slot;
   }
   poolStats.slotsAllocated++;
-  return new OverlappedSlot();
+  return new overlapped.OverlappedSlot();
 }
 
 /** Gives a slot back; the caller guarantees the OS no longer uses it. */

@@ -1,6 +1,7 @@
-// Winsock and Win32 numbers used by this package (values from the Windows SDK headers).
-// Kept apart from the FFI declarations so that code above the FFI layer can name
-// them without importing koffi.
+// Winsock and Win32 numbers (values from the Windows SDK headers), each declared once.
+// Kept apart from the FFI declarations so that they can be named without loading koffi.
+// The error numbers live in one name→number table, ERRORS, which error.ts also reads
+// backwards for names, so an error's code and its number cannot disagree.
 
 export const AF_INET = 2;
 export const AF_INET6 = 23;
@@ -45,6 +46,9 @@ export const SD_RECEIVE = 0;
 export const SD_SEND = 1;
 export const SD_BOTH = 2;
 
+/** SOMAXCONN: let the system choose the largest backlog. */
+export const SOMAXCONN = 0x7fffffff;
+
 export const WSA_FLAG_OVERLAPPED = 0x01;
 export const WSA_FLAG_NO_HANDLE_INHERIT = 0x80;
 
@@ -57,25 +61,87 @@ export const POLLNVAL = 0x0004;
 
 export const SOCKET_ERROR = -1;
 
-export const WSAEINTR = 10004;
-export const WSAEINVAL = 10022;
-export const WSAEWOULDBLOCK = 10035;
-export const WSAEINPROGRESS = 10036;
-export const WSAEALREADY = 10037;
-export const WSAENOTSOCK = 10038;
-export const WSAEMSGSIZE = 10040;
-export const WSAEOPNOTSUPP = 10045;
-export const WSAEISCONN = 10056;
-export const WSAENOTCONN = 10057;
-export const WSAETIMEDOUT = 10060;
-export const WSA_IO_PENDING = 997;
-export const WSA_OPERATION_ABORTED = 995;
-export const ERROR_NOT_FOUND = 1168;
-export const WAIT_TIMEOUT = 258;
-
 export const INFINITE = 0xffffffff;
 export const FILE_SKIP_COMPLETION_PORT_ON_SUCCESS = 0x1;
 export const FILE_SKIP_SET_EVENT_ON_HANDLE = 0x2;
 
 export const FORMAT_MESSAGE_FROM_SYSTEM = 0x1000;
 export const FORMAT_MESSAGE_IGNORE_INSERTS = 0x200;
+
+/** Error numbers from Winsock and the Win32 calls the overlapped paths make, by name. */
+export const ERRORS = {
+  ERROR_INVALID_HANDLE: 6,
+  ERROR_NETNAME_DELETED: 64,
+  ERROR_INVALID_PARAMETER: 87,
+  WAIT_TIMEOUT: 258,
+  WSA_OPERATION_ABORTED: 995,
+  WSA_IO_INCOMPLETE: 996,
+  WSA_IO_PENDING: 997,
+  ERROR_NOT_FOUND: 1168,
+  ERROR_CONNECTION_REFUSED: 1225,
+  ERROR_CONNECTION_INVALID: 1229,
+  ERROR_CONNECTION_ABORTED: 1236,
+  WSAEINTR: 10004,
+  WSAEBADF: 10009,
+  WSAEACCES: 10013,
+  WSAEFAULT: 10014,
+  WSAEINVAL: 10022,
+  WSAEMFILE: 10024,
+  WSAEWOULDBLOCK: 10035,
+  WSAEINPROGRESS: 10036,
+  WSAEALREADY: 10037,
+  WSAENOTSOCK: 10038,
+  WSAEDESTADDRREQ: 10039,
+  WSAEMSGSIZE: 10040,
+  WSAEPROTOTYPE: 10041,
+  WSAENOPROTOOPT: 10042,
+  WSAEPROTONOSUPPORT: 10043,
+  WSAESOCKTNOSUPPORT: 10044,
+  WSAEOPNOTSUPP: 10045,
+  WSAEPFNOSUPPORT: 10046,
+  WSAEAFNOSUPPORT: 10047,
+  WSAEADDRINUSE: 10048,
+  WSAEADDRNOTAVAIL: 10049,
+  WSAENETDOWN: 10050,
+  WSAENETUNREACH: 10051,
+  WSAENETRESET: 10052,
+  WSAECONNABORTED: 10053,
+  WSAECONNRESET: 10054,
+  WSAENOBUFS: 10055,
+  WSAEISCONN: 10056,
+  WSAENOTCONN: 10057,
+  WSAESHUTDOWN: 10058,
+  WSAETOOMANYREFS: 10059,
+  WSAETIMEDOUT: 10060,
+  WSAECONNREFUSED: 10061,
+  WSAELOOP: 10062,
+  WSAENAMETOOLONG: 10063,
+  WSAEHOSTDOWN: 10064,
+  WSAEHOSTUNREACH: 10065,
+  WSASYSNOTREADY: 10091,
+  WSAVERNOTSUPPORTED: 10092,
+  WSANOTINITIALISED: 10093,
+  WSAEDISCON: 10101,
+  WSATYPE_NOT_FOUND: 10109,
+  WSAHOST_NOT_FOUND: 11001,
+  WSATRY_AGAIN: 11002,
+  WSANO_RECOVERY: 11003,
+  WSANO_DATA: 11004,
+} as const;
+
+export const {
+  WAIT_TIMEOUT,
+  WSA_OPERATION_ABORTED,
+  WSA_IO_PENDING,
+  ERROR_NOT_FOUND,
+  WSAEINVAL,
+  WSAEWOULDBLOCK,
+  WSAENOTSOCK,
+  WSAEMSGSIZE,
+  WSAEOPNOTSUPP,
+  WSAECONNABORTED,
+  WSAECONNRESET,
+  WSAENOBUFS,
+  WSAETIMEDOUT,
+  WSAECONNREFUSED,
+} = ERRORS;

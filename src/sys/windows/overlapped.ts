@@ -4,23 +4,19 @@
 // The memory the OS writes to after the call returns lives in an OverlappedSlot.
 
 import type { AddressFamily, SocketAddress } from '../../address.ts';
-import { WinsockError } from '../../errors.ts';
 import {
+  FILE_SKIP_COMPLETION_PORT_ON_SUCCESS,
   SIO_GET_EXTENSION_FUNCTION_POINTER,
   SOCKET_ERROR,
   SOL_SOCKET,
   SO_UPDATE_ACCEPT_CONTEXT,
   SO_UPDATE_CONNECT_CONTEXT,
-  WSA_IO_PENDING,
-  WSA_OPERATION_ABORTED,
-  FILE_SKIP_COMPLETION_PORT_ON_SUCCESS,
+  WAIT_TIMEOUT,
 } from './constants.ts';
-import * as ffi from './ffi.ts';
-import type { ExtensionFunction, Handle } from './ffi.ts';
-import { PinnedMemory } from './ffi.ts';
+import { check, checkBool, issued, lastError, lastSystemError, WinsockError } from './error.ts';
+import { addressOf, bindPointer, EXTENSIONS, INVALID_HANDLE, kernel32, offsetWithin, PinnedMemory, toHandle, ws2 } from './ffi.ts';
+import type { Handle } from './ffi.ts';
 import { decodeSockaddr, encodeSockaddr, SOCKADDR_STORAGE_SIZE } from './sockaddr.ts';
-
-export { PinnedMemory } from './ffi.ts';
 
 /** sizeof(OVERLAPPED) on x64: Internal, InternalHigh, Offset, OffsetHigh, hEvent. */
 const OVERLAPPED_SIZE = 32;
@@ -37,7 +33,7 @@ const ACCEPT_ADDRESS_LENGTH = SOCKADDR_STORAGE_SIZE + 16;
 export class OverlappedSlot {
   /** OVERLAPPED: Internal holds the NTSTATUS, InternalHigh the byte count. */
   readonly overlapped = new PinnedMemory(OVERLAPPED_SIZE);
-  /** One WSABUF (u_long len; char *buf) pointing into `data`. */
+  /** One WSABUF (u_long len; char *buf) pointing into a data block. */
   readonly wsabuf = new PinnedMemory(16);
   /** The WSARecv flags cell at 0, AcceptEx's byte count at 4. */
   readonly cells = new PinnedMemory(8);
@@ -80,111 +76,87 @@ export class OverlappedSlot {
   }
 }
 
-function issued(rc: number): number {
-  if (rc !== SOCKET_ERROR) return 0;
-  return ffi.lastError();
+/** Points the slot's WSABUF at `data[0, length)`. */
+function setWsaBuf(slot: OverlappedSlot, data: PinnedMemory, length: number): void {
+  slot.wsabuf.bytes.writeUInt32LE(length, 0);
+  slot.wsabuf.bytes.writeBigUInt64LE(addressOf(data), 8);
 }
 
 /** WSARecv into `data[0, length)`. */
 export function issueRecv(handle: Handle, slot: OverlappedSlot, data: PinnedMemory, length: number): number {
-  ffi.setWsaBuf(slot.wsabuf, 0, data, 0, length);
-  return issued(ffi.wsaRecv(handle, slot.wsabuf, 1, slot.cells, slot.overlapped));
+  setWsaBuf(slot, data, length);
+  return issued(ws2().WSARecv(handle, addressOf(slot.wsabuf), 1, null, addressOf(slot.cells), addressOf(slot.overlapped), null) === SOCKET_ERROR);
 }
 
 /** WSASend of `data[0, length)`. */
 export function issueSend(handle: Handle, slot: OverlappedSlot, data: PinnedMemory, length: number): number {
-  ffi.setWsaBuf(slot.wsabuf, 0, data, 0, length);
-  return issued(ffi.wsaSend(handle, slot.wsabuf, 1, slot.overlapped));
+  setWsaBuf(slot, data, length);
+  return issued(ws2().WSASend(handle, addressOf(slot.wsabuf), 1, null, 0, addressOf(slot.overlapped), null) === SOCKET_ERROR);
 }
 
-// Extension functions, fetched once per process (the Microsoft TCP provider serves
-// every socket this package creates).
-const WSAID_ACCEPTEX = guid(0xb5367df1, 0xcbac, 0x11cf, [0x95, 0xca, 0x00, 0x80, 0x5f, 0x48, 0xa1, 0x92]);
-const WSAID_GETACCEPTEXSOCKADDRS = guid(0xb5367df2, 0xcbac, 0x11cf, [0x95, 0xca, 0x00, 0x80, 0x5f, 0x48, 0xa1, 0x92]);
-const WSAID_CONNECTEX = guid(0x25a207b9, 0xddf3, 0x4660, [0x8e, 0xe9, 0x76, 0xe5, 0x8c, 0x74, 0x06, 0x3e]);
+// The extension functions, fetched together once per process (the Microsoft TCP
+// provider serves every socket this package creates).
+type Extensions = { readonly [K in keyof typeof EXTENSIONS]: (typeof EXTENSIONS)[K] extends { signature?: infer F } ? NonNullable<F> : never };
+let extensions: Extensions | null = null;
 
-let acceptExFn: ExtensionFunction | null = null;
-let getAcceptExSockaddrsFn: ExtensionFunction | null = null;
-let connectExFn: ExtensionFunction | null = null;
-
-function guid(data1: number, data2: number, data3: number, data4: number[]): Buffer {
-  const bytes = Buffer.alloc(16);
-  bytes.writeUInt32LE(data1, 0);
-  bytes.writeUInt16LE(data2, 4);
-  bytes.writeUInt16LE(data3, 6);
-  Buffer.from(data4).copy(bytes, 8);
-  return bytes;
-}
-
-function fetchExtension(handle: Handle, id: Buffer, prototype: string): ExtensionFunction {
-  const { errno, fn } = ffi.extensionFunction(handle, SIO_GET_EXTENSION_FUNCTION_POINTER, id, prototype);
-  if (fn === null) throw new WinsockError('WSAIoctl', errno);
-  return fn;
-}
-
-function acceptEx(handle: Handle): ExtensionFunction {
-  acceptExFn ??= fetchExtension(
-    handle,
-    WSAID_ACCEPTEX,
-    'int __stdcall AcceptEx(uintptr_t sListenSocket, uintptr_t sAcceptSocket, void *lpOutputBuffer, uint32_t dwReceiveDataLength, uint32_t dwLocalAddressLength, uint32_t dwRemoteAddressLength, void *lpdwBytesReceived, void *lpOverlapped)',
-  );
-  return acceptExFn;
-}
-
-function getAcceptExSockaddrs(handle: Handle): ExtensionFunction {
-  getAcceptExSockaddrsFn ??= fetchExtension(
-    handle,
-    WSAID_GETACCEPTEXSOCKADDRS,
-    'void __stdcall GetAcceptExSockaddrs(void *lpOutputBuffer, uint32_t dwReceiveDataLength, uint32_t dwLocalAddressLength, uint32_t dwRemoteAddressLength, _Out_ void **LocalSockaddr, _Out_ int *LocalSockaddrLength, _Out_ void **RemoteSockaddr, _Out_ int *RemoteSockaddrLength)',
-  );
-  return getAcceptExSockaddrsFn;
-}
-
-function connectEx(handle: Handle): ExtensionFunction {
-  connectExFn ??= fetchExtension(
-    handle,
-    WSAID_CONNECTEX,
-    'int __stdcall ConnectEx(uintptr_t s, void *name, int namelen, void *lpSendBuffer, uint32_t dwSendDataLength, void *lpdwBytesSent, void *lpOverlapped)',
-  );
-  return connectExFn;
+/** The extension function table, fetched with `handle` the first time. */
+function extensionsFor(handle: Handle): Extensions {
+  if (extensions !== null) return extensions;
+  const table: Record<string, unknown> = {};
+  const out: unknown[] = [null];
+  const bytes = new Uint32Array(1);
+  for (const [name, declaration] of Object.entries(EXTENSIONS)) {
+    const rc = ws2().WSAIoctlPointer(handle, SIO_GET_EXTENSION_FUNCTION_POINTER >>> 0, declaration.guid, 16, out, 8, bytes, null, null);
+    check(rc, 'WSAIoctl');
+    table[name] = bindPointer<unknown>(out[0], declaration as { prototype: string });
+  }
+  extensions = table as Extensions;
+  return extensions;
 }
 
 /** Fetches the extension functions now (with `handle`), so that a failure shows where it belongs. */
 export function loadExtensions(handle: Handle): void {
-  acceptEx(handle);
-  getAcceptExSockaddrs(handle);
-  connectEx(handle);
-}
-
-function boolIssued(ok: number): number {
-  if (ok !== 0) return 0;
-  return ffi.lastError();
+  extensionsFor(handle);
 }
 
 /** AcceptEx(listener, acceptSocket): no data is read with the connection. */
 export function issueAccept(listener: Handle, acceptSocket: Handle, slot: OverlappedSlot): number {
-  const fn = acceptEx(listener);
-  return boolIssued(
-    ffi.callExtension(fn, listener, acceptSocket, slot.addresses, 0, ACCEPT_ADDRESS_LENGTH, ACCEPT_ADDRESS_LENGTH, [slot.cells, 4], slot.overlapped),
+  const ok = extensionsFor(listener).AcceptEx(
+    listener,
+    acceptSocket,
+    addressOf(slot.addresses),
+    0,
+    ACCEPT_ADDRESS_LENGTH,
+    ACCEPT_ADDRESS_LENGTH,
+    addressOf(slot.cells, 4),
+    addressOf(slot.overlapped),
   );
+  return issued(ok === 0);
 }
 
 /** The local and remote addresses AcceptEx wrote into the slot. */
 export function acceptedAddresses(listener: Handle, slot: OverlappedSlot): { local: SocketAddress | null; remote: SocketAddress | null } {
-  const where = ffi.acceptExSockaddrs(getAcceptExSockaddrs(listener), slot.addresses, 0, ACCEPT_ADDRESS_LENGTH, ACCEPT_ADDRESS_LENGTH);
-  const bytes = slot.addresses.bytes;
-  return {
-    local: decodeSockaddr(bytes.subarray(where.localOffset, where.localOffset + where.localLength)),
-    remote: decodeSockaddr(bytes.subarray(where.remoteOffset, where.remoteOffset + where.remoteLength)),
+  const block = slot.addresses;
+  const local: unknown[] = [null];
+  const remote: unknown[] = [null];
+  const localSize = [0];
+  const remoteSize = [0];
+  extensionsFor(listener).GetAcceptExSockaddrs(addressOf(block), 0, ACCEPT_ADDRESS_LENGTH, ACCEPT_ADDRESS_LENGTH, local, localSize, remote, remoteSize);
+  // The pointers point into the slot's own buffer: read the addresses from its bytes.
+  const read = (pointer: unknown, size: number): SocketAddress | null => {
+    const at = offsetWithin(block, pointer, size);
+    if (at < 0) throw new Error('internal error: GetAcceptExSockaddrs pointed outside its buffer');
+    return decodeSockaddr(block.bytes.subarray(at, at + size));
   };
+  return { local: read(local[0], localSize[0]!), remote: read(remote[0], remoteSize[0]!) };
 }
 
 /** ConnectEx to `address:port` (the socket must be bound); the target is kept in the slot. */
 export function issueConnect(handle: Handle, slot: OverlappedSlot, family: AddressFamily, address: string, port: number): number {
-  const fn = connectEx(handle);
+  const connectEx = extensionsFor(handle).ConnectEx;
   const length = encodeSockaddr(slot.addresses.bytes, family, address, port);
   if (length < 0) throw new TypeError(`${JSON.stringify(address)} is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address`);
-  return boolIssued(ffi.callExtension(fn, handle, slot.addresses, length, null, 0, null, slot.overlapped));
+  return issued(connectEx(handle, addressOf(slot.addresses), length, null, 0, null, addressOf(slot.overlapped)) === 0);
 }
 
 const handleCell = Buffer.alloc(8);
@@ -192,71 +164,50 @@ const handleCell = Buffer.alloc(8);
 /** SO_UPDATE_ACCEPT_CONTEXT: the accepted socket inherits the listener's properties and can shutdown(), getpeername() etc. */
 export function updateAcceptContext(accepted: Handle, listener: Handle): void {
   handleCell.writeBigUInt64LE(BigInt(listener), 0);
-  if (ffi.setSockOpt(accepted, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, handleCell, 8) === SOCKET_ERROR) {
-    throw new WinsockError('setsockopt', ffi.lastError());
-  }
+  check(ws2().setsockopt(accepted, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, handleCell, 8), 'setsockopt');
 }
 
 /** SO_UPDATE_CONNECT_CONTEXT: a ConnectEx'd socket then behaves as a connect()ed one. */
 export function updateConnectContext(handle: Handle): void {
-  if (ffi.setSockOpt(handle, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, null, 0) === SOCKET_ERROR) {
-    throw new WinsockError('setsockopt', ffi.lastError());
-  }
+  check(ws2().setsockopt(handle, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, null, 0), 'setsockopt');
 }
 
-/** The exact Winsock error of a finished operation on a socket that is still open. */
+const transferredCell = new Uint32Array(1);
+const flagsCell = new Uint32Array(1);
+
+/** The exact Winsock error of a finished operation on a socket that is still open (0 when it succeeded). */
 export function overlappedErrno(handle: Handle, slot: OverlappedSlot): number {
-  return ffi.overlappedError(handle, slot.overlapped);
-}
-
-// NTSTATUS values a socket operation ends with, for a socket that is already closed
-// (its handle may belong to someone else now, so WSAGetOverlappedResult is out).
-const statusErrors = new Map<number, number>([
-  [0xc0000120, WSA_OPERATION_ABORTED], // STATUS_CANCELLED
-  [0xc000020d, 10054], // STATUS_CONNECTION_RESET
-  [0xc000013c, 10054], // STATUS_REMOTE_DISCONNECT
-  [0xc0000236, 10061], // STATUS_CONNECTION_REFUSED
-  [0xc0000241, 10053], // STATUS_CONNECTION_ABORTED
-  [0xc000013b, 10053], // STATUS_LOCAL_DISCONNECT
-  [0xc00000b5, 10060], // STATUS_IO_TIMEOUT
-]);
-
-/** The Winsock error for an NTSTATUS when the socket is gone: anything unknown reads as aborted. */
-export function statusErrno(status: number): number {
-  return statusErrors.get(status >>> 0) ?? WSA_OPERATION_ABORTED;
+  const ok = ws2().WSAGetOverlappedResult(handle, addressOf(slot.overlapped), transferredCell, 0, flagsCell);
+  return ok ? 0 : lastError();
 }
 
 // --- Completion ports --------------------------------------------------------
 
 export function createPort(): Handle {
-  const handle = ffi.createIoCompletionPort(ffi.INVALID_HANDLE, 0, 0, 1);
-  if (handle === ffi.INVALID_HANDLE) throw new WinsockError('CreateIoCompletionPort', ffi.lastSystemError());
+  const handle = toHandle(kernel32().CreateIoCompletionPort(0xffffffffffffffffn, 0, 0, 1));
+  if (handle === 0 || handle === INVALID_HANDLE) throw new WinsockError('CreateIoCompletionPort', lastSystemError());
   return handle;
 }
 
 export function closePort(port: Handle): void {
-  ffi.closeHandle(port);
+  kernel32().CloseHandle(port);
 }
 
 /** Associates a socket with a port; completions for it then carry `key`. */
 export function associate(handle: Handle, port: Handle, key: number): void {
-  const result = ffi.createIoCompletionPort(handle, port, key, 0);
-  if (result === ffi.INVALID_HANDLE) throw new WinsockError('CreateIoCompletionPort', ffi.lastSystemError());
+  const result = toHandle(kernel32().CreateIoCompletionPort(handle, port, key, 0));
+  if (result === 0 || result === INVALID_HANDLE) throw new WinsockError('CreateIoCompletionPort', lastSystemError());
 }
 
 export function setSkipCompletionOnSuccess(handle: Handle): void {
-  if (!ffi.setFileCompletionNotificationModes(handle, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS)) {
-    throw new WinsockError('SetFileCompletionNotificationModes', ffi.lastSystemError());
-  }
+  checkBool(kernel32().SetFileCompletionNotificationModes(handle, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS), 'SetFileCompletionNotificationModes');
 }
-
-const WAIT_TIMEOUT = 258;
 
 /** GetQueuedCompletionStatusEx: how many entries were removed (0 on timeout). */
 export function dequeue(port: Handle, entries: PinnedMemory, count: number, removed: PinnedMemory, timeoutMs: number): number {
   removed.bytes.writeUInt32LE(0, 0);
-  if (ffi.getQueuedCompletionStatusEx(port, entries, count, removed, timeoutMs)) return removed.bytes.readUInt32LE(0);
-  const errno = ffi.lastSystemError();
+  if (kernel32().GetQueuedCompletionStatusEx(port, addressOf(entries), count, addressOf(removed), timeoutMs >>> 0, 0)) return removed.bytes.readUInt32LE(0);
+  const errno = lastSystemError();
   if (errno === WAIT_TIMEOUT) return 0;
   throw new WinsockError('GetQueuedCompletionStatusEx', errno);
 }
@@ -275,7 +226,7 @@ export function dequeueAsync(
   done: (error: Error | null, removedCount: number) => void,
 ): void {
   removed.bytes.writeUInt32LE(0, 0);
-  ffi.getQueuedCompletionStatusExAsync(port, entries, count, removed, timeoutMs, (error, ok) => {
+  kernel32().GetQueuedCompletionStatusEx.async(port, addressOf(entries), count, addressOf(removed), timeoutMs >>> 0, 0, (error, ok) => {
     if (error) done(error instanceof Error ? error : new Error(String(error)), 0);
     else done(null, ok ? removed.bytes.readUInt32LE(0) : 0);
   });
@@ -283,17 +234,15 @@ export function dequeueAsync(
 
 /** Posts an empty packet (no OVERLAPPED): wakes a thread waiting on the port. */
 export function postWake(port: Handle): void {
-  if (!ffi.postQueuedCompletionStatus(port, 0, 0, null)) throw new WinsockError('PostQueuedCompletionStatus', ffi.lastSystemError());
+  checkBool(kernel32().PostQueuedCompletionStatus(port, 0, 0, null), 'PostQueuedCompletionStatus');
 }
 
 /** CancelIoEx(handle, NULL): cancels every pending operation on the handle, issued from any thread. */
 export function cancelAll(handle: Handle): void {
-  ffi.cancelIoEx(handle, null);
+  kernel32().CancelIoEx(handle, null);
 }
 
 /** CancelIoEx for one operation; false when it had already finished (ERROR_NOT_FOUND). */
 export function cancel(handle: Handle, slot: OverlappedSlot): boolean {
-  return ffi.cancelIoEx(handle, slot.overlapped) !== 0;
+  return kernel32().CancelIoEx(handle, addressOf(slot.overlapped)) !== 0;
 }
-
-export { WSA_IO_PENDING };

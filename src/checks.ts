@@ -1,0 +1,119 @@
+// Argument checks, in one place: every public entry point refuses bad input here,
+// with TypeError for the wrong kind of value and RangeError for one out of range,
+// before any native call. Pure TypeScript: no Winsock, so testable on any OS.
+
+import type { AddressFamily, SocketAddressInput } from './address.ts';
+import { SocketStateError } from './errors.ts';
+import { isSocket } from './socket-internals.ts';
+
+/** How an unexpected value is named in a message: '"text"', '12n', 'null', 'an instance of Map'. */
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value === null || typeof value !== 'object') return String(value);
+  if (Array.isArray(value)) return 'an array';
+  return `an instance of ${value.constructor?.name ?? 'Object'}`;
+}
+
+const INT32_MAX = 0x7fffffff;
+const UINT32_MAX = 0xffffffff;
+
+/** An integer in [min, max]. */
+export function checkInteger(value: unknown, name: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw new TypeError(`${name} must be an integer, got ${describe(value)}`);
+  if (value < min || value > max) throw new RangeError(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+/** An int32 of at least `min` (socket option values, sizes). */
+export function checkInt32(value: unknown, name: string, min: number): number {
+  return checkInteger(value, name, min, INT32_MAX);
+}
+
+/** A listen() backlog: 0 to 2^31-1. */
+export function checkBacklog(value: unknown): number {
+  return checkInt32(value, 'backlog', 0);
+}
+
+function checkMs(value: unknown, name: string, min: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw new TypeError(`${name} must be an integer number of milliseconds, got ${describe(value)}`);
+  if (value < min || value > UINT32_MAX) throw new RangeError(`${name} must be between ${min} and ${UINT32_MAX}, got ${value}`);
+  return value;
+}
+
+/** A time limit that must be at least 1 ms (up to 2^32-1): connect timeouts, keep-alive timings. */
+export function checkPositiveMs(value: unknown, name: string): number {
+  return checkMs(value, name, 1);
+}
+
+/** A duration from 0 to 2^32-1 ms, where 0 has a meaning of its own (no timeout, or just look). */
+export function checkMsOrZero(value: unknown, name: string): number {
+  return checkMs(value, name, 0);
+}
+
+/** An options argument: an object (never null). */
+export function checkObject(value: unknown, name = 'options'): void {
+  if (typeof value !== 'object' || value === null) throw new TypeError(`${name} must be an object, got ${describe(value)}`);
+}
+
+export function checkBoolean(value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean') throw new TypeError(`${name} must be a boolean, got ${describe(value)}`);
+  return value;
+}
+
+/** An optional boolean option: undefined or a boolean, never 'yes' or 1. */
+export function checkOptionalBoolean(value: unknown, name: string): boolean | undefined {
+  return value === undefined ? undefined : checkBoolean(value, name);
+}
+
+/** A Buffer or Uint8Array; `nonEmpty` for receives (a zero-length recv returns 0, which reads as the end of the stream). */
+export function checkBuffer(value: unknown, name: string, nonEmpty: boolean): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new TypeError(`${name} must be a Buffer or Uint8Array, got ${describe(value)}`);
+  if (nonEmpty && value.byteLength === 0) throw new RangeError(`${name} must not be empty`);
+  return value;
+}
+
+/** A port for bind/connect/sendTo (0 lets the OS choose when binding). */
+export function checkPort(port: unknown, name = 'port'): number {
+  return checkInteger(port, name, 0, 65535);
+}
+
+export function checkFamily(family: unknown): AddressFamily {
+  if (family !== 'ipv4' && family !== 'ipv6') throw new TypeError(`family must be 'ipv4' or 'ipv6', got ${describe(family)}`);
+  return family;
+}
+
+/** A host name or address text: non-empty, no NUL (the C side would cut the string there). */
+export function checkHost(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value === '') throw new TypeError(`${name} must be a non-empty string, got ${describe(value)}`);
+  if (value.includes('\0')) throw new TypeError(`${name} must not contain NUL characters`);
+  return value;
+}
+
+/** `{ address, port }` (shape and port; the address may be a host name). */
+export function checkAddressInput(value: unknown, name = 'address'): SocketAddressInput {
+  if (typeof value !== 'object' || value === null) throw new TypeError(`${name} must be an object { address, port }, got ${describe(value)}`);
+  const { address, port } = value as { address?: unknown; port?: unknown };
+  checkHost(address, `${name}.address`);
+  checkPort(port, `${name}.port`);
+  return value as SocketAddressInput;
+}
+
+/** The `signal` of an async call's options, if any. */
+export function checkSignal(options: { readonly signal?: AbortSignal } | undefined): AbortSignal | undefined {
+  if (options === undefined) return undefined;
+  checkObject(options);
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`);
+  return signal;
+}
+
+/** A Socket made by this package. */
+export function checkSocket(value: unknown, name: string): void {
+  if (!isSocket(value)) throw new TypeError(`${name} must be a Socket, got ${describe(value)}`);
+}
+
+/** Calls only a TCP socket can make (listen, accept, streams, the fast path). */
+export function requireTcp(socket: { readonly type: string }, operation: string): void {
+  if (socket.type !== 'tcp') throw new SocketStateError('ERR_SOCKET_TYPE', `${operation} needs a TCP socket; this one is UDP`);
+}

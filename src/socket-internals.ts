@@ -1,0 +1,90 @@
+// What the modules of this package share about Socket objects without importing the
+// Socket class (which would make import cycles): the symbols of its internal members,
+// a brand check, and who owns which handle. Nothing here is exported by the package.
+//
+// Ownership: every handle this package creates or adopts is claimed here from the
+// moment it exists until closesocket, whether a Socket or a pending AcceptEx holds it.
+// Windows reuses handle numbers at once, so a number that is claimed can never be
+// adopted a second time, and a closed Socket's number is never used again by it.
+
+import { SocketStateError } from './errors.ts';
+import * as sys from './sys/index.ts';
+import type { Handle } from './sys/index.ts';
+
+/** @internal The live handle, or SocketClosedError naming the operation. */
+export const handleOf: unique symbol = Symbol('winsock-ffi.handleOf');
+/** @internal A hook close() runs with the live handle just before closesocket. */
+export const beforeClose: unique symbol = Symbol('winsock-ffi.beforeClose');
+/** @internal Marks a socket connected by ConnectEx (too late for the fast path). */
+export const markConnected: unique symbol = Symbol('winsock-ffi.markConnected');
+/** @internal On a listener: wraps a handle AcceptEx filled into a new connected Socket. */
+export const adoptAccepted: unique symbol = Symbol('winsock-ffi.adoptAccepted');
+
+const sockets = new WeakSet<object>();
+
+/** @internal Called by the Socket constructor. */
+export function brandSocket(socket: object): void {
+  sockets.add(socket);
+}
+
+/** @internal True for Socket objects made by this package's constructor. */
+export function isSocket(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && sockets.has(value);
+}
+
+const owned = new Set<Handle>();
+
+/**
+ * @internal Claims a handle for this package; throws ERR_SOCKET_OWNED when it is
+ * claimed already (adopting it twice would close it twice).
+ */
+export function claimHandle(handle: Handle): void {
+  if (owned.has(handle)) throw new SocketStateError('ERR_SOCKET_OWNED', `handle ${handle} already belongs to an open Socket`);
+  owned.add(handle);
+}
+
+/** @internal Gives a handle up, right before it is closed. */
+export function releaseHandle(handle: Handle): void {
+  owned.delete(handle);
+}
+
+/** @internal A handle this package created, claimed at once. */
+export function createOwnedSocket(family: Parameters<typeof sys.createSocket>[0], type: sys.SocketType): Handle {
+  const handle = sys.createSocket(family, type);
+  claimHandle(handle);
+  return handle;
+}
+
+/** @internal Closes a claimed handle nobody else holds (a pending AcceptEx's socket, say). */
+export function closeOwnedSocket(handle: Handle): void {
+  releaseHandle(handle);
+  sys.closeSocket(handle);
+}
+
+// A safety net only: a Socket dropped without close() still gives its handle back.
+const finalizer = new FinalizationRegistry<Handle>((handle) => {
+  if (!owned.has(handle)) return;
+  try {
+    closeOwnedSocket(handle);
+  } catch {
+    // Nothing to report to: the owner is gone.
+  }
+});
+
+/** @internal Closes `handle` if `owner` is collected without close(). */
+export function closeWhenCollected(owner: object, handle: Handle): void {
+  finalizer.register(owner, handle, owner);
+}
+
+/** @internal close() was called: the finalizer must not close the handle again. */
+export function forgetCollected(owner: object): void {
+  finalizer.unregister(owner);
+}
+
+const streamed = new WeakSet<object>();
+
+/** @internal One stream per socket: two would race for the same bytes. Throws for the second. */
+export function claimStream(socket: object): void {
+  if (streamed.has(socket)) throw new SocketStateError('ERR_SOCKET_STREAMED', 'toStream: this socket already has a stream, which owns it');
+  streamed.add(socket);
+}

@@ -1,0 +1,43 @@
+// The platform layer: the only way into sys/windows, and the only file that names it.
+//
+// Contract, for everything exported here (as mio's sys/mod.rs states its own):
+// - Sockets are Handles (plain numbers). A function takes the handle it acts on and
+//   trusts it: the layers above must never pass a closed or foreign handle.
+// - Arguments are JavaScript values already checked by the caller (src/checks.ts):
+//   this layer converts them, it does not validate them again.
+// - A failed call throws WinsockError, shaped like Node's system errors, with the
+//   system's own message. Calls that report "not available" (the fast path, RIO)
+//   return a value instead.
+// - Native memory crosses this boundary only as PinnedMemory / OverlappedSlot objects
+//   whose owners free them once; raw pointers and koffi never leave sys/windows.
+// - Importing this module loads nothing: koffi binds each DLL on first use, and a
+//   call on another OS throws a clear error. So pure code above it (addresses,
+//   argument checks) runs and is tested with Linux node too.
+// - Windows-only features are named functions (enableLoopbackFastPath,
+//   setKeepAliveValues, the 'exclusiveAddressUse' option), so that a sys/unix twin
+//   can answer them in its own way.
+
+export type { Handle } from './windows/ffi.ts';
+export { INVALID_HANDLE, isWindows, PinnedMemory } from './windows/ffi.ts';
+export type { ErrorEndpoint } from './windows/error.ts';
+export { errorName, statusErrno, WinsockError } from './windows/error.ts';
+export type { IntOption, PollRecord, ShutdownHow, SocketType } from './windows/net.ts';
+export * from './windows/net.ts';
+export * as overlapped from './windows/overlapped.ts';
+export type { OverlappedSlot } from './windows/overlapped.ts';
+/** Every Winsock number, for users' getOption/setOption (the package itself uses named functions). */
+export * as constants from './windows/constants.ts';
+export {
+  INFINITE,
+  POLLERR,
+  POLLHUP,
+  POLLNVAL,
+  POLLRDNORM,
+  POLLWRNORM,
+  SOMAXCONN,
+  WSA_IO_PENDING,
+  WSA_OPERATION_ABORTED,
+  WSAENOBUFS,
+  WSAETIMEDOUT,
+  WSAEWOULDBLOCK,
+} from './windows/constants.ts';

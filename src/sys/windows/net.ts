@@ -1,0 +1,427 @@
+// Socket operations over Winsock, typed: handles in, numbers and addresses out, a
+// WinsockError on failure. Options and Windows-only features are named functions, so
+// no Winsock number travels above sys/.
+
+import type { AddressFamily, SocketAddress } from '../../address.ts';
+import {
+  AF_INET,
+  AF_INET6,
+  AF_UNSPEC,
+  FIONBIO,
+  FIONREAD,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  SD_BOTH,
+  SD_RECEIVE,
+  SD_SEND,
+  SIO_GET_MULTIPLE_EXTENSION_FUNCTION_POINTER,
+  SIO_KEEPALIVE_VALS,
+  SIO_LOOPBACK_FAST_PATH,
+  SOCK_DGRAM,
+  SOCK_STREAM,
+  SOCKET_ERROR,
+  SOL_SOCKET,
+  SO_ERROR,
+  SO_EXCLUSIVEADDRUSE,
+  SO_KEEPALIVE,
+  SO_PROTOCOL_INFOW,
+  SO_RCVBUF,
+  SO_RCVTIMEO,
+  SO_REUSEADDR,
+  SO_SNDBUF,
+  SO_SNDTIMEO,
+  TCP_NODELAY,
+  WSA_FLAG_NO_HANDLE_INHERIT,
+  WSA_FLAG_OVERLAPPED,
+  WSAEINVAL,
+  WSAEOPNOTSUPP,
+  WSAETIMEDOUT,
+  WSAEWOULDBLOCK,
+} from './constants.ts';
+import { check, errorName, lastError, WinsockError } from './error.ts';
+import { INVALID_HANDLE, isWindows, kernel32, ntdll, readNative, toHandle, ws2, WSAID_MULTIPLE_RIO } from './ffi.ts';
+import type { Handle } from './ffi.ts';
+import { decodeSockaddr, encodeSockaddr, familyToAf, SOCKADDR_STORAGE_SIZE } from './sockaddr.ts';
+
+export type SocketType = 'tcp' | 'udp';
+export type ShutdownHow = 'send' | 'receive' | 'both';
+
+/** The options a Socket sets by name: [level, option]. */
+const INT_OPTIONS = {
+  noDelay: [IPPROTO_TCP, TCP_NODELAY],
+  reuseAddress: [SOL_SOCKET, SO_REUSEADDR],
+  exclusiveAddressUse: [SOL_SOCKET, SO_EXCLUSIVEADDRUSE],
+  keepAlive: [SOL_SOCKET, SO_KEEPALIVE],
+  receiveBufferSize: [SOL_SOCKET, SO_RCVBUF],
+  sendBufferSize: [SOL_SOCKET, SO_SNDBUF],
+  receiveTimeout: [SOL_SOCKET, SO_RCVTIMEO],
+  sendTimeout: [SOL_SOCKET, SO_SNDTIMEO],
+} as const;
+
+export type IntOption = keyof typeof INT_OPTIONS;
+
+// Scratch cells reused by every synchronous call: JS runs one call at a time, and
+// reusing them keeps the send/recv paths free of allocations.
+const sockaddrScratch = Buffer.alloc(SOCKADDR_STORAGE_SIZE);
+const lengthCell = new Int32Array(1);
+const u32Cell = new Uint32Array(1);
+const bytesReturnedCell = new Uint32Array(1);
+const intOption = Buffer.alloc(4);
+/** send/recv take an int length. */
+const MAX_IO = 0x7fffffff;
+
+let started = false;
+
+/** WSAStartup once per process, on first use; WSACleanup when the process exits. */
+function ensureStarted(): void {
+  if (started) return;
+  const data = Buffer.alloc(512); // WSADATA is 408 bytes on x64
+  const rc = ws2().WSAStartup(0x0202, data);
+  if (rc !== 0) throw new WinsockError('WSAStartup', rc);
+  started = true;
+  process.once('exit', () => {
+    ws2().WSACleanup();
+  });
+}
+
+export function createSocket(family: AddressFamily, type: SocketType): Handle {
+  ensureStarted();
+  const handle = toHandle(
+    ws2().WSASocketW(
+      familyToAf(family),
+      type === 'tcp' ? SOCK_STREAM : SOCK_DGRAM,
+      type === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP,
+      null,
+      0,
+      // Overlapped so that a completion port can take the socket later; not inherited
+      // by child processes, as Node's own sockets are not.
+      WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT,
+    ),
+  );
+  if (handle === INVALID_HANDLE) check(SOCKET_ERROR, 'socket');
+  return handle;
+}
+
+export function closeSocket(handle: Handle): void {
+  check(ws2().closesocket(handle), 'closesocket');
+}
+
+/** Encodes a literal of `family` into the scratch sockaddr, or throws TypeError. */
+function sockaddrOf(family: AddressFamily, address: string, port: number): number {
+  const length = encodeSockaddr(sockaddrScratch, family, address, port);
+  if (length < 0) throw new TypeError(`${JSON.stringify(address)} is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address`);
+  return length;
+}
+
+export function bind(handle: Handle, family: AddressFamily, address: string, port: number): void {
+  const length = sockaddrOf(family, address, port);
+  check(ws2().bind(handle, sockaddrScratch, length), 'bind', { address, port });
+}
+
+export function listen(handle: Handle, backlog: number): void {
+  check(ws2().listen(handle, backlog), 'listen');
+}
+
+export function accept(handle: Handle): Handle {
+  const accepted = toHandle(ws2().accept(handle, null, null));
+  if (accepted === INVALID_HANDLE) check(SOCKET_ERROR, 'accept');
+  return accepted;
+}
+
+export function connect(handle: Handle, family: AddressFamily, address: string, port: number): void {
+  const length = sockaddrOf(family, address, port);
+  check(ws2().connect(handle, sockaddrScratch, length), 'connect', { address, port });
+}
+
+/**
+ * connect() that gives up after `timeoutMs`: the socket is made non-blocking for the
+ * attempt and select() waits for it to become writable (connected) or to report an
+ * exception (failed), which is how Windows reports a non-blocking connect's outcome.
+ * Leaves the socket non-blocking; the caller restores its mode.
+ */
+export function connectWithTimeout(handle: Handle, family: AddressFamily, address: string, port: number, timeoutMs: number): void {
+  const endpoint = { address, port };
+  setBlocking(handle, false);
+  const length = sockaddrOf(family, address, port);
+  if (ws2().connect(handle, sockaddrScratch, length) === 0) return;
+  const errno = lastError();
+  if (errno !== WSAEWOULDBLOCK) throw new WinsockError('connect', errno, endpoint);
+  // fd_set: u_int fd_count, then SOCKET fd_array[64] (8-byte aligned).
+  const writeSet = Buffer.alloc(8 + 8 * 64);
+  const exceptSet = Buffer.alloc(8 + 8 * 64);
+  for (const set of [writeSet, exceptSet]) {
+    set.writeUInt32LE(1, 0);
+    set.writeBigUInt64LE(BigInt(handle), 8);
+  }
+  const timeval = new Int32Array([Math.floor(timeoutMs / 1000), (timeoutMs % 1000) * 1000]);
+  const ready = check(ws2().select(0, null, writeSet, exceptSet, timeval), 'select');
+  if (ready === 0) throw new WinsockError('connect', WSAETIMEDOUT, endpoint);
+  if (exceptSet.readUInt32LE(0) > 0) {
+    const error = getRawIntOption(handle, SOL_SOCKET, SO_ERROR);
+    throw new WinsockError('connect', error === 0 ? WSAETIMEDOUT : error, endpoint);
+  }
+}
+
+/** send() once; returns the bytes the stack took. */
+export function send(handle: Handle, data: Uint8Array): number {
+  return check(ws2().send(handle, data, Math.min(data.byteLength, MAX_IO), 0), 'send');
+}
+
+/** send() once; -1 instead of an error when a non-blocking socket would block. */
+export function trySend(handle: Handle, data: Uint8Array): number {
+  const sent = ws2().send(handle, data, Math.min(data.byteLength, MAX_IO), 0);
+  return sent === SOCKET_ERROR ? wouldBlock('send') : sent;
+}
+
+/** recv() once; 0 is the orderly end of the stream. */
+export function recv(handle: Handle, buffer: Uint8Array): number {
+  return check(ws2().recv(handle, buffer, Math.min(buffer.byteLength, MAX_IO), 0), 'recv');
+}
+
+/** recv() once; -1 instead of an error when a non-blocking socket has nothing yet. */
+export function tryRecv(handle: Handle, buffer: Uint8Array): number {
+  const received = ws2().recv(handle, buffer, Math.min(buffer.byteLength, MAX_IO), 0);
+  return received === SOCKET_ERROR ? wouldBlock('recv') : received;
+}
+
+/** After a failed call: -1 for WSAEWOULDBLOCK, a WinsockError for anything else. */
+function wouldBlock(syscall: string): -1 {
+  const errno = lastError();
+  if (errno === WSAEWOULDBLOCK) return -1;
+  throw new WinsockError(syscall, errno);
+}
+
+export function sendTo(handle: Handle, data: Uint8Array, family: AddressFamily, address: string, port: number): number {
+  const length = sockaddrOf(family, address, port);
+  return check(ws2().sendto(handle, data, Math.min(data.byteLength, MAX_IO), 0, sockaddrScratch, length), 'sendto', { address, port });
+}
+
+export function recvFrom(handle: Handle, buffer: Uint8Array): { bytes: number; from: SocketAddress | null } {
+  lengthCell[0] = SOCKADDR_STORAGE_SIZE;
+  const received = check(ws2().recvfrom(handle, buffer, Math.min(buffer.byteLength, MAX_IO), 0, sockaddrScratch, lengthCell), 'recvfrom');
+  return { bytes: received, from: decodeSockaddr(sockaddrScratch.subarray(0, lengthCell[0])) };
+}
+
+export function shutdown(handle: Handle, how: ShutdownHow): void {
+  check(ws2().shutdown(handle, how === 'send' ? SD_SEND : how === 'receive' ? SD_RECEIVE : SD_BOTH), 'shutdown');
+}
+
+/** getsockopt() for any option: up to `size` bytes of its raw value. */
+export function getRawOption(handle: Handle, level: number, name: number, size: number): Buffer {
+  const value = Buffer.alloc(size);
+  lengthCell[0] = size;
+  check(ws2().getsockopt(handle, level, name, value, lengthCell), 'getsockopt');
+  return value.subarray(0, lengthCell[0]);
+}
+
+/** setsockopt() for any option, with its raw value. */
+export function setRawOption(handle: Handle, level: number, name: number, value: Uint8Array): void {
+  check(ws2().setsockopt(handle, level, name, value, value.byteLength), 'setsockopt');
+}
+
+function getRawIntOption(handle: Handle, level: number, name: number): number {
+  intOption.fill(0);
+  lengthCell[0] = 4;
+  check(ws2().getsockopt(handle, level, name, intOption, lengthCell), 'getsockopt');
+  // BOOL options may come back as a single byte.
+  return lengthCell[0] === 1 ? intOption[0]! : intOption.readInt32LE(0);
+}
+
+/** setsockopt() of a 4-byte int for any option. */
+export function setRawIntOption(handle: Handle, level: number, name: number, value: number): void {
+  intOption.writeInt32LE(value | 0, 0);
+  check(ws2().setsockopt(handle, level, name, intOption, 4), 'setsockopt');
+}
+
+/** A named int or BOOL option (TCP_NODELAY, SO_RCVBUF, ...). */
+export function getIntOption(handle: Handle, option: IntOption): number {
+  const [level, name] = INT_OPTIONS[option];
+  return getRawIntOption(handle, level, name);
+}
+
+export function setIntOption(handle: Handle, option: IntOption, value: number): void {
+  const [level, name] = INT_OPTIONS[option];
+  setRawIntOption(handle, level, name, value);
+}
+
+/** FIONBIO. */
+export function setBlocking(handle: Handle, blocking: boolean): void {
+  u32Cell[0] = blocking ? 0 : 1;
+  check(ws2().ioctlsocket(handle, FIONBIO | 0, u32Cell), 'ioctlsocket');
+}
+
+/** FIONREAD. */
+export function bytesAvailable(handle: Handle): number {
+  u32Cell[0] = 0;
+  check(ws2().ioctlsocket(handle, FIONREAD | 0, u32Cell), 'ioctlsocket');
+  return u32Cell[0]!;
+}
+
+function wsaIoctl(handle: Handle, code: number, input: Uint8Array | null, output: Uint8Array | null): number {
+  return ws2().WSAIoctl(handle, code >>> 0, input, input?.byteLength ?? 0, output, output?.byteLength ?? 0, bytesReturnedCell, null, null);
+}
+
+/** SIO_KEEPALIVE_VALS: struct tcp_keepalive { u_long onoff, keepalivetime, keepaliveinterval }. */
+export function setKeepAliveValues(handle: Handle, on: boolean, idleMs: number, intervalMs: number): void {
+  const values = new Uint8Array(new Uint32Array([on ? 1 : 0, idleMs, intervalMs]).buffer);
+  check(wsaIoctl(handle, SIO_KEEPALIVE_VALS, values, null), 'WSAIoctl');
+}
+
+/**
+ * SIO_LOOPBACK_FAST_PATH with TRUE. True when it took; false when the system
+ * answers WSAEOPNOTSUPP (Windows 7, Wine: the fast path does not exist there).
+ */
+export function enableLoopbackFastPath(handle: Handle): boolean {
+  const value = new Uint8Array(new Int32Array([1]).buffer);
+  if (wsaIoctl(handle, SIO_LOOPBACK_FAST_PATH, value, null) === 0) return true;
+  const errno = lastError();
+  if (errno === WSAEOPNOTSUPP) return false;
+  throw new WinsockError('WSAIoctl', errno);
+}
+
+/**
+ * Whether the system hands out the Registered I/O function table
+ * (SIO_GET_MULTIPLE_EXTENSION_FUNCTION_POINTER, WSAID_MULTIPLE_RIO): null when it
+ * does, else the name of the error it answered with.
+ */
+export function registeredIoUnavailableBecause(handle: Handle): string | null {
+  // RIO_EXTENSION_FUNCTION_TABLE: DWORD cbSize (padded to 8) and 13 function pointers.
+  const table = Buffer.alloc(8 + 13 * 8);
+  table.writeUInt32LE(table.length, 0);
+  return wsaIoctl(handle, SIO_GET_MULTIPLE_EXTENSION_FUNCTION_POINTER, WSAID_MULTIPLE_RIO, table) === 0 ? null : errorName(lastError());
+}
+
+export function localAddress(handle: Handle): SocketAddress {
+  lengthCell[0] = SOCKADDR_STORAGE_SIZE;
+  check(ws2().getsockname(handle, sockaddrScratch, lengthCell), 'getsockname');
+  return decodeOrThrow(sockaddrScratch.subarray(0, lengthCell[0]), 'getsockname');
+}
+
+export function remoteAddress(handle: Handle): SocketAddress {
+  lengthCell[0] = SOCKADDR_STORAGE_SIZE;
+  check(ws2().getpeername(handle, sockaddrScratch, lengthCell), 'getpeername');
+  return decodeOrThrow(sockaddrScratch.subarray(0, lengthCell[0]), 'getpeername');
+}
+
+/** True when getpeername() succeeds, i.e. the socket has a connected peer. */
+export function hasPeer(handle: Handle): boolean {
+  lengthCell[0] = SOCKADDR_STORAGE_SIZE;
+  return ws2().getpeername(handle, sockaddrScratch, lengthCell) === 0;
+}
+
+/** True when getsockname() succeeds, i.e. the socket is bound (WSAEINVAL otherwise). */
+export function isBound(handle: Handle): boolean {
+  lengthCell[0] = SOCKADDR_STORAGE_SIZE;
+  if (ws2().getsockname(handle, sockaddrScratch, lengthCell) === 0) return true;
+  const errno = lastError();
+  if (errno === WSAEINVAL) return false;
+  throw new WinsockError('getsockname', errno);
+}
+
+function decodeOrThrow(bytes: Uint8Array, syscall: string): SocketAddress {
+  const address = decodeSockaddr(bytes);
+  if (address === null) throw new Error(`${syscall}: unsupported address family ${Buffer.from(bytes).readUInt16LE(0)}`);
+  return address;
+}
+
+/** The family and type of an existing socket (SO_PROTOCOL_INFOW). */
+export function describeSocket(handle: Handle): { family: AddressFamily; type: SocketType } {
+  // WSAPROTOCOL_INFOW: iAddressFamily at offset 76, iSocketType at 88; 628 bytes.
+  const info = getRawOption(handle, SOL_SOCKET, SO_PROTOCOL_INFOW, 628);
+  const af = info.readInt32LE(76);
+  const socketType = info.readInt32LE(88);
+  if (af !== AF_INET && af !== AF_INET6) throw new TypeError(`handle ${handle} is a socket of address family ${af}; only IPv4 and IPv6 are supported`);
+  if (socketType !== SOCK_STREAM && socketType !== SOCK_DGRAM) throw new TypeError(`handle ${handle} is a socket of type ${socketType}; only TCP and UDP are supported`);
+  return { family: af === AF_INET ? 'ipv4' : 'ipv6', type: socketType === SOCK_STREAM ? 'tcp' : 'udp' };
+}
+
+/** GetAddrInfoW: the addresses a host name resolves to, in resolver order (it reports errors itself, not through WSAGetLastError). */
+export function resolve(host: string, family: AddressFamily | null, type: SocketType): SocketAddress[] {
+  ensureStarted();
+  // ADDRINFOW on x64: int flags, family, socktype, protocol; size_t addrlen;
+  // wchar_t *canonname; sockaddr *addr; ADDRINFOW *next. 48 bytes.
+  const hints = Buffer.alloc(48);
+  hints.writeInt32LE(family === null ? AF_UNSPEC : familyToAf(family), 4);
+  hints.writeInt32LE(type === 'tcp' ? SOCK_STREAM : SOCK_DGRAM, 8);
+  const out: unknown[] = [null];
+  const errno = ws2().GetAddrInfoW(host, null, hints, out);
+  if (errno !== 0) throw new WinsockError('getaddrinfo', errno, { address: host });
+  const head = out[0];
+  const addresses: SocketAddress[] = [];
+  try {
+    let node = head;
+    while (node !== null && node !== undefined && node !== 0n) {
+      const record = readNative(node, 48);
+      const addrLength = Number(record.readBigUInt64LE(16));
+      const addrPointer = record.readBigUInt64LE(32);
+      if (addrPointer !== 0n && addrLength > 0) {
+        const address = decodeSockaddr(readNative(addrPointer, addrLength));
+        if (address !== null) addresses.push(address);
+      }
+      const next = record.readBigUInt64LE(40);
+      node = next === 0n ? null : next;
+    }
+  } finally {
+    ws2().FreeAddrInfoW(head);
+  }
+  return addresses;
+}
+
+/** One WSAPOLLFD record's worth of input and output. */
+export interface PollRecord {
+  handle: Handle;
+  events: number;
+  revents: number;
+}
+
+/** WSAPoll over `records`, filling in each `revents`; returns how many are ready. */
+export function poll(records: PollRecord[], timeoutMs: number): number {
+  // WSAPOLLFD: SOCKET fd; short events; short revents (16 bytes with padding).
+  const array = Buffer.alloc(16 * records.length);
+  records.forEach((record, i) => {
+    array.writeBigUInt64LE(BigInt(record.handle), 16 * i);
+    array.writeInt16LE(record.events, 16 * i + 8);
+  });
+  const ready = check(ws2().WSAPoll(array, records.length, timeoutMs), 'WSAPoll');
+  records.forEach((record, i) => {
+    record.revents = array.readUInt16LE(16 * i + 10);
+  });
+  return ready;
+}
+
+// --- The process and the machine ---------------------------------------------------
+
+/** GetProcessHandleCount for this process; Wine 8 answers 0 (a stub). */
+export function processHandleCount(): number {
+  const out = [0];
+  const ok = kernel32().GetProcessHandleCount(kernel32().GetCurrentProcess(), out);
+  return ok ? (out[0] as number) : -1;
+}
+
+/** Wine's version when the process runs under Wine (ntdll exports wine_get_version), else null. */
+export function wineVersion(): string | null {
+  return isWindows() ? (ntdll('wine_get_version')?.() ?? null) : null;
+}
+
+/** The Windows version the OS reports (RtlGetVersion does not lie about manifests). */
+export function windowsVersion(): { major: number; minor: number; build: number } {
+  // RTL_OSVERSIONINFOW: ULONG size, major, minor, build, platform; WCHAR csd[128]. 276 bytes.
+  const info = Buffer.alloc(276);
+  info.writeUInt32LE(276, 0);
+  ntdll('RtlGetVersion')?.(info);
+  return { major: info.readUInt32LE(4), minor: info.readUInt32LE(8), build: info.readUInt32LE(12) };
+}
+
+/** QueryPerformanceCounter into an 8-byte cell (no allocation per call). */
+export function queryPerformanceCounter(cell: BigInt64Array): void {
+  kernel32().QueryPerformanceCounter(cell);
+}
+
+export function queryPerformanceFrequency(): bigint {
+  const out: unknown[] = [0n];
+  kernel32().QueryPerformanceFrequency(out);
+  return BigInt(out[0] as bigint | number);
+}
+
+/** WSAGetLastError, for the benchmark that times one FFI call. */
+export { lastError } from './error.ts';
