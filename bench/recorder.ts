@@ -109,7 +109,7 @@ export class Recorder {
     return this.#mean;
   }
 
-  /** Population standard deviation, as pingpong.c computes it. */
+  /** Population standard deviation, as the C reference (bench/c/reference.c) computes it. */
   get stddevNs(): number {
     return this.count === 0 ? 0 : Math.sqrt(this.#m2 / this.count);
   }

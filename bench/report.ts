@@ -272,7 +272,7 @@ export function html(report: Report, distributions: Map<Row, Distribution>, note
       const distribution = distributions.get(row);
       const body =
         distribution === undefined
-          ? '<p class="note">pingpong.c prints summary statistics only: no distribution to plot.</p>'
+          ? '<p class="note">the C reference (bench/c/reference.c) prints summary statistics only: no distribution to plot.</p>'
           : histogramSvg(distribution.buckets, lowUs, highUs, colorOf.get(row)!, row.meanUs, row.p99Us);
       return `<figure><figcaption>${escapeHtml(rowLabel(row))}: mean ${us(row.meanUs)} µs, p99 ${us(row.p99Us)} µs, stddev ${us(row.stddevUs)} µs</figcaption>${body}</figure>`;
     })
