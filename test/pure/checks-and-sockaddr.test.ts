@@ -1,0 +1,88 @@
+// Pure logic below and beside the Socket: argument checks and SOCKADDR encoding.
+// No Winsock call: `npm test` runs this folder on Linux node as well as under Wine.
+
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { checkAddressInput, checkBuffer, checkHost, checkInteger, checkMsOrZero, checkOptionalBoolean, checkPositiveMs, describe as describeValue } from '../../src/checks.ts';
+import { formatIPv4, formatIPv6 } from '../../src/index.ts';
+import { decodeSockaddr, encodeSockaddr, SOCKADDR_IN6_SIZE, SOCKADDR_IN_SIZE, SOCKADDR_STORAGE_SIZE } from '../../src/sys/windows/sockaddr.ts';
+import { bytes16, bytes4 } from '../support/address-arbitraries.ts';
+
+describe('argument checks (pure)', function () {
+  it('integers: TypeError for the wrong kind, RangeError out of range', function () {
+    fc.assert(
+      fc.property(fc.anything(), (value) => {
+        try {
+          checkInteger(value, 'n', -5, 5);
+          expect(Number.isInteger(value) && (value as number) >= -5 && (value as number) <= 5).to.equal(true);
+        } catch (error) {
+          const isInt = typeof value === 'number' && Number.isInteger(value);
+          expect(error).to.be.instanceOf(isInt ? RangeError : TypeError);
+        }
+      }),
+    );
+  });
+
+  it('the two millisecond ranges say what they accept', function () {
+    expect(() => checkPositiveMs(0, 'timeoutMs')).to.throw(RangeError, /between 1 and 4294967295/);
+    expect(checkMsOrZero(0, 'ms')).to.equal(0);
+    expect(() => checkMsOrZero(2 ** 32, 'ms')).to.throw(RangeError);
+    expect(() => checkPositiveMs(1.5, 'timeoutMs')).to.throw(TypeError, /milliseconds/);
+  });
+
+  it('hosts and addresses refuse NUL and empty strings', function () {
+    expect(() => checkHost('127.0.0.1\0evil.example', 'host')).to.throw(TypeError, /NUL/);
+    expect(() => checkHost('', 'host')).to.throw(TypeError);
+    expect(() => checkAddressInput({ address: 'x', port: 70000 })).to.throw(RangeError);
+    expect(() => checkAddressInput({ address: 'x', port: '80' })).to.throw(TypeError);
+    expect(checkAddressInput({ address: 'localhost', port: 0 })).to.deep.equal({ address: 'localhost', port: 0 });
+  });
+
+  it('optional booleans take undefined or a boolean, nothing else', function () {
+    expect(checkOptionalBoolean(undefined, 'noDelay')).to.equal(undefined);
+    expect(checkOptionalBoolean(true, 'noDelay')).to.equal(true);
+    expect(() => checkOptionalBoolean('yes', 'noDelay')).to.throw(TypeError, /noDelay must be a boolean, got "yes"/);
+    expect(() => checkOptionalBoolean(1, 'loopbackFastPath')).to.throw(TypeError);
+  });
+
+  it('buffers: only Uint8Array, and non-empty where asked', function () {
+    expect(() => checkBuffer('text', 'data', false)).to.throw(TypeError, /Buffer or Uint8Array, got "text"/);
+    expect(() => checkBuffer(Buffer.alloc(0), 'buffer', true)).to.throw(RangeError);
+    expect(checkBuffer(Buffer.alloc(0), 'data', false).byteLength).to.equal(0);
+    expect(describeValue(new Map())).to.equal('an instance of Map');
+    expect(describeValue(12n)).to.equal('12n');
+  });
+});
+
+describe('SOCKADDR encoding (pure)', function () {
+  it('IPv4: encode then decode gives back address and port', function () {
+    fc.assert(
+      fc.property(bytes4, fc.integer({ min: 0, max: 65535 }), (bytes, port) => {
+        const out = Buffer.alloc(SOCKADDR_STORAGE_SIZE);
+        const address = formatIPv4(bytes);
+        expect(encodeSockaddr(out, 'ipv4', address, port)).to.equal(SOCKADDR_IN_SIZE);
+        expect(out.readUInt16BE(2)).to.equal(port); // network byte order
+        expect(decodeSockaddr(out.subarray(0, SOCKADDR_IN_SIZE))).to.deep.equal({ family: 'ipv4', address, port });
+      }),
+    );
+  });
+
+  it('IPv6: encode then decode gives back address, zone and port', function () {
+    fc.assert(
+      fc.property(bytes16, fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 65535 }), (bytes, zone, port) => {
+        const out = Buffer.alloc(SOCKADDR_STORAGE_SIZE);
+        const address = formatIPv6(bytes, zone);
+        expect(encodeSockaddr(out, 'ipv6', address, port)).to.equal(SOCKADDR_IN6_SIZE);
+        expect(out.readUInt32LE(24)).to.equal(zone);
+        expect(decodeSockaddr(out.subarray(0, SOCKADDR_IN6_SIZE))).to.deep.equal({ family: 'ipv6', address, port });
+      }),
+    );
+  });
+
+  it('refuses a literal of the other family, and decodes unknown families as null', function () {
+    const out = Buffer.alloc(SOCKADDR_STORAGE_SIZE);
+    expect(encodeSockaddr(out, 'ipv4', '::1', 80)).to.equal(-1);
+    expect(encodeSockaddr(out, 'ipv6', '127.0.0.1', 80)).to.equal(-1);
+    expect(decodeSockaddr(Buffer.from([1, 0, 0, 0]))).to.equal(null);
+  });
+});
