@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import { Socket, SocketClosedError, SocketStateError, WinsockError, constants } from '../src/index.ts';
 import * as sys from '../src/sys/index.ts';
+import { skipUnder } from './support/skip.ts';
 import { families, SocketTracker, tcpPair, thrownBy } from './support/sockets.ts';
 
 describe('Socket lifecycle', function () {
@@ -71,6 +72,32 @@ describe('Socket lifecycle', function () {
       expect((error as SocketStateError).code).to.equal('ERR_SOCKET_OWNED');
       // The owner is untouched.
       expect(socket.getNoDelay()).to.equal(false);
+    });
+
+    it("refuses the handle of a pending acceptAsync's socket: the package owns it from birth", async function () {
+      const listener = tracker.track(Socket.listen({ address: '127.0.0.1', port: 0 }));
+      // One accept first, so that the shared completion port exists and the listener is
+      // associated with it: creating those takes handle numbers too.
+      const [first] = await Promise.all([listener.acceptAsync(), Socket.connectAsync(listener.localAddress)]).then((pair) => pair.map((s) => tracker.track(s)));
+      expect(first!.closed).to.equal(false);
+      // Windows (and Wine) hand a freed handle number out again at once: the socket
+      // AcceptEx fills is made right after this probe closes, so it gets the probe's number.
+      const probe = new Socket();
+      const reused = probe.handle;
+      probe.close();
+      const controller = new AbortController();
+      const accepting = listener.acceptAsync({ signal: controller.signal });
+      try {
+        // Adopting it would succeed only if the AcceptEx socket were not claimed: thrownBy fails then.
+        const error = thrownBy(() => Socket.fromHandle(reused));
+        // WSAENOTSOCK: the number was not handed out again this time, so there is nothing to check.
+        skipUnder(this, error instanceof WinsockError && error.code === 'WSAENOTSOCK', 'the system did not hand the freed handle number out again at once');
+        expect(error).to.be.instanceOf(SocketStateError);
+        expect((error as SocketStateError).code).to.equal('ERR_SOCKET_OWNED');
+      } finally {
+        controller.abort();
+        await accepting.catch(() => undefined);
+      }
     });
 
     it('refuses a handle adopted once already', function () {
