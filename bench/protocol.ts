@@ -2,8 +2,11 @@
 // (bench/*.ts, Windows Node) tell each other through files. Plain data only, so that
 // both sides can import it without loading koffi.
 
-/** The rows of the table, in table order; node:net, the first, is the baseline. */
-export const MODES = ['node:net', 'blocking', 'nonblocking-poll', 'iocp-wait', 'iocp-poll', 'rio-poll'] as const;
+/**
+ * The rows of the table, in table order; node:net, the first, is the baseline. `promise`
+ * and `stream` are the library's Promise API (recvAsync/sendAsync) and its toStream() Duplex.
+ */
+export const MODES = ['node:net', 'blocking', 'nonblocking-poll', 'iocp-wait', 'iocp-poll', 'rio-poll', 'promise', 'stream'] as const;
 export type ModeName = (typeof MODES)[number];
 
 /** The C reference (bench/c/reference.c) in its two ping-pong modes. */

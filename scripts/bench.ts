@@ -22,8 +22,9 @@ import type { WindowsRunner } from '../bench/windows-node.ts';
 const HELP = `npm run bench -- [options]
 
 Rows: node:net (the baseline), then winsock-ffi's blocking, nonblocking-poll, iocp-wait,
-iocp-poll and rio-poll, each with the loopback fast path off and on (n/a with the reason
-where the system lacks it), then the C reference c-blocking and c-spin.
+iocp-poll, rio-poll, promise (recvAsync/sendAsync) and stream (toStream()), each with
+the loopback fast path off and on (n/a with the reason where the system lacks it), then
+the C reference c-blocking and c-spin.
 
   --modes LIST        comma-separated rows to run (default: all): ${[...MODES, ...C_MODES].join(', ')}
   --fast-path WHICH   off, on or both (default both)

@@ -2,6 +2,7 @@
 // by the probe with the reason below, never measured.
 import type { ModeName } from '../protocol.ts';
 import type { Mode } from './mode.ts';
+import { promise, stream } from './async.ts';
 import { iocpPoll, iocpWait } from './iocp.ts';
 import { nodeNet } from './node-net.ts';
 import { blocking, nonblockingPoll } from './winsock-sync.ts';
@@ -12,6 +13,8 @@ export const implementedModes: Partial<Record<ModeName, Mode>> = {
   'nonblocking-poll': nonblockingPoll,
   'iocp-wait': iocpWait,
   'iocp-poll': iocpPoll,
+  promise,
+  stream,
 };
 
 /** Why a mode has no implementation in this build. */

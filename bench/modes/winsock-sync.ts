@@ -7,7 +7,7 @@ import type { Mode, SyncConnection, SyncListener } from './mode.ts';
 
 const LOOPBACK = '127.0.0.1';
 
-function checkFastPath(socket: Socket, wanted: boolean, side: string): void {
+export function checkFastPath(socket: Socket, wanted: boolean, side: string): void {
   // The orchestrator only asks for it where the probe found it; if it still did not
   // take, the row would silently measure the normal path.
   if (wanted && !socket.loopbackFastPath) throw new Error(`${side}: SIO_LOOPBACK_FAST_PATH was asked for but did not take`);
