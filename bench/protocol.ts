@@ -103,3 +103,55 @@ export interface FfiCostResult {
   runs: number;
   rows: { name: string; what: string; calls: number; nsPerCall: number }[];
 }
+
+/**
+ * The rows of the throughput table (`--throughput`), in table order; node:net is the
+ * baseline. One-way bulk transfer over loopback TCP between two processes.
+ */
+export const THROUGHPUT_MODES = ['node:net', 'stream', 'promise', 'blocking'] as const;
+export type ThroughputModeName = (typeof THROUGHPUT_MODES)[number];
+/** The C reference's row of the throughput table: `reference.exe bulk`. */
+export const C_THROUGHPUT_MODE = 'c-bulk';
+export type CThroughputModeName = typeof C_THROUGHPUT_MODE;
+
+export function isThroughputModeName(value: string): value is ThroughputModeName {
+  return (THROUGHPUT_MODES as readonly string[]).includes(value);
+}
+
+/** Application write size of every throughput row, the C reference's default. */
+export const BULK_WRITE_SIZE = 64 * 1024;
+/** Receive buffer per recv where the mode has one (the C reference's default). */
+export const BULK_READ_SIZE = 64 * 1024;
+export const DEFAULT_BULK_BYTES = 256 * 1024 * 1024;
+export const QUICK_BULK_BYTES = 64 * 1024 * 1024;
+
+/** Arguments of bench/throughput.ts (the receiver), passed as one JSON string. */
+export interface ThroughputArgs {
+  mode: ThroughputModeName;
+  bytes: number;
+  writeSize: number;
+  readSize: number;
+  resultFile: string;
+  progressFile: string;
+  /** Where the sending process writes its error, if any. */
+  senderErrorFile: string;
+}
+
+/** Written by bench/throughput.ts into resultFile. */
+export interface ThroughputResult {
+  mode: ThroughputModeName;
+  /** Bytes received, equal to the bytes sent, content checked against the sender's pattern. */
+  bytes: number;
+  /** Bytes of the first chunk, received at the start of the timed interval and so not counted. */
+  firstChunkBytes: number;
+  chunks: number;
+  /** From the first received chunk to the last. */
+  seconds: number;
+  /** (bytes - firstChunkBytes) / 2^20 / seconds. */
+  mibPerSec: number;
+}
+
+export interface ThroughputFailure {
+  mode: ThroughputModeName;
+  error: string;
+}

@@ -1,7 +1,8 @@
 // The benchmark's outputs: the public row/JSON shape (documented in bench/README.md),
 // the terminal table, the target ratios, and a self-contained HTML page with a
 // latency-distribution plot per row (inline SVG, no external resources).
-import type { Bucket, CModeName, ModeName } from './protocol.ts';
+import { C_THROUGHPUT_MODE } from './protocol.ts';
+import type { Bucket, CModeName, CThroughputModeName, ModeName, ThroughputModeName } from './protocol.ts';
 
 export interface Environment {
   /** The Windows version the benchmark processes saw (Wine reports the one its prefix is set to). */
@@ -17,6 +18,8 @@ export interface Environment {
   koffi: string;
   fastPathSupported: boolean;
   messageSize: number;
+  /** The throughput table's transfer, when --throughput ran it. */
+  throughput: { bytes: number; writeSize: number; readSize: number } | null;
   date: string;
 }
 
@@ -40,9 +43,23 @@ export interface Row {
   jitterReduction: number | null;
 }
 
+/** One row of the throughput table (--json's `throughput`); mibPerSec is null where there is no figure. */
+export interface ThroughputRow {
+  mode: ThroughputModeName | CThroughputModeName;
+  available: boolean;
+  reason?: string;
+  /** MiB (2^20 bytes) per second, timed by the receiver from its first received chunk to its last. */
+  mibPerSec: number | null;
+  /** mibPerSec / node:net's, when both were measured. */
+  vsNodeNet: number | null;
+}
+
 export interface Report {
   environment: Environment;
+  /** The latency table; empty when only --throughput ran. */
   rows: Row[];
+  /** The throughput table, when --throughput ran. */
+  throughput?: ThroughputRow[];
 }
 
 /** What the HTML plots need beyond a row: the sender's distribution, when it has one. */
@@ -98,6 +115,8 @@ export interface Target {
   between: string;
   ratio: number | null;
   limit: number | null;
+  /** The ratio must be at least the limit (a throughput), not at most (a latency). */
+  atLeast?: boolean;
   /** null when there is nothing to compare (a row missing) or no limit (information only). */
   met: boolean | null;
   missing?: string;
@@ -130,7 +149,73 @@ export function describeTarget(target: Target): string {
   if (target.ratio === null) return `${target.name}: not measured (${target.missing ?? 'missing row'})`;
   const ratio = `${target.ratio.toFixed(2)}x`;
   if (target.limit === null) return `${target.name}: ${target.between} = ${ratio}`;
-  return `${target.name}: ${target.between} = ${ratio} (target <= ${target.limit}x): ${target.met === true ? 'met' : 'NOT met'}`;
+  return `${target.name}: ${target.between} = ${ratio} (target ${target.atLeast === true ? '>=' : '<='} ${target.limit}x): ${target.met === true ? 'met' : 'NOT met'}`;
+}
+
+// ---------------------------------------------------------------------------
+// Throughput
+
+export function throughputLabel(row: Pick<ThroughputRow, 'mode'>): string {
+  return row.mode === C_THROUGHPUT_MODE ? `${row.mode} (C reference)` : row.mode;
+}
+
+export function unavailableThroughputRow(mode: ThroughputModeName | CThroughputModeName, reason: string): ThroughputRow {
+  return { mode, available: false, reason, mibPerSec: null, vsNodeNet: null };
+}
+
+/** Fills vsNodeNet: each row's MiB/s over node:net's. */
+export function withThroughputRatios(rows: ThroughputRow[]): ThroughputRow[] {
+  const base = rows.find((row) => row.mode === 'node:net' && row.available && row.mibPerSec !== null && row.mibPerSec > 0);
+  return rows.map((row) => ({ ...row, vsNodeNet: base === undefined || row.mibPerSec === null ? null : row.mibPerSec / base.mibPerSec! }));
+}
+
+/** stream at least 1.5x node:net's MiB/s, as measured in this run. */
+export function throughputTargets(rows: ThroughputRow[]): Target[] {
+  const name = 'stream vs node:net (throughput)';
+  const limit = 1.5;
+  const stream = rows.find((row) => row.mode === 'stream');
+  const net = rows.find((row) => row.mode === 'node:net');
+  const between = 'stream / node:net';
+  if (stream === undefined || !stream.available || stream.mibPerSec === null) return [{ name, between, ratio: null, limit, atLeast: true, met: null, missing: `no stream figure${stream?.reason !== undefined ? ` (${stream.reason})` : ''}` }];
+  if (net === undefined || !net.available || net.mibPerSec === null) return [{ name, between, ratio: null, limit, atLeast: true, met: null, missing: `no node:net figure${net?.reason !== undefined ? ` (${net.reason})` : ''}` }];
+  const ratio = stream.mibPerSec / net.mibPerSec;
+  return [{ name, between, ratio, limit, atLeast: true, met: ratio >= limit }];
+}
+
+const mibs = (value: number | null): string => (value === null ? '' : value >= 100 ? value.toFixed(0) : value.toFixed(1));
+const times = (value: number | null): string => (value === null ? '' : `${value.toFixed(2)}x`);
+
+/** 268435456 → "256 MiB", 65536 → "64 KiB". */
+export function bytesText(bytes: number): string {
+  for (const [unit, size] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+    if (bytes >= size) return `${Number((bytes / size).toFixed(2))} ${unit}`;
+  }
+  return `${bytes} bytes`;
+}
+
+const THROUGHPUT_COLUMNS = ['Mode', 'MiB/s', 'vs node:net'] as const;
+
+function throughputCells(row: ThroughputRow): string[] {
+  return [throughputLabel(row), mibs(row.mibPerSec), times(row.vsNodeNet)];
+}
+
+export function throughputTableLines(rows: ThroughputRow[]): string[] {
+  const cells = rows.map((row) => (row.available ? throughputCells(row) : [throughputLabel(row)]));
+  const widths = THROUGHPUT_COLUMNS.map((title, i) => Math.max(title.length, ...cells.map((c) => (i === 0 || c.length > 1 ? (c[i] ?? '').length : 0))));
+  const format = (values: readonly string[]): string => values.map((value, i) => (i === 0 ? value.padEnd(widths[i]!) : value.padStart(widths[i]!))).join('  ');
+  const lines = [format(THROUGHPUT_COLUMNS), widths.map((w) => '-'.repeat(w)).join('  ')];
+  rows.forEach((row, i) => {
+    lines.push(row.available ? format(cells[i]!) : `${throughputLabel(row).padEnd(widths[0]!)}  n/a: ${row.reason ?? ''}`);
+  });
+  return lines;
+}
+
+export function throughputMarkdownTable(rows: ThroughputRow[]): string {
+  const head = `| ${THROUGHPUT_COLUMNS.join(' | ')} |\n|${THROUGHPUT_COLUMNS.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`;
+  const body = rows.map((row) =>
+    row.available ? `| ${throughputCells(row).join(' | ')} |` : `| ${throughputLabel(row)} | n/a: ${(row.reason ?? '').replaceAll('|', '\\|')} | |`,
+  );
+  return [head, ...body].join('\n');
 }
 
 // ---------------------------------------------------------------------------
@@ -252,6 +337,49 @@ function spectrumSvg(series: { label: string; color: string; points: [number, nu
   return `<svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="latency by percentile">${parts.join('')}</svg>`;
 }
 
+/** Round, readable tick values (1, 2, 5 × 10^k steps) from 0 to at least `high` on a linear axis. */
+function linearTicks(high: number): number[] {
+  const rough = high / 5;
+  const magnitude = 10 ** Math.floor(Math.log10(rough));
+  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((candidate) => candidate >= rough) ?? 10 * magnitude;
+  const ticks: number[] = [];
+  for (let value = 0; value < high + step; value += step) ticks.push(value);
+  return ticks;
+}
+
+/** The throughput table as horizontal bars, MiB/s on a linear axis from 0; n/a rows keep their place. */
+function throughputSvg(rows: ThroughputRow[], colorOf: Map<ThroughputRow, string>): string {
+  const width = 860;
+  const rowH = 30;
+  const top = 10;
+  const left = 200;
+  const bottom = 34;
+  const plotW = width - left - 90;
+  const height = top + rows.length * rowH + bottom;
+  const highest = Math.max(1, ...rows.map((row) => row.mibPerSec ?? 0));
+  const ticks = linearTicks(highest);
+  const axisMax = ticks.at(-1)!;
+  const x = (value: number): number => left + (value / axisMax) * plotW;
+  const parts: string[] = [];
+  for (const tick of ticks) {
+    parts.push(`<line x1="${x(tick).toFixed(1)}" x2="${x(tick).toFixed(1)}" y1="${top}" y2="${top + rows.length * rowH}" class="grid"/><text x="${x(tick).toFixed(1)}" y="${height - 18}" class="tick">${tick}</text>`);
+  }
+  rows.forEach((row, i) => {
+    const y = top + i * rowH;
+    parts.push(`<text x="${left - 8}" y="${y + rowH / 2 + 4}" class="legend" text-anchor="end">${escapeHtml(throughputLabel(row))}</text>`);
+    if (!row.available || row.mibPerSec === null) {
+      parts.push(`<text x="${left + 6}" y="${y + rowH / 2 + 4}" class="axis">n/a</text>`);
+      return;
+    }
+    const barW = Math.max(x(row.mibPerSec) - left, 1);
+    const ratio = row.vsNodeNet === null ? '' : `, ${times(row.vsNodeNet)} node:net`;
+    parts.push(`<rect x="${left}" y="${y + 5}" width="${barW.toFixed(1)}" height="${rowH - 10}" fill="${colorOf.get(row) ?? '#999'}"><title>${escapeHtml(throughputLabel(row))}: ${mibs(row.mibPerSec)} MiB/s${ratio}</title></rect>`);
+    parts.push(`<text x="${(left + barW + 6).toFixed(1)}" y="${y + rowH / 2 + 4}" class="mlabel">${mibs(row.mibPerSec)}</text>`);
+  });
+  parts.push(`<text x="${left + plotW / 2}" y="${height - 2}" class="axis" text-anchor="middle">MiB/s</text>`);
+  return `<svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="throughput in MiB/s per row">${parts.join('')}</svg>`;
+}
+
 export function html(report: Report, distributions: Map<Row, Distribution>, notes: string[]): string {
   const { environment: env, rows } = report;
   const measured = rows.filter((row) => row.available && row.meanUs !== null);
@@ -284,9 +412,36 @@ export function html(report: Report, distributions: Map<Row, Distribution>, note
     lowUs,
     highUs,
   );
-  const targetItems = targets(rows)
-    .map((t) => `<li class="${t.met === true ? 'met' : t.met === false ? 'missed' : ''}">${escapeHtml(describeTarget(t))}</li>`)
+  const targetItem = (t: Target): string => `<li class="${t.met === true ? 'met' : t.met === false ? 'missed' : ''}">${escapeHtml(describeTarget(t))}</li>`;
+  const hasLatency = rows.length > 0;
+  const throughput = report.throughput ?? null;
+  const targetItems = [...(hasLatency ? targets(rows) : []), ...(throughput !== null ? throughputTargets(throughput) : [])].map(targetItem).join('\n');
+  const throughputColor = new Map((throughput ?? []).filter((row) => row.available).map((row, i) => [row, PALETTE[i % PALETTE.length]!]));
+  const throughputRows = (throughput ?? [])
+    .map((row) => {
+      if (!row.available) return `<tr class="na"><td>${escapeHtml(throughputLabel(row))}</td><td colspan="${THROUGHPUT_COLUMNS.length - 1}">n/a: ${escapeHtml(row.reason ?? '')}</td></tr>`;
+      const swatch = `<span class="swatch" style="background:${throughputColor.get(row) ?? '#999'}"></span>`;
+      return `<tr><td>${swatch}${escapeHtml(throughputLabel(row))}</td>${throughputCells(row).slice(1).map((v) => cell(v)).join('')}</tr>`;
+    })
     .join('\n');
+  const setup = env.throughput;
+  const throughputSection =
+    throughput === null
+      ? ''
+      : `<h2>Throughput</h2>
+<p>One-way bulk transfer over loopback TCP between two processes: ${setup === null ? '' : `${escapeHtml(bytesText(setup.bytes))} in ${escapeHtml(bytesText(setup.writeSize))} application writes, `}timed by the receiver from its first received chunk to its last, every byte checked (the C reference counts them). MiB = 2<sup>20</sup> bytes.</p>
+<table><tr>${THROUGHPUT_COLUMNS.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>
+${throughputRows}
+</table>
+${throughputSvg(throughput, throughputColor)}`;
+  const latencySections = !hasLatency
+    ? ''
+    : `<h2>Latency by percentile</h2>
+${spectrum}
+<h2>Latency distribution per row</h2>
+<p class="note">Share of round trips per latency bucket; round trip in µs on a logarithmic axis shared by all rows; dashed lines: mean and p99.</p>
+${plots}`;
+  const title = hasLatency ? (throughput !== null ? 'TCP loopback latency and throughput' : 'TCP loopback round-trip latency') : 'TCP loopback throughput';
   const envItems: [string, string][] = [
     ['Date', env.date],
     ['Windows', env.os + (env.wine !== null ? ' (as reported by the Wine prefix)' : '')],
@@ -296,10 +451,11 @@ export function html(report: Report, distributions: Map<Row, Distribution>, note
     ['Node.js', env.node],
     ['koffi', env.koffi],
     ['TCP loopback fast path', env.fastPathSupported ? 'supported' : 'not supported here'],
-    ['Message', `${env.messageSize} bytes, one in flight, TCP_NODELAY`],
+    ...(hasLatency ? [['Message', `${env.messageSize} bytes, one in flight, TCP_NODELAY`] as [string, string]] : []),
+    ...(setup !== null ? [['Bulk transfer', `${bytesText(setup.bytes)}, ${bytesText(setup.writeSize)} writes, ${bytesText(setup.readSize)} receive buffers`] as [string, string]] : []),
   ];
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>winsock-ffi loopback latency</title>
+<html lang="en"><head><meta charset="utf-8"><title>winsock-ffi ${escapeHtml(title.replace('TCP ', '').toLowerCase())}</title>
 <style>
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1100px;padding:0 16px;color:#222}
 h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;margin-top:28px}
@@ -311,22 +467,19 @@ li.met::marker{content:"✓ ";color:#2a8a2a}li.missed::marker{content:"✗ ";col
 figure{margin:12px 0}figcaption{font-weight:600;margin-bottom:2px}
 svg text{font:11px system-ui,sans-serif;fill:#555}.tick{text-anchor:middle}.grid{stroke:#eee}.marker{stroke:#333;stroke-dasharray:3 3}.mlabel{fill:#333}.legend{fill:#222}
 </style></head><body>
-<h1>TCP loopback round-trip latency: winsock-ffi vs node:net</h1>
-<p>Two single-threaded processes (sender and echo, same I/O mode), ${env.messageSize}-byte messages carrying a QueryPerformanceCounter timestamp, one message in flight, so round trips per second is the reciprocal of the mean. Reductions are against the first row.</p>
+<h1>${escapeHtml(title)}: winsock-ffi vs node:net</h1>
+${hasLatency ? `<p>Two single-threaded processes (sender and echo, same I/O mode), ${env.messageSize}-byte messages carrying a QueryPerformanceCounter timestamp, one message in flight, so round trips per second is the reciprocal of the mean. Reductions are against the first row.</p>` : ''}
 ${env.wine !== null ? `<p class="warn">Measured under Wine ${escapeHtml(env.wine)} on ${escapeHtml(env.host ?? 'Linux')}: every Winsock call goes through Wine, so these are not Windows figures. Compare ratios within this run, not absolute times.</p>` : ''}
 <table class="env">${envItems.map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(v)}</td></tr>`).join('')}</table>
-<h2>Results</h2>
+${hasLatency ? `<h2>Results</h2>
 <table><tr>${COLUMNS.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>
 ${tableRows}
-</table>
+</table>` : ''}
+${throughputSection}
 <h2>Targets (ratios within this run)</h2>
 <ul>${targetItems}</ul>
 ${notes.length > 0 ? `<ul class="note">${notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : ''}
-<h2>Latency by percentile</h2>
-${spectrum}
-<h2>Latency distribution per row</h2>
-<p class="note">Share of round trips per latency bucket; round trip in µs on a logarithmic axis shared by all rows; dashed lines: mean and p99.</p>
-${plots}
+${latencySections}
 </body></html>
 `;
 }

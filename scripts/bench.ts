@@ -9,22 +9,69 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ParseArgsOptionsConfig } from 'node:util';
-import { buildPingPong, runPingPong } from '../bench/c-reference.ts';
+import { buildPingPong, runBulk, runPingPong } from '../bench/c-reference.ts';
 import type { Built } from '../bench/c-reference.ts';
-import { C_MODES, DEFAULT_SIZE, isModeName, MODES, TIMESTAMP_BYTES, usesWinsockFfi } from '../bench/protocol.ts';
-import type { CModeName, FfiCostResult, ModeName, ProbeResult, SenderArgs, SenderFailure, SenderResult } from '../bench/protocol.ts';
-import { describeTarget, html, markdownTable, rowLabel, tableLines, targets, unavailableRow, withReductions } from '../bench/report.ts';
-import type { Distribution, Environment, Report, Row } from '../bench/report.ts';
+import {
+  BULK_READ_SIZE,
+  BULK_WRITE_SIZE,
+  C_MODES,
+  C_THROUGHPUT_MODE,
+  DEFAULT_BULK_BYTES,
+  DEFAULT_SIZE,
+  isModeName,
+  isThroughputModeName,
+  MODES,
+  QUICK_BULK_BYTES,
+  THROUGHPUT_MODES,
+  TIMESTAMP_BYTES,
+  usesWinsockFfi,
+} from '../bench/protocol.ts';
+import type {
+  CModeName,
+  CThroughputModeName,
+  FfiCostResult,
+  ModeName,
+  ProbeResult,
+  SenderArgs,
+  SenderFailure,
+  SenderResult,
+  ThroughputArgs,
+  ThroughputFailure,
+  ThroughputModeName,
+  ThroughputResult,
+} from '../bench/protocol.ts';
+import {
+  bytesText,
+  describeTarget,
+  html,
+  markdownTable,
+  rowLabel,
+  tableLines,
+  targets,
+  throughputLabel,
+  throughputMarkdownTable,
+  throughputTableLines,
+  throughputTargets,
+  unavailableRow,
+  unavailableThroughputRow,
+  withReductions,
+  withThroughputRatios,
+} from '../bench/report.ts';
+import type { Distribution, Environment, Report, Row, ThroughputRow } from '../bench/report.ts';
 import { nativeRunner, provisionWine } from '../bench/windows-node.ts';
 import { HarnessError } from './harness/steps.ts';
 import type { WindowsRunner } from '../bench/windows-node.ts';
 
 const HELP = `npm run bench -- [options]
 
-Rows: node:net (the baseline), then winsock-ffi's blocking, nonblocking-poll, iocp-wait,
-iocp-poll, rio-poll, promise (recvAsync/sendAsync) and stream (toStream()), each with
-the loopback fast path off and on (n/a with the reason where the system lacks it), then
-the C reference c-blocking and c-spin.
+Latency rows: node:net (the baseline), then winsock-ffi's blocking, nonblocking-poll,
+iocp-wait, iocp-poll, rio-poll, promise (recvAsync/sendAsync) and stream (toStream()),
+each with the loopback fast path off and on (n/a with the reason where the system lacks
+it), then the C reference c-blocking and c-spin.
+
+Throughput rows (--throughput): one-way bulk transfer in MiB/s with node:net, stream,
+promise, blocking and the C reference c-bulk. --throughput alone runs only this table;
+with --modes, the latency rows given there run first.
 
   --modes LIST        comma-separated rows to run (default: all): ${[...MODES, ...C_MODES].join(', ')}
   --fast-path WHICH   off, on or both (default both)
@@ -34,9 +81,17 @@ the C reference c-blocking and c-spin.
   --warmup N          warm-up round trips, at least (default 500; also at least 1 s)
   --size BYTES        message size, at least ${TIMESTAMP_BYTES} (default ${DEFAULT_SIZE})
   --quick             about 1.5 s per row (--seconds 1.5, shorter warm-up)
-  --json FILE         write { environment, rows }
-  --html FILE         write a self-contained page with the table and latency plots
+  --json FILE         write { environment, rows, throughput? }
+  --html FILE         write a self-contained page with the tables, latency plots and
+                      the throughput chart
   --markdown          also print the table as Markdown
+  --throughput        the throughput table (instead of the latency table, unless --modes
+                      is also given)
+  --throughput-modes LIST
+                      comma-separated throughput rows (implies --throughput; default all):
+                      ${[...THROUGHPUT_MODES, C_THROUGHPUT_MODE].join(', ')}
+  --bytes N           bytes per throughput row, with an optional K, M or G (binary)
+                      suffix (default 256M; --quick: 64M; at least 1M)
   --ffi-cost          instead: the cost of one FFI call into ws2_32 against one node:net write
   --help
 
@@ -55,6 +110,9 @@ interface Options {
   html: string | null;
   markdown: boolean;
   ffiCost: boolean;
+  /** Throughput rows to run, in table order; empty without --throughput. */
+  throughput: (ThroughputModeName | CThroughputModeName)[];
+  bytes: number;
 }
 
 const rootDir = fileURLToPath(new URL('..', import.meta.url));
@@ -85,11 +143,17 @@ const CLI_OPTIONS = {
   html: { type: 'string' },
   markdown: { type: 'boolean' },
   'ffi-cost': { type: 'boolean' },
+  throughput: { type: 'boolean' },
+  'throughput-modes': { type: 'string' },
+  bytes: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsOptionsConfig;
 
 /** Every row --modes can name, in table order. */
 const ALL_MODES: readonly (ModeName | CModeName)[] = [...MODES, ...C_MODES];
+/** Every row --throughput-modes can name, in table order. */
+const ALL_THROUGHPUT_MODES: readonly (ThroughputModeName | CThroughputModeName)[] = [...THROUGHPUT_MODES, C_THROUGHPUT_MODE];
+const MIB = 1024 * 1024;
 
 const FAST_PATHS: Readonly<Record<string, boolean[]>> = { off: [false], on: [true], both: [false, true] };
 
@@ -125,12 +189,23 @@ function positive(flag: string, text: string, integer: boolean): number {
 }
 
 /** A comma-separated list of rows, returned in table order whatever order it was given in. */
-function parseModes(text: string): (ModeName | CModeName)[] {
+function parseModes<T extends string>(text: string, all: readonly T[], flag: string): T[] {
   const names = text.split(',').map((name) => name.trim()).filter((name) => name !== '');
   for (const name of names) {
-    if (!(ALL_MODES as readonly string[]).includes(name)) throw new Error(`unknown mode "${name}"; modes: ${ALL_MODES.join(', ')}`);
+    if (!(all as readonly string[]).includes(name)) throw new Error(`unknown ${flag === '--modes' ? 'mode' : 'throughput mode'} "${name}"; ${flag} takes: ${all.join(', ')}`);
   }
-  return ALL_MODES.filter((mode) => names.includes(mode));
+  if (names.length === 0) throw new Error(`${flag} needs at least one row`);
+  return all.filter((mode) => names.includes(mode));
+}
+
+/** A byte count with an optional K, M or G (binary) suffix, as bench/c/reference.c reads it. */
+function parseBytes(flag: string, text: string): number {
+  const match = /^(\d+)([kKmMgG]?)$/.exec(text);
+  if (match === null) throw new Error(`${flag} needs a positive integer with an optional K, M or G, got "${text}"`);
+  const scale = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 }[match[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  const value = Number(match[1]) * scale;
+  if (!Number.isSafeInteger(value) || value < MIB) throw new Error(`${flag} must be at least 1M (and a safe integer), got "${text}"`);
+  return value;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -140,7 +215,7 @@ function parseOptions(argv: string[]): Options {
     process.exit(0);
   }
   const options: Options = {
-    modes: values.modes !== undefined ? parseModes(values.modes) : [...ALL_MODES],
+    modes: values.modes !== undefined ? parseModes(values.modes, ALL_MODES, '--modes') : [...ALL_MODES],
     fastPaths: [false, true],
     count: values.count !== undefined ? positive('--count', values.count, true) : null,
     seconds: values.seconds !== undefined ? positive('--seconds', values.seconds, false) : 10,
@@ -151,7 +226,17 @@ function parseOptions(argv: string[]): Options {
     html: values.html !== undefined ? path.resolve(values.html) : null,
     markdown: values.markdown === true,
     ffiCost: values['ffi-cost'] === true,
+    throughput: [],
+    bytes: values.bytes !== undefined ? parseBytes('--bytes', values.bytes) : values.quick === true ? QUICK_BULK_BYTES : DEFAULT_BULK_BYTES,
   };
+  if (values['throughput-modes'] !== undefined) {
+    options.throughput = parseModes(values['throughput-modes'], ALL_THROUGHPUT_MODES, '--throughput-modes');
+  } else if (values.throughput === true) {
+    options.throughput = [...ALL_THROUGHPUT_MODES];
+  }
+  if (values.bytes !== undefined && options.throughput.length === 0) throw new Error('--bytes sets the throughput transfer: give it with --throughput');
+  // --throughput alone is the throughput table alone; --modes adds latency rows to it.
+  if (options.throughput.length > 0 && values.modes === undefined) options.modes = [];
   if (values['fast-path'] !== undefined) {
     const which = values['fast-path'];
     if (!Object.hasOwn(FAST_PATHS, which)) throw new Error(`--fast-path takes off, on or both, got "${which}"`);
@@ -375,6 +460,170 @@ async function runFfiCost(runner: WindowsRunner): Promise<void> {
   }
 }
 
+/** Runs the latency rows of `options.modes` and prints their table and targets. */
+async function runLatency(runner: WindowsRunner, options: Options, probed: ProbeResult, c: CReference): Promise<{ rows: Row[]; distributions: Map<Row, Distribution>; dirty: boolean }> {
+  // The plan, in table order: each winsock-ffi mode with the fast path off and on.
+  const plan: { mode: ModeName | CModeName; fastPath: boolean; reason: string | null }[] = [];
+  for (const mode of options.modes) {
+    if (!isModeName(mode)) {
+      plan.push({ mode, fastPath: false, reason: null });
+      continue;
+    }
+    const availability = probed.modes[mode];
+    for (const fastPath of usesWinsockFfi(mode) ? options.fastPaths : [false]) {
+      const reason = !availability.available ? availability.reason : fastPath && !probed.fastPath.supported ? (probed.fastPath.reason ?? 'not supported') : null;
+      plan.push({ mode, fastPath, reason });
+    }
+  }
+  // Execution order: the table's, except that each C row runs right after the Node row
+  // it is compared with, so that both see the same moment of a shared, noisy machine.
+  type Entry = (typeof plan)[number];
+  const toRun = plan.filter((entry) => entry.reason === null);
+  const order: Entry[] = [];
+  for (const entry of toRun) {
+    if (!isModeName(entry.mode)) continue;
+    order.push(entry);
+    for (const cEntry of toRun) {
+      if (!isModeName(cEntry.mode) && C_PEERS[cEntry.mode] === entry.mode && !entry.fastPath) order.push(cEntry);
+    }
+  }
+  for (const entry of toRun) if (!order.includes(entry)) order.push(entry);
+
+  const position = (entry: Entry): string => `[${order.indexOf(entry) + 1}/${order.length}]`;
+  const status = new StatusLine();
+  const results = new Map<Entry, Row>();
+  const distributions = new Map<Row, Distribution>();
+  const started = Date.now();
+  let dirty = false;
+  for (const entry of order) {
+    if (isModeName(entry.mode)) {
+      const measured = await measureRow(runner, options, entry.mode, entry.fastPath, position(entry), status);
+      dirty ||= measured.killed;
+      results.set(entry, measured.row);
+      if (measured.distribution !== null) distributions.set(measured.row, measured.distribution);
+    } else {
+      const built = await c.built();
+      const peerMode = C_PEERS[entry.mode];
+      const peer = [...results.values()].find((row) => row.mode === peerMode && !row.fastPath && row.available);
+      const measured = await measureC(runner, options, entry.mode, built, peer, position(entry), status);
+      dirty ||= measured.killed;
+      results.set(entry, measured.row);
+    }
+  }
+  const rows = plan.map((entry) => results.get(entry) ?? unavailableRow(entry.mode, entry.fastPath, entry.reason ?? 'not run'));
+
+  // Reductions need the whole table; the distributions follow the rows they belong to.
+  const finalRows = withReductions(rows);
+  const finalDistributions = new Map<Row, Distribution>();
+  finalRows.forEach((row, i) => {
+    const distribution = distributions.get(rows[i]!);
+    if (distribution !== undefined) finalDistributions.set(row, distribution);
+  });
+
+  say(`\nLoopback round trips, ${options.size}-byte messages (${new Date().toISOString().slice(0, 10)}, ${Math.round((Date.now() - started) / 1000)} s):\n`);
+  for (const line of tableLines(finalRows)) say(line);
+  say('');
+  for (const target of targets(finalRows)) say(describeTarget(target));
+  if (options.markdown) say(`\n${markdownTable(finalRows)}`);
+  return { rows: finalRows, distributions: finalDistributions, dirty };
+}
+
+/** The C reference, built once on first use by whichever table needs it first. */
+interface CReference {
+  built(): Promise<Built>;
+}
+
+async function measureThroughput(runner: WindowsRunner, options: Options, mode: ThroughputModeName, position: string, status: StatusLine): Promise<{ row: ThroughputRow; killed: boolean }> {
+  const id = `throughput-${mode.replace(':', '-')}`;
+  const resultFile = path.join(workDir, `${id}.json`);
+  const progressFile = path.join(workDir, `${id}.progress`);
+  const logFile = path.join(workDir, `${id}.log`);
+  for (const file of [resultFile, progressFile]) fs.rmSync(file, { force: true });
+  const args: ThroughputArgs = {
+    mode,
+    bytes: options.bytes,
+    writeSize: BULK_WRITE_SIZE,
+    readSize: BULK_READ_SIZE,
+    resultFile: runner.path(resultFile),
+    progressFile: runner.path(progressFile),
+    senderErrorFile: runner.path(path.join(workDir, `${id}.sender-error.txt`)),
+  };
+  const label = `${position} ${throughputLabel({ mode })} throughput`;
+  const timeoutMs = bulkTimeoutMs(options.bytes);
+  status.update(`${label}: starting`, 'starting');
+  const ticker = setInterval(() => {
+    const progress = lastProgress(progressFile);
+    if (progress === null || progress.phase !== 'measure') return;
+    status.update(`${label}: receiving ${Math.floor((100 * progress.done) / Math.max(progress.total, 1))}% (${progress.done}/${progress.total} MiB)`, 'measure');
+  }, PROGRESS_INTERVAL_MS);
+  let outcome;
+  try {
+    outcome = await runner.node('bench/throughput.ts', [JSON.stringify(args)], logFile, timeoutMs);
+  } finally {
+    clearInterval(ticker);
+  }
+  const result = readJson<ThroughputResult | ThroughputFailure>(resultFile);
+  if (outcome.code === 0 && result !== null && !('error' in result)) {
+    status.done(`${label}: ${bytesText(result.bytes)} in ${result.seconds.toFixed(2)} s, ${result.mibPerSec.toFixed(1)} MiB/s`);
+    return { row: { mode, available: true, mibPerSec: result.mibPerSec, vsNodeNet: null }, killed: false };
+  }
+  const cause =
+    result !== null && 'error' in result
+      ? result.error
+      : outcome.timedOut
+        ? `timed out after ${Math.round(timeoutMs / 1000)} s`
+        : `receiver exited with code ${outcome.code ?? outcome.signal}: ${outcome.output.trim().split('\n')[0] ?? ''}`;
+  status.done(`${label}: FAILED: ${cause} (log: ${logFile})`);
+  return { row: unavailableThroughputRow(mode, `run failed: ${cause}`), killed: outcome.timedOut };
+}
+
+/** Time allowed for one throughput row: the start-up overhead plus the transfer at a crawl of 1 MiB/s. */
+function bulkTimeoutMs(bytes: number): number {
+  return (ROW_OVERHEAD_S + bytes / MIB) * 1000;
+}
+
+/** Runs the throughput rows of `options.throughput` and prints their table and target. */
+async function runThroughput(runner: WindowsRunner, options: Options, c: CReference): Promise<{ rows: ThroughputRow[]; dirty: boolean }> {
+  const status = new StatusLine();
+  const started = Date.now();
+  const rows: ThroughputRow[] = [];
+  let dirty = false;
+  say(`\nthroughput: ${bytesText(options.bytes)} one way per row, ${bytesText(BULK_WRITE_SIZE)} writes`);
+  for (const [i, mode] of options.throughput.entries()) {
+    const position = `[${i + 1}/${options.throughput.length}]`;
+    if (isThroughputModeName(mode)) {
+      const measured = await measureThroughput(runner, options, mode, position, status);
+      dirty ||= measured.killed;
+      rows.push(measured.row);
+      continue;
+    }
+    const built = await c.built();
+    if ('reason' in built) {
+      rows.push(unavailableThroughputRow(mode, built.reason));
+      continue;
+    }
+    const label = `${position} ${throughputLabel({ mode })} throughput`;
+    status.update(`${label}: ${bytesText(options.bytes)}`, 'measure');
+    const result = await runBulk(runner, built.exe, { bytes: options.bytes, writeSize: BULK_WRITE_SIZE, readSize: BULK_READ_SIZE }, path.join(workDir, 'throughput-c-bulk.log'), bulkTimeoutMs(options.bytes));
+    if (result.available && result.mibPerSec !== undefined) {
+      status.done(`${label}: ${result.mibPerSec.toFixed(1)} MiB/s`);
+      rows.push({ mode, available: true, mibPerSec: result.mibPerSec, vsNodeNet: null });
+    } else {
+      const reason = result.reason ?? 'unavailable';
+      status.done(`${label}: FAILED: ${reason}`);
+      dirty ||= reason.includes('timed out');
+      rows.push(unavailableThroughputRow(mode, `run failed: ${reason}`));
+    }
+  }
+  const finalRows = withThroughputRatios(rows);
+  say(`\nLoopback throughput, one way, ${bytesText(options.bytes)} in ${bytesText(BULK_WRITE_SIZE)} writes (${new Date().toISOString().slice(0, 10)}, ${Math.round((Date.now() - started) / 1000)} s):\n`);
+  for (const line of throughputTableLines(finalRows)) say(line);
+  say('');
+  for (const target of throughputTargets(finalRows)) say(describeTarget(target));
+  if (options.markdown) say(`\n${throughputMarkdownTable(finalRows)}`);
+  return { rows: finalRows, dirty };
+}
+
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
   fs.mkdirSync(workDir, { recursive: true });
@@ -398,76 +647,30 @@ async function main(): Promise<number> {
       koffi: probed.environment.koffi,
       fastPathSupported: probed.fastPath.supported,
       messageSize: options.size,
+      throughput: options.throughput.length > 0 ? { bytes: options.bytes, writeSize: BULK_WRITE_SIZE, readSize: BULK_READ_SIZE } : null,
       date: new Date().toISOString(),
     };
     say(`${environment.os}${environment.wine !== null ? ` under Wine ${environment.wine} on ${environment.host ?? 'Linux'}` : ''}; Node.js ${environment.node}; ${environment.cpu} x ${environment.cpuCount}`);
     say(`TCP loopback fast path: ${probed.fastPath.supported ? 'supported' : `not supported (${probed.fastPath.reason ?? ''})`}`);
     if (environment.wine !== null) say('Under Wine: these are not Windows figures; compare the ratios within this run.');
 
-    // The plan, in table order: each winsock-ffi mode with the fast path off and on.
-    const plan: { mode: ModeName | CModeName; fastPath: boolean; reason: string | null }[] = [];
-    for (const mode of options.modes) {
-      if (!isModeName(mode)) {
-        plan.push({ mode, fastPath: false, reason: null });
-        continue;
-      }
-      const availability = probed.modes[mode];
-      for (const fastPath of usesWinsockFfi(mode) ? options.fastPaths : [false]) {
-        const reason = !availability.available ? availability.reason : fastPath && !probed.fastPath.supported ? (probed.fastPath.reason ?? 'not supported') : null;
-        plan.push({ mode, fastPath, reason });
-      }
-    }
-    // Execution order: the table's, except that each C row runs right after the Node row
-    // it is compared with, so that both see the same moment of a shared, noisy machine.
-    type Entry = (typeof plan)[number];
-    const toRun = plan.filter((entry) => entry.reason === null);
-    const order: Entry[] = [];
-    for (const entry of toRun) {
-      if (!isModeName(entry.mode)) continue;
-      order.push(entry);
-      for (const c of toRun) {
-        if (!isModeName(c.mode) && C_PEERS[c.mode] === entry.mode && !entry.fastPath) order.push(c);
-      }
-    }
-    for (const entry of toRun) if (!order.includes(entry)) order.push(entry);
+    let built: Promise<Built> | null = null;
+    const c: CReference = { built: () => (built ??= buildPingPong(rootDir, cacheDir, say)) };
 
-    const position = (entry: Entry): string => `[${order.indexOf(entry) + 1}/${order.length}]`;
-    const status = new StatusLine();
-    const results = new Map<Entry, Row>();
-    const distributions = new Map<Row, Distribution>();
-    const started = Date.now();
-    let built: Built | null = null;
-    for (const entry of order) {
-      if (isModeName(entry.mode)) {
-        const measured = await measureRow(runner, options, entry.mode, entry.fastPath, position(entry), status);
-        dirty ||= measured.killed;
-        results.set(entry, measured.row);
-        if (measured.distribution !== null) distributions.set(measured.row, measured.distribution);
-      } else {
-        built ??= await buildPingPong(rootDir, cacheDir, say);
-        const peerMode = C_PEERS[entry.mode];
-        const peer = [...results.values()].find((row) => row.mode === peerMode && !row.fastPath && row.available);
-        const measured = await measureC(runner, options, entry.mode, built, peer, position(entry), status);
-        dirty ||= measured.killed;
-        results.set(entry, measured.row);
-      }
+    let latency: { rows: Row[]; distributions: Map<Row, Distribution> } = { rows: [], distributions: new Map() };
+    if (options.modes.length > 0) {
+      const measured = await runLatency(runner, options, probed, c);
+      dirty ||= measured.dirty;
+      latency = measured;
     }
-    const rows = plan.map((entry) => results.get(entry) ?? unavailableRow(entry.mode, entry.fastPath, entry.reason ?? 'not run'));
+    let throughput: ThroughputRow[] | null = null;
+    if (options.throughput.length > 0) {
+      const measured = await runThroughput(runner, options, c);
+      dirty ||= measured.dirty;
+      throughput = measured.rows;
+    }
+    const report: Report = { environment, rows: latency.rows, ...(throughput !== null ? { throughput } : {}) };
 
-    // Reductions need the whole table; the distributions follow the rows they belong to.
-    const finalRows = withReductions(rows);
-    const finalDistributions = new Map<Row, Distribution>();
-    finalRows.forEach((row, i) => {
-      const distribution = distributions.get(rows[i]!);
-      if (distribution !== undefined) finalDistributions.set(row, distribution);
-    });
-    const report: Report = { environment, rows: finalRows };
-
-    say(`\nLoopback round trips, ${options.size}-byte messages (${environment.date.slice(0, 10)}, ${Math.round((Date.now() - started) / 1000)} s):\n`);
-    for (const line of tableLines(finalRows)) say(line);
-    say('');
-    for (const target of targets(finalRows)) say(describeTarget(target));
-    if (options.markdown) say(`\n${markdownTable(finalRows)}`);
     const notes =
       environment.wine !== null ? [`Measured under Wine ${environment.wine}: every Winsock call goes through Wine, so these are not Windows figures.`] : [];
     if (options.json !== null) {
@@ -477,10 +680,11 @@ async function main(): Promise<number> {
     }
     if (options.html !== null) {
       fs.mkdirSync(path.dirname(options.html), { recursive: true });
-      fs.writeFileSync(options.html, html(report, finalDistributions, notes));
+      fs.writeFileSync(options.html, html(report, latency.distributions, notes));
       say(`wrote ${options.html}`);
     }
-    return finalRows.some((row) => row.reason?.startsWith('run failed') === true) ? 1 : 0;
+    const failed = (row: { reason?: string }): boolean => row.reason?.startsWith('run failed') === true;
+    return latency.rows.some(failed) || (throughput ?? []).some(failed) ? 1 : 0;
   } finally {
     await runner.finish(dirty);
   }
