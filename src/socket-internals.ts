@@ -17,6 +17,8 @@ export const handleOf: unique symbol = Symbol('winsock-ffi.handleOf');
 export const beforeClose: unique symbol = Symbol('winsock-ffi.beforeClose');
 /** @internal Marks a socket connected by ConnectEx (too late for the fast path). */
 export const markConnected: unique symbol = Symbol('winsock-ffi.markConnected');
+/** @internal Whether the socket's pending async operations keep the process alive (ref/unref). */
+export const isReferenced: unique symbol = Symbol('winsock-ffi.isReferenced');
 /** @internal On a listener: wraps a handle AcceptEx filled into a new connected Socket. */
 export const adoptAccepted: unique symbol = Symbol('winsock-ffi.adoptAccepted');
 

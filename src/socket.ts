@@ -31,6 +31,7 @@ import {
   closeWhenCollected,
   forgetCollected,
   handleOf,
+  isReferenced,
   markConnected,
   releaseHandle,
 } from './socket-internals.ts';
@@ -119,6 +120,8 @@ export class Socket {
   #fastPathTooLate: boolean;
   #blocking: boolean;
   #loopbackFastPath: boolean;
+  /** Whether pending async operations keep the process alive (ref/unref). */
+  #referenced = true;
 
   constructor(options: SocketOptions = {}) {
     const adoption = (options as { [ADOPT]?: Adoption } | null)?.[ADOPT];
@@ -265,6 +268,34 @@ export class Socket {
     const handle = this.#handle;
     if (handle === sys.INVALID_HANDLE) throw new SocketClosedError(operation);
     return handle;
+  }
+
+  /**
+   * Pending async operations of this socket keep the process alive again (the
+   * default), as net.Socket.ref() does. Returns the socket.
+   */
+  ref(): this {
+    this[handleOf]('ref');
+    this.#referenced = true;
+    asyncIo.referenceChangedFor(this);
+    return this;
+  }
+
+  /**
+   * Pending async operations of this socket no longer keep the process alive: a
+   * script whose only work left is an idle recvAsync exits, as with net.Socket.unref().
+   * Returns the socket.
+   */
+  unref(): this {
+    this[handleOf]('unref');
+    this.#referenced = false;
+    asyncIo.referenceChangedFor(this);
+    return this;
+  }
+
+  /** @internal */
+  get [isReferenced](): boolean {
+    return this.#referenced;
   }
 
   /** @internal ConnectEx finished: too late for the fast path from here on. */

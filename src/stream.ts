@@ -23,7 +23,7 @@ const DEFAULT_READ_SIZE = 64 * 1024;
 export class SocketStream extends Duplex {
   /** The socket underneath; the stream owns it and closes it on destroy. */
   readonly socket: Socket;
-  readonly #scratch: Buffer;
+  readonly #readSize: number;
   #reading = false;
 
   constructor(socket: Socket, options: SocketStreamOptions = {}) {
@@ -44,13 +44,13 @@ export class SocketStream extends Duplex {
     // Two streams would race for the same bytes: the first one owns the socket.
     claimStream(socket);
     this.socket = socket;
-    this.#scratch = Buffer.allocUnsafe(readSize);
+    this.#readSize = readSize;
   }
 
   override _read(): void {
     if (this.#reading) return;
     this.#reading = true;
-    recvChunk(this.socket, this.#scratch).then(
+    recvChunk(this.socket, this.#readSize).then(
       (chunk) => {
         this.#reading = false;
         if (this.destroyed) return;

@@ -18,11 +18,11 @@ import type { SocketAddress, SocketAddressInput } from '../address.ts';
 import { checkAddressInput, checkBuffer, checkInteger, checkMsOrZero, checkSocket, describe, requireTcp } from '../checks.ts';
 import { SocketStateError, WinsockError } from '../errors.ts';
 import type { Socket } from '../socket.ts';
-import { adoptAccepted, beforeClose, closeOwnedSocket, createOwnedSocket, handleOf, markConnected } from '../socket-internals.ts';
+import { adoptAccepted, beforeClose, closeOwnedSocket, createOwnedSocket, handleOf, isReferenced, markConnected } from '../socket-internals.ts';
 import * as sys from '../sys/index.ts';
-import { INFINITE, INVALID_HANDLE, overlapped as ov, PinnedMemory, WSA_IO_PENDING, WSA_OPERATION_ABORTED } from '../sys/index.ts';
-import type { Handle, OverlappedSlot } from '../sys/index.ts';
-import { MAX_POOLED_BLOCK, returnBlock, returnSlot, takeBlock, takeSlot } from './pools.ts';
+import { eventLoop, INFINITE, INVALID_HANDLE, overlapped as ov, PinnedMemory, WSA_IO_PENDING, WSA_OPERATION_ABORTED } from '../sys/index.ts';
+import type { Handle, LoopSlot, OverlappedSlot } from '../sys/index.ts';
+import { MAX_POOLED_BLOCK, returnBlock, returnSlot, takeBlock, takeLoopSlot, takeSlot } from './pools.ts';
 
 export type OperationKind = 'recv' | 'send' | 'accept' | 'connect';
 
@@ -34,10 +34,18 @@ const CLOSE_DRAIN_MS = 5000;
 
 /** @internal Called once when an operation settles (used by the Promise API's pump). */
 export const settled: unique symbol = Symbol('winsock-ffi.settled');
+/** @internal What the Promise API keeps with an operation (its promise's settlers). */
+export const context: unique symbol = Symbol('winsock-ffi.context');
 /** @internal */
 export const io: unique symbol = Symbol('winsock-ffi.io');
 /** @internal */
 export const markCompleted: unique symbol = Symbol('winsock-ffi.markCompleted');
+/** @internal True for the port whose completions arrive through Node's event loop. */
+export const onEventLoop: unique symbol = Symbol('winsock-ffi.onEventLoop');
+/** @internal Passed to the constructor: make the event-loop port (see iocp/async-io.ts). */
+export const EVENT_LOOP: unique symbol = Symbol('winsock-ffi.EVENT_LOOP');
+/** @internal socket.ref()/unref(): whether the socket's pending operations hold the loop open. */
+export const referenceChanged: unique symbol = Symbol('winsock-ffi.referenceChanged');
 
 /** One overlapped operation; its outcome is filled in when its completion is reported. */
 export class Operation {
@@ -55,6 +63,8 @@ export class Operation {
   remoteAddress: SocketAddress | null = null;
   /** @internal Called once when the operation settles (used by the Promise API). */
   [settled]: ((operation: Operation) => void) | null = null;
+  /** @internal */
+  [context]: unknown = null;
   /** @internal What the port holds for the operation until it is reported. */
   readonly [io]: InFlight;
 
@@ -62,7 +72,7 @@ export class Operation {
   constructor(port: CompletionPort, kind: OperationKind, socket: Socket, block: PinnedMemory | null, target: Uint8Array | null) {
     this.kind = kind;
     this.socket = socket;
-    this[io] = { port, slot: takeSlot(), block, target, acceptHandle: INVALID_HANDLE };
+    this[io] = { port, slot: port[onEventLoop] ? takeLoopSlot() : takeSlot(), block, target, acceptHandle: INVALID_HANDLE };
   }
 
   /** 'pending' until the completion is reported (by poll/wait/waitAsync or close). */
@@ -177,9 +187,48 @@ export class CompletionPort {
   #state: PortState = 'open';
   /** Above 0 while completions are being settled: close() then waits for that to end. */
   #processing = 0;
+  /** @internal */
+  readonly [onEventLoop]: boolean;
 
-  constructor() {
-    this.#handle = ov.createPort();
+  /**
+   * A new completion port of your own: its completions are collected by poll(), wait()
+   * or waitAsync(). (Internally, EVENT_LOOP makes the Promise API's port instead: Node's
+   * own loop dequeues its completions, see sys/windows/event-loop.ts.)
+   */
+  constructor(source?: typeof EVENT_LOOP) {
+    this[onEventLoop] = source === EVENT_LOOP;
+    this.#handle = this[onEventLoop] ? eventLoop.loopPort() : ov.createPort();
+    if (this[onEventLoop]) {
+      if (loopPortInstance !== null) throw new Error('internal error: a second event-loop port');
+      loopPortInstance = this;
+    }
+  }
+
+  static {
+    // Completions from libuv's callback: the slot names the operation by its OVERLAPPED.
+    eventLoop.setCompletionHandler((slot: LoopSlot) => {
+      const port = loopPortInstance;
+      if (port === null) return;
+      const operation = port.#inFlight.get(slot.key);
+      if (operation === undefined) return;
+      port.#inFlight.delete(slot.key);
+      port.#processing++;
+      try {
+        port.#complete(operation, slot.bytesTransferred, slot.status);
+      } finally {
+        port.#processing--;
+      }
+      if (port.#state === 'closing') port.#finishClose();
+    });
+  }
+
+  /** @internal socket.ref()/unref() changed: its pending operations follow. */
+  [referenceChanged](socket: Socket): void {
+    if (!this[onEventLoop]) return;
+    const referenced = socket[isReferenced];
+    for (const operation of this.#inFlight.values()) {
+      if (operation.socket === socket) (operation[io].slot as LoopSlot).setReferenced(referenced);
+    }
   }
 
   /** 'open'; 'closing' once close() was called while operations or a waitAsync were still out; 'closed'. */
@@ -212,6 +261,12 @@ export class CompletionPort {
     return this.#handle;
   }
 
+  /** poll/wait/waitAsync/wake: libuv dequeues the event-loop port's completions, nobody else may. */
+  #collectable(operation: string): Handle {
+    if (this[onEventLoop]) throw new Error(`internal error: ${operation} on the event-loop port`);
+    return this.#live(operation);
+  }
+
   /** Routes `socket`'s completions to this port, tagged with `key` (a uint32, default 0). */
   associate(socket: Socket, key = 0): void {
     this.#live('associate');
@@ -228,7 +283,9 @@ export class CompletionPort {
       throw new SocketStateError('ERR_SOCKET_ASSOCIATED', `${operation}: the socket already belongs to a completion port (Windows cannot move it)`);
     }
     ov.associate(handle, this.#handle, key);
-    const association: Association = { port: this, key, skipOnSuccess: false };
+    // On the event loop, an operation that finishes at once settles at once: no packet for it.
+    if (this[onEventLoop]) ov.setSkipCompletionOnSuccess(handle);
+    const association: Association = { port: this, key, skipOnSuccess: this[onEventLoop] };
     associations.set(socket, association);
     // closesocket should abort pending I/O; Wine 8 forgets pending sends, so cancel first.
     socket[beforeClose] = ov.cancelAll;
@@ -266,6 +323,7 @@ export class CompletionPort {
     const length = Math.min(buffer.byteLength, MAX_POOLED_BLOCK);
     const block = takeBlock(length);
     const operation = new Operation(this, 'recv', socket, block, buffer);
+    this.#arm(operation);
     return this.#issued(operation, ov.issueRecv(handle, operation[io].slot, block, length), association);
   }
 
@@ -279,6 +337,7 @@ export class CompletionPort {
     const block = takeBlock(Math.max(data.byteLength, 1));
     block.bytes.set(data, 0);
     const operation = new Operation(this, 'send', socket, block, null);
+    this.#arm(operation);
     return this.#issued(operation, ov.issueSend(handle, operation[io].slot, block, data.byteLength), association);
   }
 
@@ -316,10 +375,12 @@ export class CompletionPort {
 
   /** Issues an operation whose call may throw: then nothing is in flight and its memory goes back. */
   #issue(operation: Operation, call: () => number, association: Association): Operation {
+    this.#arm(operation);
     let rc: number;
     try {
       rc = call();
     } catch (error) {
+      if (this[onEventLoop]) (operation[io].slot as LoopSlot).disarm();
       KINDS[operation.kind].onDiscard(operation);
       this.#release(operation);
       throw error;
@@ -327,10 +388,25 @@ export class CompletionPort {
     return this.#issued(operation, rc, association);
   }
 
+  /** Event loop: the handle waits for the packet (libuv must not close it meanwhile) and holds the loop if the socket wants. */
+  #arm(operation: Operation): void {
+    if (this[onEventLoop]) (operation[io].slot as LoopSlot).arm(operation.socket[isReferenced]);
+  }
+
   #issued(operation: Operation, rc: number, association: Association): Operation {
     if (rc === WSA_IO_PENDING || (rc === 0 && !association.skipOnSuccess)) {
       // The OS has the memory until the packet naming this OVERLAPPED is dequeued.
       this.#inFlight.set(operation[io].slot.key, operation);
+    } else if (this[onEventLoop]) {
+      // No packet will come: settle now, in the caller's turn (its Promise resolves at once).
+      (operation[io].slot as LoopSlot).disarm();
+      if (rc !== 0) operation.error = new WinsockError(KINDS[operation.kind].syscall, rc);
+      this.#processing++;
+      try {
+        this.#completeReady(operation);
+      } finally {
+        this.#processing--;
+      }
     } else {
       // Skip mode (rc 0): no packet will come; the OVERLAPPED already holds the outcome.
       // Failed at once: no packet will come either.
@@ -357,7 +433,7 @@ export class CompletionPort {
 
   /** Completions available now, without waiting (at most `max`). */
   poll(max = BATCH): Completion[] {
-    const port = this.#live('poll');
+    const port = this.#collectable('poll');
     checkMax(max);
     const out: Completion[] = [];
     this.#takeReady(out, max);
@@ -373,7 +449,7 @@ export class CompletionPort {
    * this thread (and so the event loop); an empty array on timeout.
    */
   wait(timeoutMs: number = INFINITE, max = BATCH): Completion[] {
-    const port = this.#live('wait');
+    const port = this.#collectable('wait');
     checkMsOrZero(timeoutMs, 'timeoutMs');
     checkMax(max);
     if (this.#ready.length > 0) return this.poll(max);
@@ -390,7 +466,7 @@ export class CompletionPort {
    * comes, the timeout passes, or wake()/close() ends it with what it has.
    */
   waitAsync(timeoutMs: number = INFINITE): Promise<Completion[]> {
-    const port = this.#live('waitAsync');
+    const port = this.#collectable('waitAsync');
     checkMsOrZero(timeoutMs, 'timeoutMs');
     if (this.#waitingAsync) throw new SocketStateError('ERR_WAIT_IN_PROGRESS', 'waitAsync: another waitAsync is already running on this port');
     if (this.#ready.length > 0) return Promise.resolve(this.poll());
@@ -419,7 +495,7 @@ export class CompletionPort {
 
   /** Ends a running waitAsync() early (it resolves with whatever it dequeued, maybe nothing). */
   wake(): void {
-    ov.postWake(this.#live('wake'));
+    ov.postWake(this.#collectable('wake'));
   }
 
   #takeReady(out: Completion[], max: number): void {
@@ -539,10 +615,23 @@ export class CompletionPort {
     this.#finishClose();
   }
 
+  /** Event loop: what is still in flight settles through libuv's callbacks, which finish the close. */
+  #finishLoopClose(): void {
+    if (this.#inFlight.size > 0) return;
+    this.#state = 'closed';
+    if (loopPortInstance === this) loopPortInstance = null;
+    this.#entries.free();
+    this.#removed.free();
+  }
+
   #finishClose(): void {
     // Called from inside a completion's settlement, or with a waitAsync out: whoever is
     // running finishes the close when it is done.
     if (this.#state !== 'closing' || this.#processing > 0 || this.#waitingAsync) return;
+    if (this[onEventLoop]) {
+      this.#finishLoopClose();
+      return;
+    }
     this.#processing++;
     try {
       for (const operation of this.#ready.splice(0)) this.#completeReady(operation);
@@ -579,6 +668,9 @@ export class CompletionPort {
     this.close();
   }
 }
+
+/** The Promise API's event-loop port, to which libuv's callbacks deliver. */
+let loopPortInstance: CompletionPort | null = null;
 
 interface Association {
   readonly port: CompletionPort;

@@ -2,8 +2,8 @@
 // process: a steady stream of operations takes blocks from here and gives them back,
 // so it allocates no native memory per operation.
 
-import { overlapped, PinnedMemory } from '../sys/index.ts';
-import type { OverlappedSlot } from '../sys/index.ts';
+import { eventLoop, overlapped, PinnedMemory } from '../sys/index.ts';
+import type { LoopSlot, OverlappedSlot } from '../sys/index.ts';
 
 /** Data blocks come in powers of two from 4 KiB to this; sends are cut to it. */
 export const MAX_POOLED_BLOCK = 256 * 1024;
@@ -32,10 +32,24 @@ export function takeSlot(): OverlappedSlot {
   return new overlapped.OverlappedSlot();
 }
 
+const idleLoopSlots: LoopSlot[] = [];
+
+/** A slot whose OVERLAPPED completes on Node's event loop (main thread only). */
+export function takeLoopSlot(): LoopSlot {
+  const slot = idleLoopSlots.pop();
+  if (slot !== undefined) {
+    slot.reset();
+    return slot;
+  }
+  poolStats.slotsAllocated++;
+  return new eventLoop.LoopSlot();
+}
+
 /** Gives a slot back; the caller guarantees the OS no longer uses it. */
 export function returnSlot(slot: OverlappedSlot): void {
-  if (idleSlots.length < MAX_IDLE_SLOTS) {
-    idleSlots.push(slot);
+  const idle: OverlappedSlot[] = slot instanceof eventLoop.LoopSlot ? idleLoopSlots : idleSlots;
+  if (idle.length < MAX_IDLE_SLOTS) {
+    idle.push(slot);
     return;
   }
   poolStats.slotsFreed++;

@@ -25,6 +25,8 @@ export type { IntOption, PollRecord, ShutdownHow, SocketType } from './windows/n
 export * from './windows/net.ts';
 export * as overlapped from './windows/overlapped.ts';
 export type { OverlappedSlot } from './windows/overlapped.ts';
+export * as eventLoop from './windows/event-loop.ts';
+export type { LoopSlot } from './windows/event-loop.ts';
 /** Every Winsock number, for users' getOption/setOption (the package itself uses named functions). */
 export * as constants from './windows/constants.ts';
 export {

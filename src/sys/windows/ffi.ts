@@ -145,6 +145,42 @@ export const kernel32 = lazyLibrary('kernel32.dll', {
   GetLastError: fn<() => number>('uint32_t __stdcall GetLastError()'),
 });
 
+// libuv, as node.exe exports it: Node's own event loop. Pointers to libuv objects are
+// uintptr_t, so they travel as plain numbers (no BigInt per call). process.execPath may
+// not export these (another runtime, an embedder): the caller catches the load error.
+export const libuv = lazyLibrary(process.execPath, {
+  uv_version_string: fn<() => string>('const char *uv_version_string(void)'),
+  uv_default_loop: fn<() => number>('uintptr_t uv_default_loop(void)'),
+  uv_loop_size: fn<() => number>('size_t uv_loop_size(void)'),
+  uv_handle_size: fn<(type: number) => number>('size_t uv_handle_size(int type)'),
+  uv_req_size: fn<(type: number) => number>('size_t uv_req_size(int type)'),
+  uv_async_init: fn<(loop: number, handle: number, callback: unknown) => number>('int uv_async_init(uintptr_t loop, uintptr_t handle, void *async_cb)'),
+  uv_close: fn<(handle: number, callback: unknown) => void>('void uv_close(uintptr_t handle, void *close_cb)'),
+  uv_ref: fn<(handle: number) => void>('void uv_ref(uintptr_t handle)'),
+  uv_unref: fn<(handle: number) => void>('void uv_unref(uintptr_t handle)'),
+  uv_handle_get_loop: fn<(handle: number) => number>('uintptr_t uv_handle_get_loop(uintptr_t handle)'),
+  uv_handle_get_type: fn<(handle: number) => number>('int uv_handle_get_type(uintptr_t handle)'),
+  uv_req_get_type: fn<(request: number) => number>('int uv_req_get_type(uintptr_t req)'),
+  uv_req_get_data: fn<(request: number) => number>('uintptr_t uv_req_get_data(uintptr_t req)'),
+});
+
+/**
+ * A JavaScript function libuv can call with one uintptr_t argument (a handle's address,
+ * as a number): uv_async_cb and uv_close_cb. koffi keeps at most 8192 of these, so the
+ * package registers one of each and dispatches by address.
+ */
+export function registerHandleCallback(callback: (handle: number) => void): unknown {
+  handleCallbackType ??= koffi.pointer(koffi.proto('void winsock_ffi_handle_cb(uintptr_t handle)'));
+  return koffi.register(callback, handleCallbackType);
+}
+
+let handleCallbackType: ReturnType<typeof koffi.pointer> | undefined;
+
+/** The address of a registered callback, as a number (to compare with what libuv stored). */
+export function callbackAddress(callback: unknown): number {
+  return typeof callback === 'bigint' ? Number(callback) : Number(koffi.address(callback));
+}
+
 /** The Winsock extension functions, fetched with WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER) by GUID. */
 export const EXTENSIONS = {
   AcceptEx: {
@@ -225,6 +261,11 @@ export function toHandle(value: number | bigint): Handle {
   if (value === 0xffffffffffffffffn) return INVALID_HANDLE;
   if (value <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(value);
   throw new Error(`internal error: handle ${value} does not fit in a safe integer`);
+}
+
+/** A Buffer over native memory someone else owns (libuv's loop), for reading a field. */
+export function nativeView(address: number, length: number): Buffer {
+  return Buffer.from(koffi.view(BigInt(address), length));
 }
 
 /** Copies `length` bytes of native memory at `pointer` (from a list the OS allocated). */

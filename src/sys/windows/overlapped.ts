@@ -15,34 +15,47 @@ import {
 } from './constants.ts';
 import { check, checkBool, issued, lastError, lastSystemError, WinsockError } from './error.ts';
 import { addressOf, bindPointer, EXTENSIONS, INVALID_HANDLE, kernel32, offsetWithin, PinnedMemory, toHandle, ws2 } from './ffi.ts';
-import type { Handle } from './ffi.ts';
+import type { Handle, Pointer } from './ffi.ts';
 import { decodeSockaddr, encodeSockaddr, SOCKADDR_STORAGE_SIZE } from './sockaddr.ts';
 
 /** sizeof(OVERLAPPED) on x64: Internal, InternalHigh, Offset, OffsetHigh, hEvent. */
-const OVERLAPPED_SIZE = 32;
+export const OVERLAPPED_SIZE = 32;
 /** sizeof(OVERLAPPED_ENTRY) on x64: key, lpOverlapped, Internal, bytes (+ padding). */
 export const OVERLAPPED_ENTRY_SIZE = 32;
 /** AcceptEx wants 16 bytes more than the largest address for each of its two addresses. */
 const ACCEPT_ADDRESS_LENGTH = SOCKADDR_STORAGE_SIZE + 16;
 
 /**
- * The native memory of one overlapped operation. Pooled by the completion port:
- * it is handed to the OS when the operation is issued and taken back only when
- * the operation's completion has been dequeued (or when it failed at once).
+ * The native memory of one overlapped operation. Pooled: it is handed to the OS when
+ * the operation is issued and taken back only when the operation's completion has
+ * been dequeued (or when it failed at once). The OVERLAPPED lives in `host` at
+ * `offset`: its own 32 bytes for a completion port of ours, or inside a libuv handle
+ * for operations that complete on Node's event loop (see event-loop.ts).
  */
 export class OverlappedSlot {
-  /** OVERLAPPED: Internal holds the NTSTATUS, InternalHigh the byte count. */
-  readonly overlapped = new PinnedMemory(OVERLAPPED_SIZE);
+  readonly host: PinnedMemory;
+  readonly offset: number;
   /** One WSABUF (u_long len; char *buf) pointing into a data block. */
   readonly wsabuf = new PinnedMemory(16);
   /** The WSARecv flags cell at 0, AcceptEx's byte count at 4. */
   readonly cells = new PinnedMemory(8);
+  /** The number completion entries name this slot by: its OVERLAPPED's address. */
+  readonly key: number;
+  /** Computed once: the hot paths pass it to every call without making BigInts. */
+  readonly #overlapped: Pointer;
   /** AcceptEx's two addresses, or ConnectEx's target. Allocated the first time it is needed. */
   #addresses: PinnedMemory | null = null;
 
-  /** The number completion entries name this slot by (its OVERLAPPED's address). */
-  get key(): number {
-    return this.overlapped.key;
+  constructor(host: PinnedMemory = new PinnedMemory(OVERLAPPED_SIZE), offset = 0) {
+    this.host = host;
+    this.offset = offset;
+    this.key = host.key + offset;
+    this.#overlapped = addressOf(host, offset);
+  }
+
+  /** The OVERLAPPED's address, for a native call. */
+  get overlapped(): Pointer {
+    return this.#overlapped;
   }
 
   get addresses(): PinnedMemory {
@@ -52,24 +65,24 @@ export class OverlappedSlot {
 
   /** Clears the OVERLAPPED before reuse: the OS expects Internal and the offsets zeroed. */
   reset(): void {
-    this.overlapped.bytes.fill(0);
+    this.host.bytes.fill(0, this.offset, this.offset + OVERLAPPED_SIZE);
     this.cells.bytes.fill(0);
   }
 
   /** NTSTATUS of the finished operation (0 = success). */
   get status(): number {
-    return this.overlapped.bytes.readUInt32LE(0);
+    return this.host.bytes.readUInt32LE(this.offset);
   }
 
   /** Bytes the finished operation moved (OVERLAPPED.InternalHigh). */
   get bytesTransferred(): number {
     // Two 32-bit halves rather than readBigUInt64LE: no BigInt per completion.
-    const bytes = this.overlapped.bytes;
-    return bytes.readUInt32LE(8) + bytes.readUInt32LE(12) * 0x1_0000_0000;
+    const bytes = this.host.bytes;
+    return bytes.readUInt32LE(this.offset + 8) + bytes.readUInt32LE(this.offset + 12) * 0x1_0000_0000;
   }
 
   free(): void {
-    this.overlapped.free();
+    this.host.free();
     this.wsabuf.free();
     this.cells.free();
     this.#addresses?.free();
@@ -85,13 +98,13 @@ function setWsaBuf(slot: OverlappedSlot, data: PinnedMemory, length: number): vo
 /** WSARecv into `data[0, length)`. */
 export function issueRecv(handle: Handle, slot: OverlappedSlot, data: PinnedMemory, length: number): number {
   setWsaBuf(slot, data, length);
-  return issued(ws2().WSARecv(handle, addressOf(slot.wsabuf), 1, null, addressOf(slot.cells), addressOf(slot.overlapped), null) === SOCKET_ERROR);
+  return issued(ws2().WSARecv(handle, addressOf(slot.wsabuf), 1, null, addressOf(slot.cells), slot.overlapped, null) === SOCKET_ERROR);
 }
 
 /** WSASend of `data[0, length)`. */
 export function issueSend(handle: Handle, slot: OverlappedSlot, data: PinnedMemory, length: number): number {
   setWsaBuf(slot, data, length);
-  return issued(ws2().WSASend(handle, addressOf(slot.wsabuf), 1, null, 0, addressOf(slot.overlapped), null) === SOCKET_ERROR);
+  return issued(ws2().WSASend(handle, addressOf(slot.wsabuf), 1, null, 0, slot.overlapped, null) === SOCKET_ERROR);
 }
 
 // The extension functions, fetched together once per process (the Microsoft TCP
@@ -129,7 +142,7 @@ export function issueAccept(listener: Handle, acceptSocket: Handle, slot: Overla
     ACCEPT_ADDRESS_LENGTH,
     ACCEPT_ADDRESS_LENGTH,
     addressOf(slot.cells, 4),
-    addressOf(slot.overlapped),
+    slot.overlapped,
   );
   return issued(ok === 0);
 }
@@ -156,7 +169,7 @@ export function issueConnect(handle: Handle, slot: OverlappedSlot, family: Addre
   const connectEx = extensionsFor(handle).ConnectEx;
   const length = encodeSockaddr(slot.addresses.bytes, family, address, port);
   if (length < 0) throw new TypeError(`${JSON.stringify(address)} is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address`);
-  return issued(connectEx(handle, addressOf(slot.addresses), length, null, 0, null, addressOf(slot.overlapped)) === 0);
+  return issued(connectEx(handle, addressOf(slot.addresses), length, null, 0, null, slot.overlapped) === 0);
 }
 
 const handleCell = Buffer.alloc(8);
@@ -177,7 +190,7 @@ const flagsCell = new Uint32Array(1);
 
 /** The exact Winsock error of a finished operation on a socket that is still open (0 when it succeeded). */
 export function overlappedErrno(handle: Handle, slot: OverlappedSlot): number {
-  const ok = ws2().WSAGetOverlappedResult(handle, addressOf(slot.overlapped), transferredCell, 0, flagsCell);
+  const ok = ws2().WSAGetOverlappedResult(handle, slot.overlapped, transferredCell, 0, flagsCell);
   return ok ? 0 : lastError();
 }
 
@@ -244,5 +257,5 @@ export function cancelAll(handle: Handle): void {
 
 /** CancelIoEx for one operation; false when it had already finished (ERROR_NOT_FOUND). */
 export function cancel(handle: Handle, slot: OverlappedSlot): boolean {
-  return kernel32().CancelIoEx(handle, addressOf(slot.overlapped)) !== 0;
+  return kernel32().CancelIoEx(handle, slot.overlapped) !== 0;
 }
