@@ -19,7 +19,7 @@ export interface Environment {
   fastPathSupported: boolean;
   messageSize: number;
   /** The throughput table's transfer, when --throughput ran it. */
-  throughput: { bytes: number; writeSize: number; readSize: number } | null;
+  throughput: { bytes: number; writeSize: number; readSize: number; runs: number } | null;
   date: string;
 }
 
@@ -52,6 +52,8 @@ export interface ThroughputRow {
   mibPerSec: number | null;
   /** mibPerSec / node:net's, when both were measured. */
   vsNodeNet: number | null;
+  /** Each run's MiB/s, in the order they ran; mibPerSec is their median. */
+  runs?: number[];
 }
 
 export interface Report {
@@ -160,7 +162,7 @@ export function throughputLabel(row: Pick<ThroughputRow, 'mode'>): string {
 }
 
 export function unavailableThroughputRow(mode: ThroughputModeName | CThroughputModeName, reason: string): ThroughputRow {
-  return { mode, available: false, reason, mibPerSec: null, vsNodeNet: null };
+  return { mode, available: false, reason, mibPerSec: null, vsNodeNet: null, runs: [] };
 }
 
 /** Fills vsNodeNet: each row's MiB/s over node:net's. */
@@ -193,10 +195,10 @@ export function bytesText(bytes: number): string {
   return `${bytes} bytes`;
 }
 
-const THROUGHPUT_COLUMNS = ['Mode', 'MiB/s', 'vs node:net'] as const;
+const THROUGHPUT_COLUMNS = ['Mode', 'MiB/s', 'vs node:net', 'runs, MiB/s'] as const;
 
 function throughputCells(row: ThroughputRow): string[] {
-  return [throughputLabel(row), mibs(row.mibPerSec), times(row.vsNodeNet)];
+  return [throughputLabel(row), mibs(row.mibPerSec), times(row.vsNodeNet), (row.runs ?? []).map(mibs).join(' ')];
 }
 
 export function throughputTableLines(rows: ThroughputRow[]): string[] {
@@ -429,7 +431,7 @@ export function html(report: Report, distributions: Map<Row, Distribution>, note
     throughput === null
       ? ''
       : `<h2>Throughput</h2>
-<p>One-way bulk transfer over loopback TCP between two processes: ${setup === null ? '' : `${escapeHtml(bytesText(setup.bytes))} in ${escapeHtml(bytesText(setup.writeSize))} application writes, `}timed by the receiver from its first received chunk to its last, every byte checked (the C reference counts them). MiB = 2<sup>20</sup> bytes.</p>
+<p>One-way bulk transfer over loopback TCP between two processes: ${setup === null ? '' : `${escapeHtml(bytesText(setup.bytes))} in ${escapeHtml(bytesText(setup.writeSize))} application writes, `}timed by the receiver from its first received chunk to its last, every byte checked (the C reference counts them). MiB = 2<sup>20</sup> bytes.${setup === null ? '' : ` Each row ran ${setup.runs} time${setup.runs === 1 ? '' : 's'}, round robin with the others; the figure is the median run.`}</p>
 <table><tr>${THROUGHPUT_COLUMNS.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>
 ${throughputRows}
 </table>

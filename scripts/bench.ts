@@ -90,8 +90,9 @@ with --modes, the latency rows given there run first.
   --throughput-modes LIST
                       comma-separated throughput rows (implies --throughput; default all):
                       ${[...THROUGHPUT_MODES, C_THROUGHPUT_MODE].join(', ')}
-  --bytes N           bytes per throughput row, with an optional K, M or G (binary)
+  --bytes N           bytes per throughput run, with an optional K, M or G (binary)
                       suffix (default 256M; --quick: 64M; at least 1M)
+  --runs N            runs per throughput row, round robin; the median counts (default 3)
   --ffi-cost          instead: the cost of one FFI call into ws2_32 against one node:net write
   --help
 
@@ -113,6 +114,7 @@ interface Options {
   /** Throughput rows to run, in table order; empty without --throughput. */
   throughput: (ThroughputModeName | CThroughputModeName)[];
   bytes: number;
+  runs: number;
 }
 
 const rootDir = fileURLToPath(new URL('..', import.meta.url));
@@ -146,6 +148,7 @@ const CLI_OPTIONS = {
   throughput: { type: 'boolean' },
   'throughput-modes': { type: 'string' },
   bytes: { type: 'string' },
+  runs: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsOptionsConfig;
 
@@ -228,13 +231,16 @@ function parseOptions(argv: string[]): Options {
     ffiCost: values['ffi-cost'] === true,
     throughput: [],
     bytes: values.bytes !== undefined ? parseBytes('--bytes', values.bytes) : values.quick === true ? QUICK_BULK_BYTES : DEFAULT_BULK_BYTES,
+    runs: values.runs !== undefined ? positive('--runs', values.runs, true) : 3,
   };
   if (values['throughput-modes'] !== undefined) {
     options.throughput = parseModes(values['throughput-modes'], ALL_THROUGHPUT_MODES, '--throughput-modes');
   } else if (values.throughput === true) {
     options.throughput = [...ALL_THROUGHPUT_MODES];
   }
-  if (values.bytes !== undefined && options.throughput.length === 0) throw new Error('--bytes sets the throughput transfer: give it with --throughput');
+  for (const flag of ['bytes', 'runs'] as const) {
+    if (values[flag] !== undefined && options.throughput.length === 0) throw new Error(`--${flag} is for the throughput table: give it with --throughput`);
+  }
   // --throughput alone is the throughput table alone; --modes adds latency rows to it.
   if (options.throughput.length > 0 && values.modes === undefined) options.modes = [];
   if (values['fast-path'] !== undefined) {
@@ -533,7 +539,10 @@ interface CReference {
   built(): Promise<Built>;
 }
 
-async function measureThroughput(runner: WindowsRunner, options: Options, mode: ThroughputModeName, position: string, status: StatusLine): Promise<{ row: ThroughputRow; killed: boolean }> {
+/** One run of a throughput row: its MiB/s, or why there is none. */
+type BulkRun = { mibPerSec: number } | { reason: string; killed: boolean };
+
+async function measureThroughput(runner: WindowsRunner, options: Options, mode: ThroughputModeName, label: string, status: StatusLine): Promise<BulkRun> {
   const id = `throughput-${mode.replace(':', '-')}`;
   const resultFile = path.join(workDir, `${id}.json`);
   const progressFile = path.join(workDir, `${id}.progress`);
@@ -548,7 +557,6 @@ async function measureThroughput(runner: WindowsRunner, options: Options, mode: 
     progressFile: runner.path(progressFile),
     senderErrorFile: runner.path(path.join(workDir, `${id}.sender-error.txt`)),
   };
-  const label = `${position} ${throughputLabel({ mode })} throughput`;
   const timeoutMs = bulkTimeoutMs(options.bytes);
   status.update(`${label}: starting`, 'starting');
   const ticker = setInterval(() => {
@@ -565,7 +573,7 @@ async function measureThroughput(runner: WindowsRunner, options: Options, mode: 
   const result = readJson<ThroughputResult | ThroughputFailure>(resultFile);
   if (outcome.code === 0 && result !== null && !('error' in result)) {
     status.done(`${label}: ${bytesText(result.bytes)} in ${result.seconds.toFixed(2)} s, ${result.mibPerSec.toFixed(1)} MiB/s`);
-    return { row: { mode, available: true, mibPerSec: result.mibPerSec, vsNodeNet: null }, killed: false };
+    return { mibPerSec: result.mibPerSec };
   }
   const cause =
     result !== null && 'error' in result
@@ -574,49 +582,72 @@ async function measureThroughput(runner: WindowsRunner, options: Options, mode: 
         ? `timed out after ${Math.round(timeoutMs / 1000)} s`
         : `receiver exited with code ${outcome.code ?? outcome.signal}: ${outcome.output.trim().split('\n')[0] ?? ''}`;
   status.done(`${label}: FAILED: ${cause} (log: ${logFile})`);
-  return { row: unavailableThroughputRow(mode, `run failed: ${cause}`), killed: outcome.timedOut };
+  return { reason: cause, killed: outcome.timedOut };
 }
 
-/** Time allowed for one throughput row: the start-up overhead plus the transfer at a crawl of 1 MiB/s. */
+async function measureBulkC(runner: WindowsRunner, options: Options, built: Built, label: string, status: StatusLine): Promise<BulkRun> {
+  if ('reason' in built) return { reason: built.reason, killed: false };
+  status.update(`${label}: ${bytesText(options.bytes)}`, 'measure');
+  const timeoutMs = bulkTimeoutMs(options.bytes);
+  const result = await runBulk(runner, built.exe, { bytes: options.bytes, writeSize: BULK_WRITE_SIZE, readSize: BULK_READ_SIZE }, path.join(workDir, 'throughput-c-bulk.log'), timeoutMs);
+  if (result.available && result.mibPerSec !== undefined) {
+    status.done(`${label}: ${result.mibPerSec.toFixed(1)} MiB/s`);
+    return { mibPerSec: result.mibPerSec };
+  }
+  const reason = result.reason ?? 'unavailable';
+  status.done(`${label}: FAILED: ${reason}`);
+  return { reason, killed: reason.includes(`timed out after ${Math.round(timeoutMs / 1000)} s`) };
+}
+
+/** Time allowed for one throughput run: the start-up overhead plus the transfer at a crawl of 1 MiB/s. */
 function bulkTimeoutMs(bytes: number): number {
   return (ROW_OVERHEAD_S + bytes / MIB) * 1000;
 }
 
-/** Runs the throughput rows of `options.throughput` and prints their table and target. */
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/**
+ * Runs the throughput rows of `options.throughput`, each `options.runs` times, round robin
+ * (so that a noisy moment of a shared machine does not fall on one row only), and prints
+ * their table (the median run per row) and target. A row that fails once is reported
+ * failed, with the cause, and not run again.
+ */
 async function runThroughput(runner: WindowsRunner, options: Options, c: CReference): Promise<{ rows: ThroughputRow[]; dirty: boolean }> {
   const status = new StatusLine();
   const started = Date.now();
-  const rows: ThroughputRow[] = [];
+  const figures = new Map<ThroughputModeName | CThroughputModeName, number[]>(options.throughput.map((mode) => [mode, []]));
+  const failures = new Map<ThroughputModeName | CThroughputModeName, string>();
   let dirty = false;
-  say(`\nthroughput: ${bytesText(options.bytes)} one way per row, ${bytesText(BULK_WRITE_SIZE)} writes`);
-  for (const [i, mode] of options.throughput.entries()) {
-    const position = `[${i + 1}/${options.throughput.length}]`;
-    if (isThroughputModeName(mode)) {
-      const measured = await measureThroughput(runner, options, mode, position, status);
-      dirty ||= measured.killed;
-      rows.push(measured.row);
-      continue;
-    }
-    const built = await c.built();
-    if ('reason' in built) {
-      rows.push(unavailableThroughputRow(mode, built.reason));
-      continue;
-    }
-    const label = `${position} ${throughputLabel({ mode })} throughput`;
-    status.update(`${label}: ${bytesText(options.bytes)}`, 'measure');
-    const result = await runBulk(runner, built.exe, { bytes: options.bytes, writeSize: BULK_WRITE_SIZE, readSize: BULK_READ_SIZE }, path.join(workDir, 'throughput-c-bulk.log'), bulkTimeoutMs(options.bytes));
-    if (result.available && result.mibPerSec !== undefined) {
-      status.done(`${label}: ${result.mibPerSec.toFixed(1)} MiB/s`);
-      rows.push({ mode, available: true, mibPerSec: result.mibPerSec, vsNodeNet: null });
-    } else {
-      const reason = result.reason ?? 'unavailable';
-      status.done(`${label}: FAILED: ${reason}`);
-      dirty ||= reason.includes('timed out');
-      rows.push(unavailableThroughputRow(mode, `run failed: ${reason}`));
+  const total = options.throughput.length * options.runs;
+  let done = 0;
+  say(`\nthroughput: ${bytesText(options.bytes)} one way per run, ${bytesText(BULK_WRITE_SIZE)} writes, ${options.runs} run${options.runs === 1 ? '' : 's'} per row (the median counts)`);
+  for (let run = 0; run < options.runs; run++) {
+    for (const mode of options.throughput) {
+      done++;
+      if (failures.has(mode)) continue;
+      const label = `[${done}/${total}] ${throughputLabel({ mode })} throughput${options.runs > 1 ? `, run ${run + 1}` : ''}`;
+      const result = isThroughputModeName(mode) ? await measureThroughput(runner, options, mode, label, status) : await measureBulkC(runner, options, await c.built(), label, status);
+      if ('mibPerSec' in result) {
+        figures.get(mode)!.push(result.mibPerSec);
+      } else {
+        dirty ||= result.killed;
+        // A C reference that could not be built is n/a, not a failed run.
+        failures.set(mode, mode === C_THROUGHPUT_MODE && 'reason' in (await c.built()) ? result.reason : `run failed: ${result.reason}`);
+      }
     }
   }
+  const rows: ThroughputRow[] = options.throughput.map((mode) => {
+    const failure = failures.get(mode);
+    if (failure !== undefined) return unavailableThroughputRow(mode, failure);
+    const runs = figures.get(mode)!;
+    return { mode, available: true, mibPerSec: median(runs), vsNodeNet: null, runs };
+  });
   const finalRows = withThroughputRatios(rows);
-  say(`\nLoopback throughput, one way, ${bytesText(options.bytes)} in ${bytesText(BULK_WRITE_SIZE)} writes (${new Date().toISOString().slice(0, 10)}, ${Math.round((Date.now() - started) / 1000)} s):\n`);
+  say(`\nLoopback throughput, one way, ${bytesText(options.bytes)} in ${bytesText(BULK_WRITE_SIZE)} writes, median of ${options.runs} (${new Date().toISOString().slice(0, 10)}, ${Math.round((Date.now() - started) / 1000)} s):\n`);
   for (const line of throughputTableLines(finalRows)) say(line);
   say('');
   for (const target of throughputTargets(finalRows)) say(describeTarget(target));
@@ -647,7 +678,7 @@ async function main(): Promise<number> {
       koffi: probed.environment.koffi,
       fastPathSupported: probed.fastPath.supported,
       messageSize: options.size,
-      throughput: options.throughput.length > 0 ? { bytes: options.bytes, writeSize: BULK_WRITE_SIZE, readSize: BULK_READ_SIZE } : null,
+      throughput: options.throughput.length > 0 ? { bytes: options.bytes, writeSize: BULK_WRITE_SIZE, readSize: BULK_READ_SIZE, runs: options.runs } : null,
       date: new Date().toISOString(),
     };
     say(`${environment.os}${environment.wine !== null ? ` under Wine ${environment.wine} on ${environment.host ?? 'Linux'}` : ''}; Node.js ${environment.node}; ${environment.cpu} x ${environment.cpuCount}`);
