@@ -1,6 +1,8 @@
 // IP address literals: parsing and formatting in TypeScript, with no native call, so
 // that bad input is refused before anything reaches the OS and output matches what
-// Node prints (RFC 5952 for IPv6).
+// Node prints (RFC 5952 for IPv6, with libuv's dotted tails: see formatIPv6).
+
+import { checkInteger, describe } from './values.ts';
 
 export type AddressFamily = 'ipv4' | 'ipv6';
 
@@ -25,8 +27,20 @@ export interface ParsedIPv6 {
 
 const DECIMAL_OCTET = /^(?:0|[1-9][0-9]{0,2})$/;
 
+function checkText(text: unknown): string {
+  if (typeof text !== 'string') throw new TypeError(`text must be a string, got ${describe(text)}`);
+  return text;
+}
+
+function checkBytes(bytes: unknown, length: number, family: string): Uint8Array {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError(`bytes must be a Buffer or Uint8Array, got ${describe(bytes)}`);
+  if (bytes.length !== length) throw new RangeError(`an ${family} address has ${length} bytes, got ${bytes.length}`);
+  return bytes;
+}
+
 /** The four bytes of a dotted-decimal IPv4 literal, or null when `text` is not one. */
 export function parseIPv4(text: string): Uint8Array | null {
+  checkText(text);
   const parts = text.split('.');
   if (parts.length !== 4) return null;
   const bytes = new Uint8Array(4);
@@ -44,6 +58,7 @@ const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
 
 /** The sixteen bytes (and zone) of an IPv6 literal, or null when `text` is not one. */
 export function parseIPv6(text: string): ParsedIPv6 | null {
+  checkText(text);
   let scopeId = 0;
   const percent = text.indexOf('%');
   if (percent !== -1) {
@@ -94,27 +109,31 @@ export function parseIPv6(text: string): ParsedIPv6 | null {
 
 /** 'ipv4', 'ipv6' or null, like `net.isIP` but by family name. */
 export function literalFamily(text: string): AddressFamily | null {
+  checkText(text);
   if (parseIPv4(text) !== null) return 'ipv4';
   if (parseIPv6(text) !== null) return 'ipv6';
   return null;
 }
 
+/** Dotted decimal; `bytes` must be a Uint8Array (or Buffer) of 4 bytes. */
 export function formatIPv4(bytes: Uint8Array): string {
-  if (bytes.length !== 4) throw new RangeError(`an IPv4 address has 4 bytes, got ${bytes.length}`);
+  checkBytes(bytes, 4, 'IPv4');
   return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
 }
 
 /**
- * RFC 5952 text: lower-case hex, leading zeros dropped, the longest run of two or
- * more zero groups (the first on a tie) written '::', and IPv4-mapped addresses
- * with a dotted tail ('::ffff:127.0.0.1'), as Node and Windows print them.
+ * The text Node prints for an IPv6 address (net.Socket's remoteAddress,
+ * net.SocketAddress, dns): libuv's inet_ntop. That is RFC 5952 (lower-case hex,
+ * leading zeros dropped, the longest run of two or more zero groups written '::', the
+ * first on a tie) except for two kinds of address whose last 32 bits are written as
+ * dotted IPv4: IPv4-mapped ('::ffff:127.0.0.1') and IPv4-compatible ('::1.2.3.4',
+ * any address with six leading zero groups but not '::' and '::x' with x < 0x10000).
+ * A non-zero `scopeId` (an integer up to 2^32-1) is added as '%scopeId'.
  */
 export function formatIPv6(bytes: Uint8Array, scopeId = 0): string {
-  if (bytes.length !== 16) throw new RangeError(`an IPv6 address has 16 bytes, got ${bytes.length}`);
+  checkBytes(bytes, 16, 'IPv6');
+  checkInteger(scopeId, 'scopeId', 0, 0xffffffff);
   const zone = scopeId !== 0 ? `%${scopeId}` : '';
-  let mapped = true;
-  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) mapped = false;
-  if (mapped && bytes[10] === 0xff && bytes[11] === 0xff) return `::ffff:${formatIPv4(bytes.subarray(12))}${zone}`;
   const groups: number[] = [];
   for (let i = 0; i < 8; i++) groups.push((bytes[2 * i]! << 8) | bytes[2 * i + 1]!);
   let bestStart = -1;
@@ -131,6 +150,12 @@ export function formatIPv6(bytes: Uint8Array, scopeId = 0): string {
       bestLength = j - i;
     }
     i = j;
+  }
+  // libuv's test: the zero run starts the address and is six groups long (compatible)
+  // or five followed by ffff (mapped).
+  if (bestStart === 0 && (bestLength === 6 || (bestLength === 5 && groups[5] === 0xffff))) {
+    const head = bestLength === 6 ? '::' : '::ffff:';
+    return `${head}${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}${zone}`;
   }
   const hex = (from: number, to: number): string => groups.slice(from, to).map((g) => g.toString(16)).join(':');
   if (bestStart === -1) return hex(0, 8) + zone;

@@ -5,25 +5,12 @@
 import type { AddressFamily, SocketAddressInput } from './address.ts';
 import { SocketStateError } from './errors.ts';
 import { isSocket } from './socket-internals.ts';
+import { checkInteger, describe } from './values.ts';
 
-/** How an unexpected value is named in a message: '"text"', '12n', 'null', 'an instance of Map'. */
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'bigint') return `${value}n`;
-  if (value === null || typeof value !== 'object') return String(value);
-  if (Array.isArray(value)) return 'an array';
-  return `an instance of ${value.constructor?.name ?? 'Object'}`;
-}
+export { checkInteger, describe } from './values.ts';
 
 const INT32_MAX = 0x7fffffff;
 const UINT32_MAX = 0xffffffff;
-
-/** An integer in [min, max]. */
-export function checkInteger(value: unknown, name: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw new TypeError(`${name} must be an integer, got ${describe(value)}`);
-  if (value < min || value > max) throw new RangeError(`${name} must be between ${min} and ${max}, got ${value}`);
-  return value;
-}
 
 /** An int32 of at least `min` (socket option values, sizes). */
 export function checkInt32(value: unknown, name: string, min: number): number {

@@ -1,6 +1,7 @@
 // fast-check generators for address literals, shared by the pure and the system address tests.
 
 import fc from 'fast-check';
+import net from 'node:net';
 
 export const bytes4 = fc.uint8Array({ minLength: 4, maxLength: 4 });
 // Bias towards zero groups so that '::' compression gets exercised.
@@ -17,13 +18,42 @@ export const bytes16 = fc.oneof(
   }),
 );
 
-export function isMapped(bytes: Uint8Array): boolean {
-  return bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
+// The prefixes whose formatting has special cases (dotted IPv4 tails), with any last 32 bits.
+export const specialPrefixBytes16 = fc
+  .tuple(
+    fc.constantFrom(
+      [0, 0, 0, 0, 0, 0], // IPv4-compatible ::a.b.c.d
+      [0, 0, 0, 0, 0, 0xffff], // IPv4-mapped ::ffff:a.b.c.d
+      [0, 0, 0, 0, 0xffff, 0], // IPv4-translated ::ffff:0:a.b.c.d (hex in Node)
+      [0x64, 0xff9b, 0, 0, 0, 0], // NAT64 64:ff9b::a.b.c.d (hex in Node)
+      [0, 0, 0, 0, 0, 1],
+    ),
+    fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffff })),
+    fc.oneof(fc.constant(0), fc.constant(1), fc.integer({ min: 0, max: 0xffff })),
+  )
+  .map(([head, g6, g7]) => {
+    const out = new Uint8Array(16);
+    [...head, g6, g7].forEach((g, i) => {
+      out[2 * i] = g >> 8;
+      out[2 * i + 1] = g & 0xff;
+    });
+    return out;
+  });
+
+/** Every group written out in hex, uncompressed: a spelling any parser takes, with no formatting decision in it. */
+export function fullHex(bytes: Uint8Array): string {
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  return groups.join(':');
 }
 
-/** Node's (WHATWG URL) canonical text for an IPv6 literal. */
-export function urlCanonical(text: string): string {
-  return new URL(`http://[${text}]/`).hostname.slice(1, -1);
+/**
+ * Node's own text for an IPv6 address, as net.Socket's remoteAddress prints it: both
+ * go through libuv's uv_inet_ntop (net.SocketAddress via node_sockaddr's GetAddress,
+ * remoteAddress via AddressToJS). The WHATWG URL serializer differs (no dotted tails).
+ */
+export function nodeIPv6Text(text: string): string {
+  return new net.SocketAddress({ address: text, family: 'ipv6' }).address;
 }
 
 // Strings made of the characters that matter to the parsers, plus literal-shaped ones.
