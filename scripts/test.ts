@@ -12,6 +12,7 @@ import { run } from './harness/proc.ts';
 import { provisionWindowsNode } from './harness/provision.ts';
 import { HarnessError, say, step } from './harness/steps.ts';
 import { readSummary, summaryLine } from './harness/summary.ts';
+import type { Summary } from './harness/summary.ts';
 import type { WineOutcome } from './harness/wine.ts';
 import { runWineProgram, windowsPath } from './harness/wine.ts';
 
@@ -20,6 +21,35 @@ const DEFAULT_TIMEOUT_S = 1800;
 const rootDir = fileURLToPath(new URL('..', import.meta.url));
 const cacheDir = path.resolve(rootDir, process.env.WINSOCK_FFI_CACHE || '.cache');
 const summaryFile = path.join(cacheDir, 'test-summary.json');
+
+/**
+ * The suite runs twice: whole, on the engine the Promise API picks by itself (Node's
+ * event loop on node.exe's main thread), then its async parts again with the engine
+ * forced to the worker pump (what worker threads and other runtimes get), so that both
+ * paths are tested. Each run writes its own summary; the verdict adds them up.
+ */
+interface SuiteRun {
+  readonly name: string;
+  readonly args: readonly string[];
+  readonly env: Record<string, string>;
+  readonly summaryFile: string;
+}
+
+const WORKER_PUMP_SPECS = ['test/async.test.ts', 'test/stream.test.ts', 'test/engine.test.ts'];
+
+function suiteRuns(userArgs: readonly string[]): SuiteRun[] {
+  const defaults = defaultMochaArgs();
+  return [
+    { name: 'event-loop engine (the whole suite)', args: [...defaults, ...userArgs], env: {}, summaryFile },
+    {
+      name: 'worker-pump engine (the async specs again)',
+      // --no-config: .mocharc.json's spec glob would add every file back.
+      args: ['--no-config', '--extension', 'ts', '--timeout', '20000', '--reporter', './test/support/summary-reporter.cjs', ...defaults, ...userArgs, ...WORKER_PUMP_SPECS],
+      env: { WINSOCK_FFI_ENGINE: 'worker-pump' },
+      summaryFile: path.join(cacheDir, 'test-summary-worker-pump.json'),
+    },
+  ];
+}
 /** Relative, so the same argument works for Linux and Windows node (cwd is the repo root). */
 const MOCHA = path.join('node_modules', 'mocha', 'bin', 'mocha.js');
 
@@ -30,12 +60,11 @@ async function main(): Promise<number> {
   // On Windows the whole suite, test/pure/ included, runs natively below.
   if (process.platform !== 'win32') await step('pure logic on this node, without Wine (test/pure/)', pureTests);
   fs.mkdirSync(cacheDir, { recursive: true });
-  fs.rmSync(summaryFile, { force: true }); // a stale summary must not pass for this run's
+  const runs = suiteRuns(process.argv.slice(2));
+  for (const run of runs) fs.rmSync(run.summaryFile, { force: true }); // a stale summary must not pass for this run's
 
-  const mochaArgs = [...defaultMochaArgs(), ...process.argv.slice(2)];
-  const mochaExit =
-    process.platform === 'win32' ? await runNative(mochaArgs, timeoutMs) : await runUnderWine(mochaArgs, timeoutMs);
-  return verdict(mochaExit);
+  const exits = process.platform === 'win32' ? await runNative(runs, timeoutMs) : await runUnderWine(runs, timeoutMs);
+  return verdict(runs, exits);
 }
 
 const TSC = path.join(rootDir, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -85,72 +114,86 @@ function defaultMochaArgs(): string[] {
   return args;
 }
 
-/** On Windows: mocha on the current node. Returns mocha's exit code. */
-async function runNative(mochaArgs: string[], timeoutMs: number): Promise<number> {
-  const env: NodeJS.ProcessEnv = { ...process.env, WINSOCK_FFI_SUMMARY_FILE: summaryFile };
-  if (!process.features.typescript) {
-    // Node older than 22.18 cannot strip types itself; tsx loads the .ts specs instead.
-    env.NODE_OPTIONS = [env.NODE_OPTIONS, '--import tsx'].filter((part) => part !== undefined && part !== '').join(' ');
+/** On Windows: mocha on the current node, once per run. Returns mocha's exit codes. */
+async function runNative(runs: readonly SuiteRun[], timeoutMs: number): Promise<number[]> {
+  const exits: number[] = [];
+  for (const suite of runs) {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...suite.env, WINSOCK_FFI_SUMMARY_FILE: suite.summaryFile };
+    if (!process.features.typescript) {
+      // Node older than 22.18 cannot strip types itself; tsx loads the .ts specs instead.
+      env.NODE_OPTIONS = [env.NODE_OPTIONS, '--import tsx'].filter((part) => part !== undefined && part !== '').join(' ');
+    }
+    say(`mocha on ${process.execPath} ${process.version}: ${suite.name}`);
+    const result = await step(`run mocha: ${suite.name}`, () => run(process.execPath, [MOCHA, ...suite.args], { cwd: rootDir, env, timeoutMs }));
+    if (result.timedOut) throw new HarnessError('run mocha', `timed out after ${timeoutMs / 1000} s`);
+    exits.push(result.code ?? 1);
   }
-  say(`mocha on ${process.execPath} ${process.version}`);
-  const result = await step('run mocha', () => run(process.execPath, [MOCHA, ...mochaArgs], { cwd: rootDir, env, timeoutMs }));
-  if (result.timedOut) throw new HarnessError('run mocha', `timed out after ${timeoutMs / 1000} s`);
-  return result.code ?? 1;
+  return exits;
 }
 
-/** Elsewhere: provision, then mocha on Windows node.exe under Wine. Returns mocha's exit code. */
-async function runUnderWine(mochaArgs: string[], timeoutMs: number): Promise<number> {
+/** Elsewhere: provision, then mocha on Windows node.exe under Wine, once per run. Returns mocha's exit codes. */
+async function runUnderWine(runs: readonly SuiteRun[], timeoutMs: number): Promise<number[]> {
   const windowsNode = await provisionWindowsNode(rootDir, cacheDir); // its cache lock is released when we exit
-
-  const logFile = path.join(cacheDir, 'test-output.log');
-  say(`mocha on Windows Node.js ${windowsNode.nodeVersion} under Wine (output also in ${logFile})`);
-  let outcome: WineOutcome;
+  const exits: number[] = [];
   try {
-    outcome = await step('run mocha under Wine', () =>
-      runWineProgram({
-        exe: windowsNode.nodeExe,
-        args: [MOCHA, ...mochaArgs],
-        cwd: rootDir,
-        env: windowsNode.env({
-          WINSOCK_FFI_UNDER_WINE: '1',
-          // The Linux node running this harness: a test starts it from inside Wine as a native peer.
-          WINSOCK_FFI_LINUX_NODE: process.execPath,
-          WINSOCK_FFI_SUMMARY_FILE: windowsPath(summaryFile),
-          // Mocha's colours, when not asked for with --color above, are only escape-code noise in a log.
-          ...(process.stdout.isTTY || process.env.FORCE_COLOR !== undefined ? {} : { NO_COLOR: '1' }),
+    for (const [index, suite] of runs.entries()) {
+      const logFile = path.join(cacheDir, index === 0 ? 'test-output.log' : `test-output-${index}.log`);
+      say(`mocha on Windows Node.js ${windowsNode.nodeVersion} under Wine: ${suite.name} (output also in ${logFile})`);
+      const outcome: WineOutcome = await step(`run mocha under Wine: ${suite.name}`, () =>
+        runWineProgram({
+          exe: windowsNode.nodeExe,
+          args: [MOCHA, ...suite.args],
+          cwd: rootDir,
+          env: windowsNode.env({
+            ...suite.env,
+            WINSOCK_FFI_UNDER_WINE: '1',
+            // The Linux node running this harness: a test starts it from inside Wine as a native peer.
+            WINSOCK_FFI_LINUX_NODE: process.execPath,
+            WINSOCK_FFI_SUMMARY_FILE: windowsPath(suite.summaryFile),
+            // Mocha's colours, when not asked for with --color above, are only escape-code noise in a log.
+            ...(process.stdout.isTTY || process.env.FORCE_COLOR !== undefined ? {} : { NO_COLOR: '1' }),
+          }),
+          logFile,
+          timeoutMs,
         }),
-        logFile,
-        timeoutMs,
-      }),
-    );
+      );
+      if (outcome.interruptedBy !== undefined) {
+        throw new HarnessError('run mocha under Wine', `interrupted by ${outcome.interruptedBy}`);
+      }
+      if (outcome.timedOut) {
+        throw new HarnessError('run mocha under Wine', `timed out after ${timeoutMs / 1000} s (WINSOCK_FFI_TEST_TIMEOUT_S); killed`);
+      }
+      exits.push(outcome.code ?? 1);
+    }
   } finally {
     await step('stop Wine (wineserver -k)', () => windowsNode.stopWine());
   }
-  if (outcome.interruptedBy !== undefined) {
-    throw new HarnessError('run mocha under Wine', `interrupted by ${outcome.interruptedBy}`);
-  }
-  if (outcome.timedOut) {
-    throw new HarnessError('run mocha under Wine', `timed out after ${timeoutMs / 1000} s (WINSOCK_FFI_TEST_TIMEOUT_S); killed`);
-  }
-  return outcome.code ?? 1;
+  return exits;
 }
 
-/** Checks the run as a whole and prints the summary line last. Returns the exit code. */
-async function verdict(mochaExit: number): Promise<number> {
-  const summary = await step('read the test summary', () => readSummary(summaryFile));
-  if (summary === undefined) {
-    throw new HarnessError(
-      'read the test summary',
-      `mocha exited with code ${mochaExit} and wrote no ${summaryFile}: it stopped before the end of the run ` +
-        '(a spec that fails to load, a crash), or .mocharc.json no longer uses test/support/summary-reporter.cjs',
-    );
-  }
+/** Checks the runs as a whole and prints the summary line (both runs added up) last. Returns the exit code. */
+async function verdict(runs: readonly SuiteRun[], exits: readonly number[]): Promise<number> {
   const problems: string[] = [];
-  if (mochaExit !== 0) problems.push(`mocha exited with code ${mochaExit}`);
-  if (summary.failed > 0) problems.push(`${summary.failed} failed`);
-  if (summary.passed + summary.failed === 0) problems.push('no test ran');
+  const total: Summary = { passed: 0, failed: 0, skipped: 0, skipReasons: {} };
+  for (const [index, suite] of runs.entries()) {
+    const mochaExit = exits[index]!;
+    const summary = await step(`read the test summary: ${suite.name}`, () => readSummary(suite.summaryFile));
+    if (summary === undefined) {
+      throw new HarnessError(
+        'read the test summary',
+        `mocha (${suite.name}) exited with code ${mochaExit} and wrote no ${suite.summaryFile}: it stopped before the end of the run ` +
+          '(a spec that fails to load, a crash), or the run no longer uses test/support/summary-reporter.cjs',
+      );
+    }
+    if (mochaExit !== 0) problems.push(`mocha (${suite.name}) exited with code ${mochaExit}`);
+    if (summary.failed > 0) problems.push(`${summary.failed} failed (${suite.name})`);
+    total.passed += summary.passed;
+    total.failed += summary.failed;
+    total.skipped += summary.skipped;
+  }
+  if (total.passed + total.failed === 0) problems.push('no test ran');
   for (const problem of problems) process.stderr.write(`npm test: FAILED: ${problem}\n`);
-  process.stdout.write(`${summaryLine(summary)}\n`);
+  process.stdout.write(`${summaryLine(total)}\n`);
   return problems.length === 0 ? 0 : 1;
 }
 

@@ -22,7 +22,7 @@ export { loopbackFastPathSupported, processHandleCount, wineVersion } from './pl
 export { constants } from './sys/index.ts';
 export { CompletionPort, Operation } from './iocp/completion-port.ts';
 export type { Completion, OperationKind } from './iocp/completion-port.ts';
-export { AbortError } from './iocp/async-io.ts';
-export type { AsyncOptions } from './iocp/async-io.ts';
+export { AbortError, asyncEngine } from './iocp/async-io.ts';
+export type { AsyncEngine, AsyncOptions } from './iocp/async-io.ts';
 export { SocketStream } from './stream.ts';
 export type { SocketStreamOptions } from './stream.ts';

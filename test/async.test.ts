@@ -14,6 +14,7 @@ import { AbortError, Socket, SocketClosedError, WinsockError } from '../src/inde
 import type { ConnectOptions } from '../src/index.ts';
 import { pumpState } from '../src/iocp/async-io.ts';
 import { pattern, sha256 } from './support/data.ts';
+import { exited } from './support/processes.ts';
 import { underWine } from './support/env.ts';
 import { skipUnder } from './support/skip.ts';
 import { families, SocketTracker } from './support/sockets.ts';
@@ -73,16 +74,6 @@ async function readAll(socket: Socket): Promise<Buffer> {
     if (n === 0) return Buffer.concat(parts);
     parts.push(Buffer.from(buffer.subarray(0, n)));
   }
-}
-
-function exited(child: ChildProcess, withinMs: number): Promise<number | null> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`child did not exit within ${withinMs} ms`)), withinMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve(code);
-    });
-  });
 }
 
 describe('Promise API', function () {

@@ -28,6 +28,8 @@ export type OperationKind = 'recv' | 'send' | 'accept' | 'connect';
 
 /** Entries dequeued per GetQueuedCompletionStatusEx call. */
 const BATCH = 256;
+/** The longest one waitAsync slice holds a threadpool thread. */
+const WAIT_SLICE_MS = 50;
 const { OVERLAPPED_ENTRY_SIZE } = ov;
 /** How long close() waits for the aborted completions of cancelled operations. */
 const CLOSE_DRAIN_MS = 5000;
@@ -388,15 +390,17 @@ export class CompletionPort {
     return this.#issued(operation, rc, association);
   }
 
-  /** Event loop: the handle waits for the packet (libuv must not close it meanwhile) and holds the loop if the socket wants. */
+  /** Event loop: the handle waits for the packet (libuv must not close it meanwhile). */
   #arm(operation: Operation): void {
-    if (this[onEventLoop]) (operation[io].slot as LoopSlot).arm(operation.socket[isReferenced]);
+    if (this[onEventLoop]) (operation[io].slot as LoopSlot).arm();
   }
 
   #issued(operation: Operation, rc: number, association: Association): Operation {
     if (rc === WSA_IO_PENDING || (rc === 0 && !association.skipOnSuccess)) {
       // The OS has the memory until the packet naming this OVERLAPPED is dequeued.
       this.#inFlight.set(operation[io].slot.key, operation);
+      // Pending on the event loop: it holds the loop open, as a pending net.Socket read does, unless unref()'d.
+      if (this[onEventLoop]) (operation[io].slot as LoopSlot).setReferenced(operation.socket[isReferenced]);
     } else if (this[onEventLoop]) {
       // No packet will come: settle now, in the caller's turn (its Promise resolves at once).
       (operation[io].slot as LoopSlot).disarm();
@@ -461,9 +465,11 @@ export class CompletionPort {
 
   /**
    * The same wait on a worker thread: the event loop keeps running. One at a time
-   * per port: a second call while one runs throws ERR_WAIT_IN_PROGRESS. A pending
-   * waitAsync keeps the process alive (it is a libuv work item) until a completion
-   * comes, the timeout passes, or wake()/close() ends it with what it has.
+   * per port: a second call while one runs throws ERR_WAIT_IN_PROGRESS. It runs on a
+   * libuv threadpool thread (a koffi async call), in slices of at most 50 ms, so it
+   * never holds that thread, process.exit() or worker.terminate() longer than one
+   * slice. A pending waitAsync keeps the process alive until a completion comes, the
+   * timeout passes, or wake()/close() ends it with what it has.
    */
   waitAsync(timeoutMs: number = INFINITE): Promise<Completion[]> {
     const port = this.#collectable('waitAsync');
@@ -474,22 +480,32 @@ export class CompletionPort {
     this.#asyncRemoved ??= new PinnedMemory(8);
     const entries = this.#asyncEntries;
     const removed = this.#asyncRemoved;
+    const deadline = timeoutMs === INFINITE ? Infinity : Date.now() + timeoutMs;
     this.#waitingAsync = true;
     return new Promise((resolve, reject) => {
-      ov.dequeueAsync(port, entries, BATCH, removed, timeoutMs, (error, count) => {
-        this.#waitingAsync = false;
-        const out: Completion[] = [];
-        try {
-          this.#process(entries, count, out);
-          // Skip-mode completions that arrived meanwhile.
-          if (this.#state === 'open') this.#takeReady(out, BATCH);
-        } catch (processError) {
-          error ??= processError as Error;
-        }
-        if (this.#state === 'closing') this.#finishClose();
-        if (error !== null) reject(error);
-        else resolve(out);
-      });
+      const slice = (): void => {
+        const sliceMs = Math.max(0, Math.min(deadline - Date.now(), WAIT_SLICE_MS));
+        ov.dequeueAsync(port, entries, BATCH, removed, sliceMs, (error, count) => {
+          // Nothing yet and time left: wait again (a wake() or close() posts a packet, so count > 0).
+          if (error === null && count === 0 && this.#state === 'open' && Date.now() < deadline) {
+            slice();
+            return;
+          }
+          this.#waitingAsync = false;
+          const out: Completion[] = [];
+          try {
+            this.#process(entries, count, out);
+            // Skip-mode completions that arrived meanwhile.
+            if (this.#state === 'open') this.#takeReady(out, BATCH);
+          } catch (processError) {
+            error ??= processError as Error;
+          }
+          if (this.#state === 'closing') this.#finishClose();
+          if (error !== null) reject(error);
+          else resolve(out);
+        });
+      };
+      slice();
     });
   }
 

@@ -74,11 +74,14 @@ export class LoopSlot extends OverlappedSlot {
     slots.set(this.handle, this);
   }
 
-  /** Marks an operation pending on this slot (rule 1), holding the loop open if `referenced`. */
-  arm(referenced: boolean): void {
+  /**
+   * Marks an operation about to be issued on this slot (rule 1). Whether it holds the
+   * loop open is set once it is known to be pending (setReferenced): libuv cannot see
+   * its packet before the current JavaScript turn ends.
+   */
+  arm(): void {
     this.#pending = true;
     this.host.bytes[AT.asyncSent] = 1;
-    this.setReferenced(referenced);
   }
 
   /** The operation issued after arm() will post no packet (it finished or failed at once). */
