@@ -70,6 +70,11 @@ export function checkFamily(family: unknown): AddressFamily {
   return family;
 }
 
+/** A `family` option: undefined (null: any family) or 'ipv4' / 'ipv6'. */
+export function checkOptionalFamily(family: unknown): AddressFamily | null {
+  return family === undefined ? null : checkFamily(family);
+}
+
 /** A host name or address text: non-empty, no NUL (the C side would cut the string there). */
 export function checkHost(value: unknown, name: string): string {
   if (typeof value !== 'string' || value === '') throw new TypeError(`${name} must be a non-empty string, got ${describe(value)}`);
@@ -77,13 +82,23 @@ export function checkHost(value: unknown, name: string): string {
   return value;
 }
 
-/** `{ address, port }` (shape and port; the address may be a host name). */
-export function checkAddressInput(value: unknown, name = 'address'): SocketAddressInput {
+declare const checked: unique symbol;
+
+/** What checkAddressInput() returns: a plain object of our own, whose fields were read once and checked. */
+export interface CheckedAddress extends SocketAddressInput {
+  readonly [checked]: true;
+}
+
+/**
+ * `{ address, port }` (shape and port; the address may be a host name). Reads each
+ * field once and returns a plain snapshot: callers use it and never the caller's
+ * object again, so a getter cannot change a value after it was checked.
+ */
+export function checkAddressInput(value: unknown, name = 'address'): CheckedAddress {
   if (typeof value !== 'object' || value === null) throw new TypeError(`${name} must be an object { address, port }, got ${describe(value)}`);
   const { address, port } = value as { address?: unknown; port?: unknown };
-  checkHost(address, `${name}.address`);
-  checkPort(port, `${name}.port`);
-  return value as SocketAddressInput;
+  const snapshot = { address: checkHost(address, `${name}.address`), port: checkPort(port, `${name}.port`) };
+  return snapshot as CheckedAddress;
 }
 
 /** The `signal` of an async call's options, if any. */

@@ -34,23 +34,29 @@ export interface PollResult {
  */
 export function poll(requests: readonly PollRequest[], timeoutMs: number): PollResult[] {
   if (!Array.isArray(requests)) throw new TypeError(`requests must be an array, got ${describe(requests)}`);
-  if (requests.length === 0) throw new RangeError('poll needs at least one socket');
+  const count = requests.length;
+  if (count === 0) throw new RangeError('poll needs at least one socket');
   checkInteger(timeoutMs, 'timeoutMs (-1 waits forever)', -1, 0x7fffffff);
-  const records: sys.PollRecord[] = requests.map((request, i) => {
-    if (typeof request !== 'object' || request === null || !isSocket(request.socket)) {
-      throw new TypeError(`requests[${i}] must be { socket: Socket, events }, got ${describe(request)}`);
-    }
-    const events = request.events;
-    if (typeof events !== 'object' || events === null) throw new TypeError(`requests[${i}].events must be an object { readable?, writable? }`);
-    const mask = (events.readable === true ? POLLRDNORM : 0) | (events.writable === true ? POLLWRNORM : 0);
+  // Each request, its socket and its events read once: what was checked is what is polled and reported.
+  const sockets: Socket[] = [];
+  const records: sys.PollRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const request: unknown = requests[i];
+    if (typeof request !== 'object' || request === null) throw new TypeError(`requests[${i}] must be { socket: Socket, events }, got ${describe(request)}`);
+    const { socket, events } = request as { socket?: unknown; events?: unknown };
+    if (!isSocket(socket)) throw new TypeError(`requests[${i}].socket must be a Socket, got ${describe(socket)}`);
+    if (typeof events !== 'object' || events === null) throw new TypeError(`requests[${i}].events must be an object { readable?, writable? }, got ${describe(events)}`);
+    const { readable, writable } = events as PollEvents;
+    const mask = (readable === true ? POLLRDNORM : 0) | (writable === true ? POLLWRNORM : 0);
     if (mask === 0) throw new RangeError(`requests[${i}].events asks for nothing: set readable and/or writable`);
-    return { handle: request.socket[handleOf]('poll'), events: mask, revents: 0 };
-  });
+    sockets.push(socket as Socket);
+    records.push({ handle: (socket as Socket)[handleOf]('poll'), events: mask, revents: 0 });
+  }
   sys.poll(records, timeoutMs);
   return records.map((record, i) => {
     if ((record.revents & POLLNVAL) !== 0) throw new Error(`poll: requests[${i}] is not a valid socket (POLLNVAL)`);
     return {
-      socket: requests[i]!.socket,
+      socket: sockets[i]!,
       readable: (record.revents & POLLRDNORM) !== 0,
       writable: (record.revents & POLLWRNORM) !== 0,
       hangup: (record.revents & POLLHUP) !== 0,

@@ -14,11 +14,13 @@ import {
   checkMsOrZero,
   checkObject,
   checkOptionalBoolean,
+  checkOptionalFamily,
   checkPositiveMs,
   checkSignal,
   describe,
   requireTcp,
 } from './checks.ts';
+import type { CheckedAddress } from './checks.ts';
 import { EndOfStreamError, SocketClosedError, SocketStateError, WinsockError } from './errors.ts';
 import * as asyncIo from './iocp/async-io.ts';
 import type { AsyncOptions } from './iocp/async-io.ts';
@@ -177,11 +179,11 @@ export class Socket {
 
   /** Creates a TCP socket, applies the options in the order Windows needs, and connects. */
   static connect(address: SocketAddressInput, options: ConnectOptions = {}): Socket {
-    checkAddressInput(address);
-    const timeoutMs = checkConnectOptions(options);
-    const socket = Socket.#beforeConnect(address, options);
+    const input = checkAddressInput(address);
+    const settings = checkConnectOptions(options);
+    const { socket, target } = Socket.#beforeConnect(input, settings);
     try {
-      socket.#connectTo(resolveOne(address, socket.family), timeoutMs);
+      socket.#connectTo(target, settings.timeoutMs);
       return socket;
     } catch (error) {
       socket.close();
@@ -194,15 +196,15 @@ export class Socket {
    * with WSAETIMEDOUT after `timeoutMs`, with AbortError when `signal` fires.
    */
   static async connectAsync(address: SocketAddressInput, options: ConnectAsyncOptions = {}): Promise<Socket> {
-    checkAddressInput(address);
+    const input = checkAddressInput(address);
     checkObject(options);
     // Before the resolver and the new socket: a bad or fired signal starts nothing.
     const signal = checkSignal(options);
     if (signal?.aborted) throw new asyncIo.AbortError(undefined, { cause: signal.reason });
-    const timeoutMs = checkConnectOptions(options);
-    const socket = Socket.#beforeConnect(address, options);
+    const settings = checkConnectOptions(options);
+    const { socket, target } = Socket.#beforeConnect(input, settings);
     try {
-      await asyncIo.connectAsync(socket, resolveOne(address, socket.family), timeoutMs, options);
+      await asyncIo.connectAsync(socket, target, settings.timeoutMs, signalOnly(signal));
       return socket;
     } catch (error) {
       socket.close();
@@ -210,16 +212,16 @@ export class Socket {
     }
   }
 
-  /** A new TCP socket for `address`'s family, with the options that must precede connect(). */
-  static #beforeConnect(address: SocketAddressInput, options: ConnectOptions): Socket {
-    const target = resolveOne(address, options.family === undefined ? null : checkFamily(options.family));
+  /** The target resolved once, and a new TCP socket of its family with the options that must precede connect(). */
+  static #beforeConnect(address: CheckedAddress, settings: ConnectSettings): { socket: Socket; target: SocketAddress } {
+    const target = resolveOne(address, settings.family);
     const socket = new Socket({ family: target.family, type: 'tcp' });
     try {
-      if (options.noDelay === true) socket.setNoDelay(true);
+      if (settings.noDelay === true) socket.setNoDelay(true);
       // The fast path must be asked for before connect(); it is a request, not a
       // requirement, so an unsupported system just connects normally.
-      if (options.loopbackFastPath === true) socket.enableLoopbackFastPath();
-      return socket;
+      if (settings.loopbackFastPath === true) socket.enableLoopbackFastPath();
+      return { socket, target };
     } catch (error) {
       socket.close();
       throw error;
@@ -228,13 +230,15 @@ export class Socket {
 
   /** Creates a TCP socket, applies the options, binds and listens. */
   static listen(address: SocketAddressInput, options: ListenOptions = {}): Socket {
-    checkAddressInput(address);
+    const input = checkAddressInput(address);
     checkObject(options);
-    const backlog = checkBacklog(options.backlog ?? sys.SOMAXCONN);
-    const exclusiveAddressUse = checkOptionalBoolean(options.exclusiveAddressUse, 'exclusiveAddressUse');
-    const reuseAddress = checkOptionalBoolean(options.reuseAddress, 'reuseAddress');
-    const loopbackFastPath = checkOptionalBoolean(options.loopbackFastPath, 'loopbackFastPath');
-    const target = resolveOne(address, options.family === undefined ? null : checkFamily(options.family));
+    // Each option read once: what was checked is what is used.
+    const { backlog: requestedBacklog, exclusiveAddressUse: exclusive, reuseAddress: reuse, loopbackFastPath: fastPath, family } = options;
+    const backlog = requestedBacklog === undefined ? sys.SOMAXCONN : checkBacklog(requestedBacklog);
+    const exclusiveAddressUse = checkOptionalBoolean(exclusive, 'exclusiveAddressUse');
+    const reuseAddress = checkOptionalBoolean(reuse, 'reuseAddress');
+    const loopbackFastPath = checkOptionalBoolean(fastPath, 'loopbackFastPath');
+    const target = resolveOne(input, checkOptionalFamily(family));
     const socket = new Socket({ family: target.family, type: 'tcp' });
     try {
       if (exclusiveAddressUse === true) socket.setExclusiveAddressUse(true);
@@ -324,8 +328,7 @@ export class Socket {
   /** bind(): `address` must be a literal of this socket's family or a host name. */
   bind(address: SocketAddressInput): void {
     const handle = this[handleOf]('bind');
-    checkAddressInput(address);
-    const target = resolveFor(this.family, address);
+    const target = resolveFor(this.family, checkAddressInput(address));
     sys.bind(handle, this.family, target.address, target.port);
   }
 
@@ -359,8 +362,7 @@ export class Socket {
   /** connect(): `address` must be a literal of this socket's family or a host name. */
   connect(address: SocketAddressInput): void {
     this[handleOf]('connect');
-    checkAddressInput(address);
-    this.#connectTo(resolveFor(this.family, address), undefined);
+    this.#connectTo(resolveFor(this.family, checkAddressInput(address)), undefined);
   }
 
   #connectTo(target: SocketAddress, timeoutMs: number | undefined): void {
@@ -444,8 +446,7 @@ export class Socket {
   sendTo(data: Uint8Array | string, address: SocketAddressInput): number {
     const handle = this[handleOf]('sendTo');
     const bytes = toBytes(data);
-    checkAddressInput(address);
-    const target = resolveFor(this.family, address);
+    const target = resolveFor(this.family, checkAddressInput(address));
     return sys.sendTo(handle, bytes, this.family, target.address, target.port);
   }
 
@@ -497,20 +498,21 @@ export class Socket {
   async recvAsync(buffer: Uint8Array, options?: AsyncOptions): Promise<number> {
     this[handleOf]('recvAsync');
     checkBuffer(buffer, 'buffer', true);
-    return asyncIo.recvAsync(this, buffer, options);
+    return asyncIo.recvAsync(this, buffer, signalOnly(checkSignal(options)));
   }
 
   /** Sends every byte of `data` with overlapped sends; resolves when the stack has taken it all. */
   async sendAsync(data: Uint8Array | string, options?: AsyncOptions): Promise<void> {
     this[handleOf]('sendAsync');
-    return asyncIo.sendAsync(this, toBytes(data), options);
+    const bytes = toBytes(data);
+    return asyncIo.sendAsync(this, bytes, signalOnly(checkSignal(options)));
   }
 
   /** AcceptEx: the next connection, without blocking the event loop. */
   async acceptAsync(options?: AsyncOptions): Promise<Socket> {
     this[handleOf]('acceptAsync');
     requireTcp(this, 'acceptAsync');
-    return asyncIo.acceptAsync(this, options);
+    return asyncIo.acceptAsync(this, signalOnly(checkSignal(options)));
   }
 
   /**
@@ -519,7 +521,13 @@ export class Socket {
    * socket from then on.
    */
   toStream(options?: SocketStreamOptions): SocketStream {
-    return new SocketStream(this, options);
+    if (options === undefined) return new SocketStream(this);
+    this[handleOf]('toStream');
+    requireTcp(this, 'toStream');
+    checkObject(options);
+    // Each option read once here; the stream gets a plain copy.
+    const { allowHalfOpen, highWaterMark, readSize } = options;
+    return new SocketStream(this, { allowHalfOpen, highWaterMark, readSize });
   }
 
   /** getsockname(). */
@@ -725,10 +733,27 @@ function toBytes(data: Uint8Array | string): Uint8Array {
   return typeof data === 'string' ? Buffer.from(data, 'utf8') : checkBuffer(data, 'data', false);
 }
 
-/** Connect options: checked whole before anything is created. Returns the timeout. */
-function checkConnectOptions(options: ConnectOptions): number | undefined {
+/** Connect options as checked: each read once from the caller's object. */
+interface ConnectSettings {
+  readonly noDelay: boolean | undefined;
+  readonly loopbackFastPath: boolean | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly family: AddressFamily | null;
+}
+
+/** Connect options: checked whole before anything is created; the snapshot is used from then on. */
+function checkConnectOptions(options: ConnectOptions): ConnectSettings {
   checkObject(options);
-  checkOptionalBoolean(options.noDelay, 'noDelay');
-  checkOptionalBoolean(options.loopbackFastPath, 'loopbackFastPath');
-  return options.timeoutMs === undefined ? undefined : checkPositiveMs(options.timeoutMs, 'timeoutMs');
+  const { noDelay, loopbackFastPath, timeoutMs, family } = options;
+  return {
+    noDelay: checkOptionalBoolean(noDelay, 'noDelay'),
+    loopbackFastPath: checkOptionalBoolean(loopbackFastPath, 'loopbackFastPath'),
+    timeoutMs: timeoutMs === undefined ? undefined : checkPositiveMs(timeoutMs, 'timeoutMs'),
+    family: checkOptionalFamily(family),
+  };
+}
+
+/** The async options passed on: a plain object holding the signal already read, never the caller's object. */
+function signalOnly(signal: AbortSignal | undefined): AsyncOptions | undefined {
+  return signal === undefined ? undefined : { signal };
 }

@@ -2,7 +2,7 @@
 // the socket is left exactly as it was and still works afterwards.
 
 import { expect } from 'chai';
-import { Socket, WinsockError } from '../src/index.ts';
+import { CompletionPort, Socket, WinsockError, poll } from '../src/index.ts';
 import type { SocketAddressInput } from '../src/index.ts';
 import { families, SocketTracker, tcpPair, thrownBy } from './support/sockets.ts';
 
@@ -132,6 +132,119 @@ describe('argument checks', function () {
       expect(() => Socket.connect(target, options as object)).to.throw(TypeError, /options must be an object/);
       expect(() => Socket.listen({ address: '127.0.0.1', port: 0 }, options as object)).to.throw(TypeError, /options must be an object/);
     }
+  });
+
+  describe('each field of an address or options object is read once', function () {
+    /**
+     * An object whose getters count their reads and return `first` on the first read
+     * and `later` after it: code that checks one read and uses another would use `later`.
+     */
+    function shifty<T extends Record<string, [first: unknown, later: unknown]>>(fields: T): { value: { [K in keyof T]: unknown }; reads: Record<keyof T, number> } {
+      const reads = {} as Record<keyof T, number>;
+      const value = {} as { [K in keyof T]: unknown };
+      for (const key of Object.keys(fields) as Array<keyof T>) {
+        reads[key] = 0;
+        Object.defineProperty(value, key, {
+          enumerable: true,
+          get: () => (++reads[key] === 1 ? fields[key]![0] : fields[key]![1]),
+        });
+      }
+      return { value, reads };
+    }
+    const address = (host: string, port: number) => shifty({ address: [host, 'no-such-host.invalid'], port: [port, 70000] });
+    const once = (reads: Record<string, number>, what: string): void => {
+      for (const [key, count] of Object.entries(reads)) expect(count, `${what}: reads of ${key}`).to.equal(1);
+    };
+
+    it('bind, connect, sendTo, Socket.connect, Socket.listen use what they checked', function () {
+      // Before, bind validated port 0 and then bound port 70000's Buffer error or port 1.
+      const bound = address('127.0.0.1', 0);
+      const socket = tracker.track(new Socket());
+      socket.bind(bound.value as unknown as SocketAddressInput);
+      once(bound.reads, 'bind');
+      expect(socket.localAddress.port).to.not.equal(0);
+
+      const listening = address('127.0.0.1', 0);
+      const listener = tracker.track(Socket.listen(listening.value as unknown as SocketAddressInput));
+      once(listening.reads, 'Socket.listen');
+      const port = listener.localAddress.port;
+
+      const connecting = address('127.0.0.1', port);
+      tracker.track(Socket.connect(connecting.value as unknown as SocketAddressInput));
+      once(connecting.reads, 'Socket.connect');
+      tracker.track(listener.accept());
+
+      const joining = address('127.0.0.1', port);
+      const client = tracker.track(new Socket());
+      client.connect(joining.value as unknown as SocketAddressInput);
+      once(joining.reads, 'connect');
+      tracker.track(listener.accept());
+
+      const receiver = tracker.track(new Socket({ type: 'udp' }));
+      receiver.bind({ address: '127.0.0.1', port: 0 });
+      const sender = tracker.track(new Socket({ type: 'udp' }));
+      const to = address('127.0.0.1', receiver.localAddress.port);
+      expect(sender.sendTo('x', to.value as unknown as SocketAddressInput)).to.equal(1);
+      once(to.reads, 'sendTo');
+      expect(receiver.recvFrom(Buffer.alloc(4)).bytes).to.equal(1);
+    });
+
+    it('connect and listen options, the signal of async calls, poll requests, stream options', async function () {
+      const listener = tracker.track(Socket.listen({ address: '127.0.0.1', port: 0 }));
+      const target = listener.localAddress;
+      const connectOptions = shifty({ noDelay: [true, 'yes'], loopbackFastPath: [false, 'yes'], timeoutMs: [5000, -1], family: ['ipv4', 'ipv5'] });
+      const client = tracker.track(Socket.connect(target, connectOptions.value as object));
+      once(connectOptions.reads, 'Socket.connect options');
+      expect(client.getNoDelay(), 'the noDelay that was checked').to.equal(true);
+      tracker.track(listener.accept());
+
+      const controller = new AbortController();
+      const asyncOptions = shifty({ noDelay: [true, 'yes'], signal: [controller.signal, 'not a signal'], family: ['ipv4', 'ipv5'] });
+      const asyncClient = tracker.track(await Socket.connectAsync(target, asyncOptions.value as object));
+      once(asyncOptions.reads, 'Socket.connectAsync options');
+      expect(asyncClient.getNoDelay()).to.equal(true);
+      const server = tracker.track(listener.accept());
+
+      const sendOptions = shifty({ signal: [controller.signal, 'not a signal'] });
+      await asyncClient.sendAsync(Buffer.alloc(300 * 1024, 1), sendOptions.value as object); // two pieces
+      once(sendOptions.reads, 'sendAsync options');
+      const recvOptions = shifty({ signal: [controller.signal, 'not a signal'] });
+      expect(await server.recvAsync(Buffer.alloc(16), recvOptions.value as object)).to.be.greaterThan(0);
+      once(recvOptions.reads, 'recvAsync options');
+
+      const listenOptions = shifty({ backlog: [5, -1], exclusiveAddressUse: [true, 'yes'], reuseAddress: [undefined, 'yes'], loopbackFastPath: [undefined, 'yes'], family: ['ipv4', 'ipv5'] });
+      tracker.track(Socket.listen({ address: '127.0.0.1', port: 0 }, listenOptions.value as object));
+      once(listenOptions.reads, 'Socket.listen options');
+
+      const request = shifty({ socket: [server, 'not a socket'], events: [{ writable: true }, null] });
+      const [result] = poll([request.value as never], 0);
+      once(request.reads, 'poll request');
+      expect(result!.socket).to.equal(server);
+      expect(result!.writable).to.equal(true);
+
+      const streamOptions = shifty({ allowHalfOpen: [true, 'yes'], highWaterMark: [1024, -1], readSize: [512, -1] });
+      const stream = asyncClient.toStream(streamOptions.value as object);
+      once(streamOptions.reads, 'toStream options');
+      expect(stream.allowHalfOpen).to.equal(true);
+      stream.destroy();
+    });
+
+    it('CompletionPort.connect uses what it checked', async function () {
+      const listener = tracker.track(Socket.listen({ address: '127.0.0.1', port: 0 }));
+      const client = tracker.track(new Socket());
+      const target = address('127.0.0.1', listener.localAddress.port);
+      const port = new CompletionPort();
+      try {
+        const connecting = port.connect(client, target.value as unknown as SocketAddressInput);
+        once(target.reads, 'CompletionPort.connect');
+        const deadline = Date.now() + 5000;
+        while (connecting.state === 'pending' && Date.now() < deadline) port.wait(100);
+        expect(connecting.error).to.equal(null);
+        expect(client.remoteAddress.port).to.equal(listener.localAddress.port);
+      } finally {
+        port.close();
+      }
+    });
   });
 
   it("shutdown() refuses anything but 'send', 'receive' or 'both'", function () {

@@ -363,8 +363,8 @@ export class CompletionPort {
     checkSocket(socket, 'socket');
     const handle = socket[handleOf]('connect');
     requireTcp(socket, 'connect');
-    checkAddressInput(address);
-    const { address: host, port } = address;
+    // A snapshot: the caller's object is not read again.
+    const { address: host, port } = checkAddressInput(address);
     if (port === 0) throw new RangeError('address.port must be between 1 and 65535 to connect, got 0');
     if (literalFamily(host) !== socket.family) {
       throw new TypeError(`${JSON.stringify(host)} is not an ${socket.family === 'ipv4' ? 'IPv4' : 'IPv6'} address literal`);

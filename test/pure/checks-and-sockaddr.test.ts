@@ -38,6 +38,24 @@ describe('argument checks (pure)', function () {
     expect(checkAddressInput({ address: 'localhost', port: 0 })).to.deep.equal({ address: 'localhost', port: 0 });
   });
 
+  it('checkAddressInput reads each field once and returns its own plain snapshot', function () {
+    const reads = { address: 0, port: 0 };
+    const input = {
+      get address() {
+        return ++reads.address === 1 ? '127.0.0.1' : '';
+      },
+      get port() {
+        return ++reads.port === 1 ? 0 : 70000;
+      },
+    };
+    const snapshot = checkAddressInput(input);
+    expect(snapshot).to.not.equal(input);
+    expect(Object.getPrototypeOf(snapshot)).to.equal(Object.prototype);
+    expect({ ...snapshot }).to.deep.equal({ address: '127.0.0.1', port: 0 });
+    expect({ ...snapshot }).to.deep.equal({ address: '127.0.0.1', port: 0 }); // still, read again
+    expect(reads).to.deep.equal({ address: 1, port: 1 });
+  });
+
   it('optional booleans take undefined or a boolean, nothing else', function () {
     expect(checkOptionalBoolean(undefined, 'noDelay')).to.equal(undefined);
     expect(checkOptionalBoolean(true, 'noDelay')).to.equal(true);
