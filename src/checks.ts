@@ -53,11 +53,57 @@ export function checkOptionalBoolean(value: unknown, name: string): boolean | un
   return value === undefined ? undefined : checkBoolean(value, name);
 }
 
-/** A Buffer or Uint8Array; `nonEmpty` for receives (a zero-length recv returns 0, which reads as the end of the stream). */
+// The built-in getters of every typed array: a Uint8Array's own properties or a
+// subclass may say anything, but native calls read and write the memory these describe.
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+function builtinGetter(prototype: object, name: string): (this: unknown) => unknown {
+  const getter = Object.getOwnPropertyDescriptor(prototype, name)?.get;
+  if (getter === undefined) throw new Error(`internal error: no built-in ${name} getter`);
+  return getter;
+}
+const viewBuffer = builtinGetter(typedArrayPrototype, 'buffer');
+const viewByteOffset = builtinGetter(typedArrayPrototype, 'byteOffset');
+const viewByteLength = builtinGetter(typedArrayPrototype, 'byteLength');
+const bufferDetached = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'detached')?.get;
+
+/** True when the view's ArrayBuffer was detached (transferred, or given to a worker). */
+function isDetached(buffer: ArrayBufferLike): boolean {
+  if (bufferDetached !== undefined) {
+    try {
+      return bufferDetached.call(buffer) === true;
+    } catch {
+      return false; // a SharedArrayBuffer: it cannot be detached
+    }
+  }
+  // Before ArrayBuffer.prototype.detached (Node 20): a detached buffer refuses new views.
+  if (!(buffer instanceof ArrayBuffer)) return false;
+  try {
+    new Uint8Array(buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** Members of a view that this package reads or calls: an own property of that name shadows the built-in. */
+const VIEW_MEMBERS = ['buffer', 'byteOffset', 'byteLength', 'length', 'subarray', 'set', 'constructor'] as const;
+
+/**
+ * A Buffer or Uint8Array; `nonEmpty` for receives (a zero-length recv returns 0, which
+ * reads as the end of the stream). A detached one is refused with a TypeError that says
+ * so. Returns the view to use from then on: the value itself when it is a plain
+ * Uint8Array or Buffer, else a plain Uint8Array over the same memory, so that a subclass
+ * or an own property cannot make a native call read or write past the real bytes.
+ */
 export function checkBuffer(value: unknown, name: string, nonEmpty: boolean): Uint8Array {
   if (!(value instanceof Uint8Array)) throw new TypeError(`${name} must be a Buffer or Uint8Array, got ${describe(value)}`);
-  if (nonEmpty && value.byteLength === 0) throw new RangeError(`${name} must not be empty`);
-  return value;
+  const buffer = viewBuffer.call(value) as ArrayBufferLike;
+  if (isDetached(buffer)) throw new TypeError(`${name} is detached: its ArrayBuffer was transferred, so it has no bytes to use`);
+  const byteLength = viewByteLength.call(value) as number;
+  if (nonEmpty && byteLength === 0) throw new RangeError(`${name} must not be empty`);
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  if ((prototype === Uint8Array.prototype || prototype === Buffer.prototype) && !VIEW_MEMBERS.some((member) => Object.hasOwn(value, member))) return value;
+  return new Uint8Array(buffer, viewByteOffset.call(value) as number, byteLength);
 }
 
 /** A port for bind/connect/sendTo (0 lets the OS choose when binding). */

@@ -1,6 +1,6 @@
 // poll() over WSAPoll: readiness of several sockets at once.
 
-import { checkInteger, describe } from './checks.ts';
+import { checkInteger, checkOptionalBoolean, describe } from './checks.ts';
 import type { Socket } from './socket.ts';
 import { handleOf, isSocket } from './socket-internals.ts';
 import * as sys from './sys/index.ts';
@@ -47,7 +47,7 @@ export function poll(requests: readonly PollRequest[], timeoutMs: number): PollR
     if (!isSocket(socket)) throw new TypeError(`requests[${i}].socket must be a Socket, got ${describe(socket)}`);
     if (typeof events !== 'object' || events === null) throw new TypeError(`requests[${i}].events must be an object { readable?, writable? }, got ${describe(events)}`);
     const { readable, writable } = events as PollEvents;
-    const mask = (readable === true ? POLLRDNORM : 0) | (writable === true ? POLLWRNORM : 0);
+    const mask = (checkOptionalBoolean(readable, `requests[${i}].events.readable`) === true ? POLLRDNORM : 0) | (checkOptionalBoolean(writable, `requests[${i}].events.writable`) === true ? POLLWRNORM : 0);
     if (mask === 0) throw new RangeError(`requests[${i}].events asks for nothing: set readable and/or writable`);
     sockets.push(socket as Socket);
     records.push({ handle: (socket as Socket)[handleOf]('poll'), events: mask, revents: 0 });

@@ -410,34 +410,31 @@ export class Socket {
    */
   trySend(data: Uint8Array): number {
     const handle = this[handleOf]('trySend');
-    checkBuffer(data, 'data', false);
-    return sys.trySend(handle, data);
+    return sys.trySend(handle, checkBuffer(data, 'data', false));
   }
 
   /** recv() once into `buffer`: the number of bytes read; 0 is the orderly end of the stream. */
   recv(buffer: Uint8Array): number {
     const handle = this[handleOf]('recv');
-    checkBuffer(buffer, 'buffer', true);
-    return sys.recv(handle, buffer);
+    return sys.recv(handle, checkBuffer(buffer, 'buffer', true));
   }
 
   /** recv() on a non-blocking socket: -1 when nothing is there yet instead of WSAEWOULDBLOCK. */
   tryRecv(buffer: Uint8Array): number {
     const handle = this[handleOf]('tryRecv');
-    checkBuffer(buffer, 'buffer', true);
-    return sys.tryRecv(handle, buffer);
+    return sys.tryRecv(handle, checkBuffer(buffer, 'buffer', true));
   }
 
   /** Fills `buffer` completely; EndOfStreamError if the peer ends the stream first. */
   recvExact(buffer: Uint8Array): void {
     const handle = this[handleOf]('recvExact');
-    checkBuffer(buffer, 'buffer', true);
+    const view = checkBuffer(buffer, 'buffer', true);
     this.#requireBlocking('recvExact');
-    let filled = sys.recv(handle, buffer);
-    while (filled < buffer.byteLength) {
-      if (filled === 0) throw new EndOfStreamError(0, buffer.byteLength);
-      const more = sys.recv(handle, buffer.subarray(filled));
-      if (more === 0) throw new EndOfStreamError(filled, buffer.byteLength);
+    let filled = sys.recv(handle, view);
+    while (filled < view.byteLength) {
+      if (filled === 0) throw new EndOfStreamError(0, view.byteLength);
+      const more = sys.recv(handle, view.subarray(filled));
+      if (more === 0) throw new EndOfStreamError(filled, view.byteLength);
       filled += more;
     }
   }
@@ -453,8 +450,7 @@ export class Socket {
   /** recvfrom(): one datagram into `buffer` and who sent it. */
   recvFrom(buffer: Uint8Array): RecvFromResult {
     const handle = this[handleOf]('recvFrom');
-    checkBuffer(buffer, 'buffer', true);
-    const { bytes, from } = sys.recvFrom(handle, buffer);
+    const { bytes, from } = sys.recvFrom(handle, checkBuffer(buffer, 'buffer', true));
     return { bytes, address: from?.address ?? '', port: from?.port ?? 0 };
   }
 
@@ -497,8 +493,8 @@ export class Socket {
   /** One overlapped recv into `buffer`: the byte count, 0 at the end of the stream. */
   async recvAsync(buffer: Uint8Array, options?: AsyncOptions): Promise<number> {
     this[handleOf]('recvAsync');
-    checkBuffer(buffer, 'buffer', true);
-    return asyncIo.recvAsync(this, buffer, signalOnly(checkSignal(options)));
+    const view = checkBuffer(buffer, 'buffer', true);
+    return asyncIo.recvAsync(this, view, signalOnly(checkSignal(options)));
   }
 
   /** Sends every byte of `data` with overlapped sends; resolves when the stack has taken it all. */
@@ -584,11 +580,14 @@ export class Socket {
       return;
     }
     if (typeof timings !== 'object' || timings === null) throw new TypeError(`timings must be an object { idleMs?, intervalMs? }, got ${describe(timings)}`);
-    const idleMs = timings.idleMs ?? DEFAULT_KEEPALIVE_IDLE_MS;
-    const intervalMs = timings.intervalMs ?? DEFAULT_KEEPALIVE_INTERVAL_MS;
-    checkPositiveMs(idleMs, 'idleMs');
-    checkPositiveMs(intervalMs, 'intervalMs');
-    sys.setKeepAliveValues(handle, on, idleMs, intervalMs);
+    // Only undefined means "the default": null is refused like any other non-number.
+    const { idleMs, intervalMs } = timings;
+    sys.setKeepAliveValues(
+      handle,
+      on,
+      idleMs === undefined ? DEFAULT_KEEPALIVE_IDLE_MS : checkPositiveMs(idleMs, 'idleMs'),
+      intervalMs === undefined ? DEFAULT_KEEPALIVE_INTERVAL_MS : checkPositiveMs(intervalMs, 'intervalMs'),
+    );
   }
 
   /** SO_KEEPALIVE. */

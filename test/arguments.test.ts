@@ -134,6 +134,128 @@ describe('argument checks', function () {
     }
   });
 
+  it('Socket.connect(), Socket.connectAsync() and Socket.listen() refuse non-boolean options with TypeError', async function () {
+    const listener = tracker.track(Socket.listen({ address: '127.0.0.1', port: 0 }));
+    const target = listener.localAddress;
+    for (const value of [1, 0, 'yes', 'false', null, {}] as unknown[]) {
+      for (const name of ['noDelay', 'loopbackFastPath']) {
+        expect(() => Socket.connect(target, { [name]: value }), `connect ${name}: ${String(value)}`).to.throw(TypeError, new RegExp(`${name} must be a boolean`));
+        const rejection = await Socket.connectAsync(target, { [name]: value }).then(
+          (socket) => (socket.close(), null),
+          (error: unknown) => error,
+        );
+        expect(rejection, `connectAsync ${name}: ${String(value)}`).to.be.instanceOf(TypeError);
+      }
+      for (const name of ['loopbackFastPath', 'exclusiveAddressUse', 'reuseAddress']) {
+        expect(() => Socket.listen({ address: '127.0.0.1', port: 0 }, { [name]: value }), `listen ${name}: ${String(value)}`).to.throw(TypeError, new RegExp(`${name} must be a boolean`));
+      }
+    }
+  });
+
+  it('setKeepAlive() takes only undefined as "the default timing": null is a TypeError', function () {
+    const socket = tracker.track(new Socket());
+    expectArgumentError(() => socket.setKeepAlive(true, { idleMs: null as unknown as number }), TypeError);
+    expectArgumentError(() => socket.setKeepAlive(true, { intervalMs: null as unknown as number }), TypeError);
+    expectArgumentError(() => socket.setKeepAlive(true, { idleMs: 5000, intervalMs: null as unknown as number }), TypeError);
+    expect(socket.getKeepAlive()).to.equal(false);
+    socket.setKeepAlive(true, { idleMs: undefined, intervalMs: 1000 });
+    expect(socket.getKeepAlive()).to.equal(true);
+  });
+
+  describe('a detached buffer (its ArrayBuffer transferred)', function () {
+    function detached(length: number): Uint8Array {
+      const bytes = new Uint8Array(length);
+      structuredClone(bytes.buffer, { transfer: [bytes.buffer] }); // detaches bytes.buffer
+      return bytes;
+    }
+    const message = /is detached/;
+
+    it('every call taking a buffer refuses it with the same TypeError, sync or async', async function () {
+      const { client, server } = tcpPair(tracker, families[0]!);
+      const udp = tracker.track(new Socket({ type: 'udp' }));
+      udp.bind({ address: '127.0.0.1', port: 0 });
+      const syncCalls: Array<[string, () => unknown]> = [
+        ['send', () => client.send(detached(4))],
+        ['sendAll', () => client.sendAll(detached(4))],
+        ['trySend', () => client.trySend(detached(4))],
+        ['recv', () => server.recv(detached(4))],
+        ['tryRecv', () => server.tryRecv(detached(4))],
+        ['recvExact', () => server.recvExact(detached(4))],
+        ['recvFrom', () => udp.recvFrom(detached(4))],
+        ['sendTo', () => udp.sendTo(detached(4), udp.localAddress)],
+      ];
+      for (const [name, call] of syncCalls) expect(call, name).to.throw(TypeError, message);
+      const port = new CompletionPort();
+      try {
+        expect(() => port.send(client, detached(4)), 'CompletionPort.send').to.throw(TypeError, message);
+        expect(() => port.recv(server, detached(4)), 'CompletionPort.recv').to.throw(TypeError, message);
+      } finally {
+        port.close();
+      }
+      const other = tcpPair(tracker, families[0]!);
+      for (const [name, call] of [
+        ['sendAsync', () => other.client.sendAsync(detached(4))],
+        ['recvAsync', () => other.server.recvAsync(detached(4))],
+      ] as Array<[string, () => Promise<unknown>]>) {
+        const rejection = await call().then(
+          () => null,
+          (error: unknown) => error,
+        );
+        expect(rejection, name).to.be.instanceOf(TypeError);
+        expect((rejection as Error).message, name).to.match(message);
+      }
+      // Nothing was sent or consumed: the connections still carry data.
+      client.sendAll('ok');
+      const received = Buffer.alloc(2);
+      server.recvExact(received);
+      expect(received.toString()).to.equal('ok');
+    });
+  });
+
+  describe('views whose own properties or subclass misstate their size', function () {
+    // A native call reads or writes the memory the view really covers, whatever its
+    // byteLength property says: before, recv wrote 64 bytes into a 4-byte buffer and
+    // send read 60 bytes beyond one.
+    function lying(length: number, claimed: number): Uint8Array {
+      const bytes = new Uint8Array(length);
+      Object.defineProperty(bytes, 'byteLength', { value: claimed });
+      Object.defineProperty(bytes, 'length', { value: claimed });
+      return bytes;
+    }
+    class Lying extends Uint8Array {
+      override get byteLength(): number {
+        return 64;
+      }
+    }
+
+    it('recv and send move no more than the real bytes', function () {
+      const { client, server } = tcpPair(tracker, families[0]!);
+      client.sendAll(Buffer.alloc(128, 0x41));
+      const small = lying(4, 64);
+      expect(server.recv(small)).to.be.at.most(4);
+      expect(server.recv(new Lying(4))).to.be.at.most(4);
+      expect(client.send(lying(4, 64))).to.equal(4);
+      expect(client.send(new Lying(4))).to.equal(4);
+      expect(client.trySend(lying(2, 64))).to.equal(2);
+    });
+
+    it('the completion port too', async function () {
+      const { client, server } = tcpPair(tracker, families[0]!);
+      const port = new CompletionPort();
+      try {
+        const sending = port.send(client, lying(4, 64));
+        const receiving = port.recv(server, lying(8, 64));
+        const deadline = Date.now() + 5000;
+        const seen = new Map<unknown, number>();
+        while (seen.size < 2 && Date.now() < deadline) for (const completion of port.wait(100)) seen.set(completion.operation, completion.bytes);
+        expect(seen.get(sending)).to.equal(4);
+        expect(seen.get(receiving)).to.be.at.most(4);
+      } finally {
+        port.close();
+      }
+    });
+  });
+
   describe('each field of an address or options object is read once', function () {
     /**
      * An object whose getters count their reads and return `first` on the first read

@@ -127,7 +127,9 @@ describe('poll()', function () {
       expect(() => poll([{ socket, events: null as unknown as object }], 0)).to.throw(TypeError, /events/);
       expect(() => poll([{ socket, events: {} }], 0)).to.throw(RangeError, /asks for nothing/);
       expect(() => poll([{ socket, events: { readable: false, writable: false } }], 0)).to.throw(RangeError);
-      expect(() => poll([{ socket, events: { readable: 1 as unknown as boolean } }], 0)).to.throw(RangeError);
+      // Like every boolean option: TypeError for another kind of value (it was RangeError: "asks for nothing").
+      expect(() => poll([{ socket, events: { readable: 1 as unknown as boolean } }], 0)).to.throw(TypeError, /requests\[0\]\.events\.readable must be a boolean/);
+      expect(() => poll([{ socket, events: { readable: true, writable: 'yes' as unknown as boolean } }], 0)).to.throw(TypeError, /writable must be a boolean/);
     });
 
     it('refuses a bad timeout', function () {

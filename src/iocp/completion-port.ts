@@ -319,12 +319,12 @@ export class CompletionPort {
   recv(socket: Socket, buffer: Uint8Array): Operation {
     this.#live('recv');
     checkSocket(socket, 'socket');
-    checkBuffer(buffer, 'buffer', true);
+    const target = checkBuffer(buffer, 'buffer', true);
     const handle = socket[handleOf]('recv');
     const association = this.#associationOf(socket, 'recv');
-    const length = Math.min(buffer.byteLength, MAX_POOLED_BLOCK);
+    const length = Math.min(target.byteLength, MAX_POOLED_BLOCK);
     const block = takeBlock(length);
-    const operation = new Operation(this, 'recv', socket, block, buffer);
+    const operation = new Operation(this, 'recv', socket, block, target);
     this.#arm(operation);
     return this.#issued(operation, ov.issueRecv(handle, operation[io].slot, block, length), association);
   }
@@ -333,14 +333,14 @@ export class CompletionPort {
   send(socket: Socket, data: Uint8Array): Operation {
     this.#live('send');
     checkSocket(socket, 'socket');
-    checkBuffer(data, 'data', false);
+    const bytes = checkBuffer(data, 'data', false);
     const handle = socket[handleOf]('send');
     const association = this.#associationOf(socket, 'send');
-    const block = takeBlock(Math.max(data.byteLength, 1));
-    block.bytes.set(data, 0);
+    const block = takeBlock(Math.max(bytes.byteLength, 1));
+    block.bytes.set(bytes, 0);
     const operation = new Operation(this, 'send', socket, block, null);
     this.#arm(operation);
-    return this.#issued(operation, ov.issueSend(handle, operation[io].slot, block, data.byteLength), association);
+    return this.#issued(operation, ov.issueSend(handle, operation[io].slot, block, bytes.byteLength), association);
   }
 
   /** AcceptEx on a listening socket: the completion's operation.accepted is the new Socket. */

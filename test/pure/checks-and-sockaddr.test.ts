@@ -56,6 +56,37 @@ describe('argument checks (pure)', function () {
     expect(reads).to.deep.equal({ address: 1, port: 1 });
   });
 
+  it('checkBuffer refuses a detached buffer with a TypeError that says so', function () {
+    const bytes = new Uint8Array(8);
+    structuredClone(bytes.buffer, { transfer: [bytes.buffer] });
+    expect(bytes.byteLength).to.equal(0);
+    expect(() => checkBuffer(bytes, 'data', false)).to.throw(TypeError, /^data is detached/);
+    expect(() => checkBuffer(bytes, 'buffer', true)).to.throw(TypeError, /^buffer is detached/);
+    const shared = new Uint8Array(new SharedArrayBuffer(4));
+    expect(checkBuffer(shared, 'data', true)).to.equal(shared);
+  });
+
+  it('checkBuffer gives a view of the real bytes when a subclass or own property misstates them', function () {
+    const plain = new Uint8Array(8);
+    expect(checkBuffer(plain, 'data', false)).to.equal(plain);
+    const buffer = Buffer.alloc(8);
+    expect(checkBuffer(buffer, 'data', false)).to.equal(buffer);
+    const lying = new Uint8Array(new ArrayBuffer(16), 4, 8);
+    Object.defineProperty(lying, 'byteLength', { value: 4096 });
+    const view = checkBuffer(lying, 'data', false);
+    expect(view).to.not.equal(lying);
+    expect([view.byteLength, view.byteOffset, view.buffer]).to.deep.equal([8, 4, lying.buffer]);
+    class Bigger extends Uint8Array {
+      override get byteLength(): number {
+        return 4096;
+      }
+    }
+    expect(checkBuffer(new Bigger(3), 'data', false).byteLength).to.equal(3);
+    const empty = new Uint8Array(0);
+    Object.defineProperty(empty, 'byteLength', { value: 10 });
+    expect(() => checkBuffer(empty, 'buffer', true)).to.throw(RangeError, /must not be empty/);
+  });
+
   it('optional booleans take undefined or a boolean, nothing else', function () {
     expect(checkOptionalBoolean(undefined, 'noDelay')).to.equal(undefined);
     expect(checkOptionalBoolean(true, 'noDelay')).to.equal(true);
