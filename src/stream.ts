@@ -1,11 +1,13 @@
 // socket.toStream(): a stream.Duplex over a connected TCP socket, driven by the
-// Promise API, so that stream.pipeline and protocol code written for net.Socket can
-// use it. One recv is pending at a time and only while the readable side wants data
-// (backpressure); a write's callback fires when the stack has taken every byte.
+// Promise API's engine, so that stream.pipeline and protocol code written for
+// net.Socket can use it. One receive is pending at a time and only while the readable
+// side wants data (backpressure); it lands straight in the Buffer that is pushed. Writes
+// are read by the OS in place (queued ones gathered into one WSASend); a write's
+// callback fires when the stack has taken every byte.
 
 import { Duplex } from 'node:stream';
 import { checkBoolean, checkObject, checkSocket, requireTcp } from './checks.ts';
-import { recvChunk, sendAsync } from './iocp/async-io.ts';
+import { recvIntoAsync, sendChunksAsync } from './iocp/async-io.ts';
 import type { Socket } from './socket.ts';
 import { claimStream, handleOf } from './socket-internals.ts';
 
@@ -25,6 +27,8 @@ export class SocketStream extends Duplex {
   readonly socket: Socket;
   readonly #readSize: number;
   #reading = false;
+  /** The Buffer the next receive fills; null once handed out. */
+  #target: Buffer | null = null;
 
   constructor(socket: Socket, options: SocketStreamOptions = {}) {
     checkSocket(socket, 'socket');
@@ -50,31 +54,49 @@ export class SocketStream extends Duplex {
   override _read(): void {
     if (this.#reading) return;
     this.#reading = true;
-    recvChunk(this.socket, this.#readSize).then(
-      (chunk) => {
-        this.#reading = false;
-        if (this.destroyed) return;
-        // An empty chunk is the peer's FIN; push() asks for more by calling _read again.
-        this.push(chunk.byteLength === 0 ? null : chunk);
-      },
-      (error: unknown) => {
-        this.#reading = false;
-        if (this.destroyed) return;
-        // The socket was closed under the stream: like a net.Socket whose handle is gone, just close.
-        if (this.socket.closed) this.destroy();
-        else this.destroy(error as Error);
-      },
-    );
+    // The OS writes straight into a Buffer of ours (no copy), handed out once filled.
+    this.#target ??= Buffer.allocUnsafeSlow(this.#readSize);
+    recvIntoAsync(this.socket, this.#target).then(this.#onRead, this.#onReadError);
   }
 
+  // Bound once: no closure per read.
+  readonly #onRead = (bytes: number): void => {
+    this.#reading = false;
+    const target = this.#target!;
+    if (this.destroyed) return;
+    // 0 bytes is the peer's FIN; push() asks for more by calling _read again.
+    if (bytes === 0) {
+      this.push(null);
+      return;
+    }
+    if (bytes * 4 <= target.byteLength) {
+      // A small read would pin a whole read buffer per chunk: copy it out and read into the same buffer again.
+      this.push(Buffer.copyBytesFrom(target, 0, bytes));
+    } else {
+      this.#target = null;
+      this.push(bytes === target.byteLength ? target : target.subarray(0, bytes));
+    }
+  };
+
+  readonly #onReadError = (error: unknown): void => {
+    this.#reading = false;
+    if (this.destroyed) return;
+    // The socket was closed under the stream: like a net.Socket whose handle is gone, just close.
+    if (this.socket.closed) this.destroy();
+    else this.destroy(error as Error);
+  };
+
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    sendAsync(this.socket, chunk).then(() => callback(), callback);
+    // The stream owns `chunk` until the callback: the OS reads it in place, as libuv does for net.Socket.
+    sendChunksAsync(this.socket, [chunk]).then(callback as () => void, callback);
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
-    // Small writes queued behind a slow one go out as one send.
-    const data = chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((entry) => entry.chunk));
-    sendAsync(this.socket, data).then(() => callback(), callback);
+    // Writes queued behind a slow one go out as one WSASend with a WSABUF each.
+    sendChunksAsync(
+      this.socket,
+      chunks.map((entry) => entry.chunk),
+    ).then(callback as () => void, callback);
   }
 
   override _final(callback: (error?: Error | null) => void): void {

@@ -23,7 +23,7 @@ import { WinsockError } from '../errors.ts';
 import type { Socket } from '../socket.ts';
 import { isReferenced } from '../socket-internals.ts';
 import { eventLoop, WSA_OPERATION_ABORTED, WSAENOBUFS, WSAETIMEDOUT } from '../sys/index.ts';
-import { CompletionPort, context, EVENT_LOOP, Operation, referenceChanged, settled } from './completion-port.ts';
+import { CompletionPort, context, EVENT_LOOP, Operation, recvInto, referenceChanged, sendGathered, settled } from './completion-port.ts';
 import { MAX_POOLED_BLOCK } from './pools.ts';
 
 /** Rejection of an async call whose AbortSignal fired, shaped like Node's own AbortError. */
@@ -157,7 +157,7 @@ function onSettled(operation: Operation): void {
 // --- One operation, one Promise -----------------------------------------------------
 
 /** What a settled operation resolves with. Module-level functions: no closure per call. */
-type Finish<T> = (operation: Operation, waiter: Waiter<T>) => T;
+type Finish<T> = (operation: Operation) => T;
 
 interface Waiter<T> {
   readonly resolve: (value: T) => void;
@@ -169,8 +169,6 @@ interface Waiter<T> {
   timeout: { ms: number; error: () => Error } | undefined;
   aborted: boolean;
   timedOut: boolean;
-  /** recvChunk: the Buffer the data is copied into. */
-  target: Buffer | null;
 }
 
 /**
@@ -178,17 +176,17 @@ interface Waiter<T> {
  * cancels it; the promise settles when its completion arrives (so its memory is back in
  * the pool), or at once when it finished at once.
  */
-function settle<T>(operation: Operation, finish: Finish<T>, signal: AbortSignal | undefined, target: Buffer | null, timeout?: { ms: number; error: () => Error }): Promise<T> {
+function settle<T>(operation: Operation, finish: Finish<T>, signal: AbortSignal | undefined, timeout?: { ms: number; error: () => Error }): Promise<T> {
   if (operation.state === 'completed') {
     if (operation.error !== null) return Promise.reject(operation.error);
     try {
-      return Promise.resolve(finish(operation, { target } as Waiter<T>));
+      return Promise.resolve(finish(operation));
     } catch (error) {
       return Promise.reject(error);
     }
   }
   const { promise, resolve, reject } = Promise.withResolvers<T>();
-  const waiter: Waiter<T> = { resolve, reject, finish, signal, onAbort: undefined, timer: undefined, timeout, aborted: false, timedOut: false, target };
+  const waiter: Waiter<T> = { resolve, reject, finish, signal, onAbort: undefined, timer: undefined, timeout, aborted: false, timedOut: false };
   operation[context] = waiter;
   operation[settled] = settleWaiter;
   pendingOperations.add(operation);
@@ -227,7 +225,7 @@ function settleWaiter(operation: Operation): void {
   // An operation that finished despite the abort keeps its result: its data is not lost.
   if (error === null) {
     try {
-      waiter.resolve(waiter.finish(operation, waiter));
+      waiter.resolve(waiter.finish(operation));
     } catch (finishError) {
       waiter.reject(finishError);
     }
@@ -246,7 +244,6 @@ function abortedBy(signal: AbortSignal): AbortError {
 const finishBytes: Finish<number> = (operation) => operation.bytes;
 const finishAccepted: Finish<Socket> = (operation) => operation.accepted!;
 const finishNothing: Finish<void> = () => undefined;
-const finishChunk: Finish<Buffer> = (operation, waiter) => waiter.target!.subarray(0, operation.bytes);
 
 /** One overlapped recv into `buffer`: the byte count, 0 at the end of the stream. */
 export function recvAsync(socket: Socket, buffer: Uint8Array, options?: AsyncOptions): Promise<number> {
@@ -258,24 +255,21 @@ export function recvAsync(socket: Socket, buffer: Uint8Array, options?: AsyncOpt
   } catch (error) {
     return Promise.reject(error);
   }
-  return settle(operation, finishBytes, signal, null);
+  return settle(operation, finishBytes, signal);
 }
 
 /**
- * One overlapped recv of up to `size` bytes into a new Buffer that is handed out as it
- * is (a view of exactly the bytes received; empty at the end of the stream). For streams.
+ * For streams: one receive straight into `target` (no copy), a Buffer the caller
+ * allocated and shows nobody until this settles; the byte count, 0 at the end of the stream.
  */
-export function recvChunk(socket: Socket, size: number, options?: AsyncOptions): Promise<Buffer> {
-  const signal = checkSignal(options);
-  if (signal?.aborted) return Promise.reject(abortedBy(signal));
-  const target = Buffer.allocUnsafe(Math.min(size, MAX_POOLED_BLOCK));
+export function recvIntoAsync(socket: Socket, target: Buffer): Promise<number> {
   let operation: Operation;
   try {
-    operation = port().recv(socket, target);
+    operation = port()[recvInto](socket, target);
   } catch (error) {
     return Promise.reject(error);
   }
-  return settle(operation, finishChunk, signal, target);
+  return settle(operation, finishBytes, undefined);
 }
 
 /** AcceptEx on the shared port: the next connection. */
@@ -288,7 +282,7 @@ export function acceptAsync(listener: Socket, options?: AsyncOptions): Promise<S
   } catch (error) {
     return Promise.reject(error);
   }
-  return settle(operation, finishAccepted, signal, null);
+  return settle(operation, finishAccepted, signal);
 }
 
 /** ConnectEx on the shared port; `timeoutMs` cancels it and rejects with WSAETIMEDOUT. */
@@ -303,7 +297,7 @@ export function connectAsync(socket: Socket, address: SocketAddressInput, timeou
   } catch (error) {
     return Promise.reject(error);
   }
-  return settle(operation, finishNothing, signal, null, timeout).catch((error: unknown) => {
+  return settle(operation, finishNothing, signal, timeout).catch((error: unknown) => {
     // Name the call and the target as the synchronous connect() does.
     if (error instanceof WinsockError && error.syscall === 'ConnectEx') throw new WinsockError('connect', error.errno, endpoint);
     throw error;
@@ -313,9 +307,15 @@ export function connectAsync(socket: Socket, address: SocketAddressInput, timeou
 // --- Sends: one queue per socket ----------------------------------------------------
 
 interface SendJob {
-  /** Released (null) as soon as the job settles: an aborted job must not keep its data alive. */
-  data: Uint8Array | null;
+  /** The data, as one or more Buffers; released (null) as soon as the job settles, so an aborted job does not keep it alive. */
+  chunks: readonly Uint8Array[] | null;
+  /** Where the next byte to send is: chunks[index][offset]. */
+  index: number;
   offset: number;
+  /** Bytes the stack has taken so far (an error's bytesWritten). */
+  sent: number;
+  /** In place (a stream's writes, gathered into one WSASend) or copied into pinned memory piece by piece (sendAsync). */
+  readonly inPlace: boolean;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
   readonly signal: AbortSignal | undefined;
@@ -332,56 +332,115 @@ interface SendQueue {
 }
 
 const sendQueues = new WeakMap<Socket, SendQueue>();
+/** A gathered WSASend takes at most this many Buffers. */
+const MAX_GATHER = 64;
 
 /**
- * Sends every byte of `data`, in pieces of at most 256 KiB, after any sendAsync already
+ * Sends every byte of `data`, in pieces of at most 256 KiB, after any send already
  * queued on the socket. A piece is copied into pinned memory when its turn comes (as
  * net.Socket.write takes the caller's Buffer), so the caller must not change `data`
  * until the promise settles. On failure or abort, the error's `bytesWritten` says how
  * many bytes of `data` the stack had taken.
  */
 export function sendAsync(socket: Socket, data: Uint8Array, options?: AsyncOptions): Promise<void> {
-  const signal = checkSignal(options);
+  return send(socket, [data], false, checkSignal(options));
+}
+
+/**
+ * For streams: one WSASend of all of `chunks` (up to 64 at a time), read by the OS in
+ * place. The stream owns them until this settles, as net.Socket's own writes do.
+ */
+export function sendChunksAsync(socket: Socket, chunks: readonly Uint8Array[]): Promise<void> {
+  return send(socket, chunks, true, undefined);
+}
+
+function send(socket: Socket, chunks: readonly Uint8Array[], inPlace: boolean, signal: AbortSignal | undefined): Promise<void> {
   if (signal?.aborted) return Promise.reject(withBytes(abortedBy(signal), 0));
   let queue = sendQueues.get(socket);
-  if (queue === undefined || queue.jobs.length === 0) {
-    // Nothing ahead: try the whole send now; most small sends finish in this call.
-    let offset = 0;
+  if (queue === undefined) {
+    queue = { socket, jobs: [] };
+    sendQueues.set(socket, queue);
+  }
+  const job: SendJob = { chunks, index: 0, offset: 0, sent: 0, inPlace, resolve: noop, reject: noop, signal, onAbort: undefined, operation: null, done: false };
+  if (queue.jobs.length === 0) {
+    // Nothing ahead: send now; most sends finish within this call and need no queue entry.
     try {
-      do {
-        const operation = port().send(socket, data.subarray(offset, offset + MAX_POOLED_BLOCK));
-        if (operation.state !== 'completed') {
-          queue ??= newQueue(socket);
-          return enqueue(queue, data, offset, signal, operation);
-        }
-        if (operation.error !== null) return Promise.reject(withBytes(operation.error, offset));
-        if (operation.bytes === 0 && data.byteLength > 0) return Promise.reject(withBytes(new WinsockError('WSASend', WSAENOBUFS), offset));
-        offset += operation.bytes;
-      } while (offset < data.byteLength);
+      while (!job.done) {
+        const operation = issuePiece(queue, job);
+        if (operation === null) return Promise.resolve();
+        if (operation.state !== 'completed') return wait(queue, job, operation);
+        const error = pieceDone(job, operation);
+        if (error !== null) return Promise.reject(error);
+      }
     } catch (error) {
       return Promise.reject(error);
     }
     return Promise.resolve();
   }
-  return enqueue(queue, data, 0, signal, null);
+  return wait(queue, job, null);
 }
 
-function newQueue(socket: Socket): SendQueue {
-  const queue: SendQueue = { socket, jobs: [] };
-  sendQueues.set(socket, queue);
-  return queue;
-}
+function noop(): void {}
 
-function enqueue(queue: SendQueue, data: Uint8Array, offset: number, signal: AbortSignal | undefined, inFlight: Operation | null): Promise<void> {
+/** Queues `job` (its promise settles when it is sent or fails); `inFlight` is its WSASend already issued. */
+function wait(queue: SendQueue, job: SendJob, inFlight: Operation | null): Promise<void> {
   const { promise, resolve, reject } = Promise.withResolvers<void>();
-  const job: SendJob = { data, offset, resolve, reject, signal, onAbort: undefined, operation: null, done: false };
+  (job as { resolve: () => void }).resolve = resolve;
+  (job as { reject: (error: unknown) => void }).reject = reject;
   queue.jobs.push(job);
-  if (signal !== undefined) {
+  if (job.signal !== undefined) {
     job.onAbort = (): void => abortSend(queue, job);
-    signal.addEventListener('abort', job.onAbort, { once: true });
+    job.signal.addEventListener('abort', job.onAbort, { once: true });
   }
   if (inFlight !== null) watch(queue, job, inFlight);
   return promise;
+}
+
+/** The job's next WSASend, or null when it has nothing left to send. */
+function issuePiece(queue: SendQueue, job: SendJob): Operation | null {
+  const chunks = job.chunks!;
+  // Skip what is sent, and empty chunks (a zero-length WSABUF points nowhere).
+  while (job.index < chunks.length && job.offset >= chunks[job.index]!.byteLength) {
+    job.index++;
+    job.offset = 0;
+  }
+  if (job.index >= chunks.length) {
+    // An empty sendAsync still makes one (empty) WSASend, as send() of 0 bytes does.
+    if (job.sent > 0 || job.inPlace || chunks.some((chunk) => chunk.byteLength > 0)) return null;
+    job.index = chunks.length;
+    return port().send(queue.socket, chunks[0] ?? new Uint8Array(0));
+  }
+  const first = chunks[job.index]!;
+  if (!job.inPlace) return port().send(queue.socket, first.subarray(job.offset, job.offset + MAX_POOLED_BLOCK));
+  const pieces: Uint8Array[] = [job.offset === 0 ? first : first.subarray(job.offset)];
+  for (let i = job.index + 1; i < chunks.length && pieces.length < MAX_GATHER; i++) if (chunks[i]!.byteLength > 0) pieces.push(chunks[i]!);
+  return port()[sendGathered](queue.socket, pieces);
+}
+
+/** Moves the job's cursor past what a finished WSASend took; the error to settle it with, or null to go on. */
+function pieceDone(job: SendJob, operation: Operation): unknown {
+  let bytes = operation.bytes;
+  job.sent += bytes;
+  const chunks = job.chunks!;
+  while (bytes > 0 && job.index < chunks.length) {
+    const left = chunks[job.index]!.byteLength - job.offset;
+    if (bytes < left) {
+      job.offset += bytes;
+      bytes = 0;
+    } else {
+      bytes -= left;
+      job.index++;
+      job.offset = 0;
+    }
+  }
+  if (operation.error !== null) {
+    const aborted = operation.error.errno === WSA_OPERATION_ABORTED && job.signal?.aborted === true;
+    return finishJob(job, withBytes(aborted ? abortedBy(job.signal!) : operation.error, job.sent));
+  }
+  const remaining = job.index < chunks.length;
+  if (operation.bytes === 0 && remaining) return finishJob(job, withBytes(new WinsockError('WSASend', WSAENOBUFS), job.sent)); // nothing was taken
+  if (!remaining) finishJob(job, null);
+  return null;
 }
 
 /** An abort: the job in its turn cancels its WSASend; a job still waiting rejects at once and lets go of its data. */
@@ -393,7 +452,7 @@ function abortSend(queue: SendQueue, job: SendJob): void {
   }
   const at = queue.jobs.indexOf(job);
   if (at > 0) queue.jobs.splice(at, 1);
-  finishJob(job, withBytes(abortedBy(job.signal!), job.offset));
+  job.reject(finishJob(job, withBytes(abortedBy(job.signal!), job.sent)));
 }
 
 function watch(queue: SendQueue, job: SendJob, operation: Operation): void {
@@ -410,15 +469,7 @@ function sendSettled(operation: Operation): void {
   onSettled(operation);
   const job = queue.jobs[0]!;
   job.operation = null;
-  if (operation.error !== null) {
-    const aborted = operation.error.errno === WSA_OPERATION_ABORTED && job.signal?.aborted === true;
-    // The bytes a cancelled or failed WSASend still moved count as sent.
-    job.offset += operation.bytes;
-    finishJob(job, withBytes(aborted ? abortedBy(job.signal!) : operation.error, job.offset));
-  } else {
-    job.offset += operation.bytes;
-    if (operation.bytes === 0) finishJob(job, withBytes(new WinsockError('WSASend', WSAENOBUFS), job.offset));
-  }
+  settleJob(job, pieceDone(job, operation));
   advance(queue);
 }
 
@@ -430,41 +481,39 @@ function advance(queue: SendQueue): void {
       queue.jobs.shift();
       continue;
     }
-    const data = job.data!;
-    if (job.offset >= data.byteLength) {
-      queue.jobs.shift();
-      finishJob(job, null);
+    let operation: Operation | null;
+    try {
+      operation = issuePiece(queue, job);
+    } catch (error) {
+      settleJob(job, finishJob(job, error));
       continue;
     }
-    let operation: Operation;
-    try {
-      operation = port().send(queue.socket, data.subarray(job.offset, job.offset + MAX_POOLED_BLOCK));
-    } catch (error) {
-      queue.jobs.shift();
-      finishJob(job, error);
+    if (operation === null) {
+      settleJob(job, finishJob(job, null));
       continue;
     }
     if (operation.state !== 'completed') {
       watch(queue, job, operation);
       return;
     }
-    if (operation.error !== null) {
-      queue.jobs.shift();
-      finishJob(job, withBytes(operation.error, job.offset));
-    } else if (operation.bytes === 0) {
-      queue.jobs.shift();
-      finishJob(job, withBytes(new WinsockError('WSASend', WSAENOBUFS), job.offset));
-    } else job.offset += operation.bytes;
+    settleJob(job, pieceDone(job, operation));
   }
 }
 
-function finishJob(job: SendJob, error: unknown): void {
-  if (job.done) return;
+/** Marks the job done (once) and lets go of its data; returns `error` for the caller to settle with. */
+function finishJob(job: SendJob, error: unknown): unknown {
+  if (job.done) return null;
   job.done = true;
-  job.data = null;
+  job.chunks = null;
   if (job.onAbort !== undefined) job.signal!.removeEventListener('abort', job.onAbort);
-  if (error === null) job.resolve();
-  else job.reject(error);
+  return error ?? null;
+}
+
+/** Settles a queued job's promise once it is done. */
+function settleJob(job: SendJob, error: unknown): void {
+  if (!job.done) return;
+  if (error !== null) job.reject(error);
+  else job.resolve();
 }
 
 /** The bytes of the call's data that the stack took before the error: on the error, as `bytesWritten`. */

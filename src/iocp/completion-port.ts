@@ -46,6 +46,10 @@ export const markCompleted: unique symbol = Symbol('winsock-ffi.markCompleted');
 export const onEventLoop: unique symbol = Symbol('winsock-ffi.onEventLoop');
 /** @internal Passed to the constructor: make the event-loop port (see iocp/async-io.ts). */
 export const EVENT_LOOP: unique symbol = Symbol('winsock-ffi.EVENT_LOOP');
+/** @internal A receive straight into a Buffer the caller owns and hands out only after the completion. */
+export const recvInto: unique symbol = Symbol('winsock-ffi.recvInto');
+/** @internal One WSASend of several Buffers without copying them. */
+export const sendGathered: unique symbol = Symbol('winsock-ffi.sendGathered');
 /** @internal socket.ref()/unref(): whether the socket's pending operations hold the loop open. */
 export const referenceChanged: unique symbol = Symbol('winsock-ffi.referenceChanged');
 
@@ -74,7 +78,7 @@ export class Operation {
   constructor(port: CompletionPort, kind: OperationKind, socket: Socket, block: PinnedMemory | null, target: Uint8Array | null) {
     this.kind = kind;
     this.socket = socket;
-    this[io] = { port, slot: port[onEventLoop] ? takeLoopSlot() : takeSlot(), block, target, acceptHandle: INVALID_HANDLE };
+    this[io] = { port, slot: port[onEventLoop] ? takeLoopSlot() : takeSlot(), block, target, held: null, acceptHandle: INVALID_HANDLE };
   }
 
   /** 'pending' until the completion is reported (by poll/wait/waitAsync or close). */
@@ -93,8 +97,10 @@ export interface InFlight {
   readonly port: CompletionPort;
   readonly slot: OverlappedSlot;
   block: PinnedMemory | null;
-  /** recv: where the data goes when the completion arrives. */
+  /** recv: where the data goes (copied from `block` when the completion arrives, or written there by the OS when `block` is null). */
   target: Uint8Array | null;
+  /** A gathered send: the caller's Buffers the OS reads from, kept referenced until the completion. */
+  held: readonly Uint8Array[] | null;
   /** accept: the socket AcceptEx fills, claimed at birth, not yet wrapped in a Socket. */
   acceptHandle: Handle;
 }
@@ -120,7 +126,8 @@ const KINDS: Readonly<Record<OperationKind, OperationKindRecord>> = {
     countsBytes: true,
     onSuccess(operation, bytes) {
       const { block, target } = operation[io];
-      target!.set(block!.bytes.subarray(0, bytes), 0);
+      // Without a block the OS wrote into the target itself.
+      if (block !== null) target!.set(block.bytes.subarray(0, bytes), 0);
     },
     onDiscard: nothing,
   },
@@ -341,6 +348,33 @@ export class CompletionPort {
     const operation = new Operation(this, 'send', socket, block, null);
     this.#arm(operation);
     return this.#issued(operation, ov.issueSend(handle, operation[io].slot, block, bytes.byteLength), association);
+  }
+
+  /**
+   * @internal WSARecv straight into `target` (no copy): only for a Buffer the package
+   * allocated, which the operation keeps referenced and nobody sees before the completion.
+   */
+  [recvInto](socket: Socket, target: Buffer): Operation {
+    this.#live('recv');
+    const handle = socket[handleOf]('recv');
+    const association = this.#associationOf(socket, 'recv');
+    const operation = new Operation(this, 'recv', socket, null, target);
+    this.#arm(operation);
+    return this.#issued(operation, ov.issueRecvInto(handle, operation[io].slot, target), association);
+  }
+
+  /**
+   * @internal One WSASend of `chunks` (non-empty Buffers), read by the OS where they are:
+   * for a stream, which owns its queued writes until their callback.
+   */
+  [sendGathered](socket: Socket, chunks: readonly Uint8Array[]): Operation {
+    this.#live('send');
+    const handle = socket[handleOf]('send');
+    const association = this.#associationOf(socket, 'send');
+    const operation = new Operation(this, 'send', socket, null, null);
+    operation[io].held = chunks;
+    this.#arm(operation);
+    return this.#issued(operation, ov.issueSendGathered(handle, operation[io].slot, chunks), association);
   }
 
   /** AcceptEx on a listening socket: the completion's operation.accepted is the new Socket. */
@@ -588,6 +622,7 @@ export class CompletionPort {
     returnSlot(state.slot);
     state.block = null;
     state.target = null;
+    state.held = null;
   }
 
   #settle(operation: Operation, completion: Completion): Completion {
@@ -664,6 +699,9 @@ export class CompletionPort {
         const state = operation[io];
         leaked.push(state.slot);
         if (state.block !== null) leaked.push(state.block);
+        // Buffers the OS reads or writes in place stay referenced for good, too.
+        if (state.target !== null) leaked.push(state.target);
+        if (state.held !== null) leaked.push(...state.held);
         state.block = null;
         operation.error = new WinsockError(KINDS[operation.kind].syscall, WSA_OPERATION_ABORTED);
         this.#settle(operation, { operation, bytes: 0, error: operation.error, key: 0 });
@@ -698,7 +736,7 @@ interface Association {
 const associations = new WeakMap<Socket, Association>();
 
 /** Memory whose operation never reported back before its port closed. */
-const leaked: Array<OverlappedSlot | PinnedMemory> = [];
+const leaked: Array<OverlappedSlot | PinnedMemory | Uint8Array> = [];
 
 function checkMax(max: unknown): void {
   checkInteger(max, 'max', 1, Number.MAX_SAFE_INTEGER);

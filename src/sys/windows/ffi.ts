@@ -320,6 +320,17 @@ export function addressOf(memory: PinnedMemory, offset = 0): Pointer {
   return offset === 0 ? memory[ADDRESS] : ((memory[ADDRESS] + BigInt(offset)) as Pointer);
 }
 
+/**
+ * The address of a JavaScript Buffer's bytes. V8 never moves an ArrayBuffer's backing
+ * store, so the address holds while the Buffer is referenced and its ArrayBuffer is not
+ * detached: only buffers the package allocated itself and keeps referenced until the
+ * completion (receives), or that a stream owns until its write callback (sends), are
+ * handed to the OS this way.
+ */
+export function bufferAddress(buffer: Uint8Array): Pointer {
+  return koffi.address(buffer) as Pointer;
+}
+
 /** Where `pointer` falls inside `memory`, or -1 when it is outside [0, size - length]. */
 export function offsetWithin(memory: PinnedMemory, pointer: unknown, length: number): number {
   const value = typeof pointer === 'bigint' ? pointer : BigInt((pointer as number | null) ?? 0);

@@ -14,7 +14,7 @@ import {
   WAIT_TIMEOUT,
 } from './constants.ts';
 import { check, checkBool, issued, lastError, lastSystemError, WinsockError } from './error.ts';
-import { addressOf, bindPointer, EXTENSIONS, INVALID_HANDLE, kernel32, offsetWithin, PinnedMemory, toHandle, ws2 } from './ffi.ts';
+import { addressOf, bindPointer, bufferAddress, EXTENSIONS, INVALID_HANDLE, kernel32, offsetWithin, PinnedMemory, toHandle, ws2 } from './ffi.ts';
 import type { Handle, Pointer } from './ffi.ts';
 import { decodeSockaddr, encodeSockaddr, SOCKADDR_STORAGE_SIZE } from './sockaddr.ts';
 
@@ -45,6 +45,8 @@ export class OverlappedSlot {
   readonly #overlapped: Pointer;
   /** AcceptEx's two addresses, or ConnectEx's target. Allocated the first time it is needed. */
   #addresses: PinnedMemory | null = null;
+  /** A WSABUF array for gathered sends, grown on demand. */
+  #wsabufs: PinnedMemory | null = null;
 
   constructor(host: PinnedMemory = new PinnedMemory(OVERLAPPED_SIZE), offset = 0) {
     this.host = host;
@@ -56,6 +58,16 @@ export class OverlappedSlot {
   /** The OVERLAPPED's address, for a native call. */
   get overlapped(): Pointer {
     return this.#overlapped;
+  }
+
+  /** Room for `count` WSABUFs. */
+  wsabufs(count: number): PinnedMemory {
+    if (count <= 1) return this.wsabuf;
+    if (this.#wsabufs === null || this.#wsabufs.size < 16 * count) {
+      this.#wsabufs?.free();
+      this.#wsabufs = new PinnedMemory(16 * Math.max(count, 16));
+    }
+    return this.#wsabufs;
   }
 
   get addresses(): PinnedMemory {
@@ -86,6 +98,7 @@ export class OverlappedSlot {
     this.wsabuf.free();
     this.cells.free();
     this.#addresses?.free();
+    this.#wsabufs?.free();
   }
 }
 
@@ -99,6 +112,31 @@ function setWsaBuf(slot: OverlappedSlot, data: PinnedMemory, length: number): vo
 export function issueRecv(handle: Handle, slot: OverlappedSlot, data: PinnedMemory, length: number): number {
   setWsaBuf(slot, data, length);
   return issued(ws2().WSARecv(handle, addressOf(slot.wsabuf), 1, null, addressOf(slot.cells), slot.overlapped, null) === SOCKET_ERROR);
+}
+
+/**
+ * WSARecv straight into `target`, a Buffer the caller allocated, keeps referenced until
+ * the completion, and hands out only afterwards (no copy).
+ */
+export function issueRecvInto(handle: Handle, slot: OverlappedSlot, target: Uint8Array): number {
+  const wsabuf = slot.wsabuf.bytes;
+  wsabuf.writeUInt32LE(target.byteLength, 0);
+  wsabuf.writeBigUInt64LE(bufferAddress(target), 8);
+  return issued(ws2().WSARecv(handle, addressOf(slot.wsabuf), 1, null, addressOf(slot.cells), slot.overlapped, null) === SOCKET_ERROR);
+}
+
+/**
+ * One WSASend of several Buffers (a WSABUF each), without copying them: the caller keeps
+ * them referenced and unchanged until the completion (a stream's queued writes).
+ */
+export function issueSendGathered(handle: Handle, slot: OverlappedSlot, chunks: readonly Uint8Array[]): number {
+  const array = slot.wsabufs(chunks.length);
+  const bytes = array.bytes;
+  for (let i = 0; i < chunks.length; i++) {
+    bytes.writeUInt32LE(chunks[i]!.byteLength, 16 * i);
+    bytes.writeBigUInt64LE(bufferAddress(chunks[i]!), 16 * i + 8);
+  }
+  return issued(ws2().WSASend(handle, addressOf(array), chunks.length, null, 0, slot.overlapped, null) === SOCKET_ERROR);
 }
 
 /** WSASend of `data[0, length)`. */
