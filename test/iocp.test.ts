@@ -173,6 +173,54 @@ describe('CompletionPort', function () {
     }
   });
 
+  it('wake() with no waitAsync running is not kept: the next wait() and waitAsync() wait their whole timeout', async function () {
+    const port = newPort();
+    port.wake();
+    let started = Date.now();
+    expect(port.wait(300)).to.deep.equal([]);
+    expect(Date.now() - started, 'wait(300) after a lone wake()').to.be.at.least(250);
+    port.wake();
+    started = Date.now();
+    expect(await port.waitAsync(300)).to.deep.equal([]);
+    expect(Date.now() - started, 'waitAsync(300) after a lone wake()').to.be.at.least(250);
+    // A waitAsync that ended on its own does not leave its wake-ups behind either.
+    expect(await port.waitAsync(10)).to.deep.equal([]);
+    port.wake();
+    started = Date.now();
+    expect(port.wait(300)).to.deep.equal([]);
+    expect(Date.now() - started, 'wait(300) after a wake() that came too late').to.be.at.least(250);
+  });
+
+  it('a wake-up that arrives after its waitAsync returned with a completion ends no later wait', async function () {
+    const port = newPort();
+    const { client, server } = await connectedPair(port, tracker, families[0]!, (p) => p.wait(1000));
+    const waiting = port.waitAsync();
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the worker blocks in its wait
+    const sending = port.send(client, Buffer.from('x'));
+    // Hold this thread while the worker dequeues the send's completion and returns: the
+    // waitAsync has not settled yet (its callback needs this thread), so it still counts
+    // as running, and wake() posts a wake-up that nobody will take for it.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+    expect(port.waiting).to.equal(true);
+    port.wake();
+    const completions = await waiting;
+    expect(completions.map((c) => c.operation)).to.deep.equal([sending]);
+    let started = Date.now();
+    expect(port.wait(300), 'the leftover wake-up is no completion').to.deep.equal([]);
+    expect(Date.now() - started, 'wait(300) after the leftover wake-up').to.be.at.least(250);
+    // The same with waitAsync.
+    const again = port.waitAsync();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    port.send(client, Buffer.from('y'));
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+    port.wake();
+    expect(await again).to.have.length(1);
+    started = Date.now();
+    expect(await port.waitAsync(300)).to.deep.equal([]);
+    expect(Date.now() - started, 'waitAsync(300) after the leftover wake-up').to.be.at.least(250);
+    expect(server.recv(Buffer.alloc(2))).to.be.greaterThan(0);
+  });
+
   it('a running waitAsync reports an operation that fails at once (no packet will come for it)', async function () {
     const port = newPort();
     const lonely = tracker.track(new Socket()); // not connected: WSARecv fails at once

@@ -192,6 +192,12 @@ export class CompletionPort {
   #asyncEntries: PinnedMemory | null = null;
   #asyncRemoved: PinnedMemory | null = null;
   #waitingAsync = false;
+  /**
+   * The number of the running (or last) waitAsync. Its wake-up packets carry it as their
+   * key, so a wake-up that arrives after its wait already returned (a leftover) is told
+   * apart and ends no later wait.
+   */
+  #waitId = 0;
   /** 'closing' from close() until the last operation is reported and the handle closed. */
   #state: PortState = 'open';
   /** Above 0 while completions are being settled: close() then waits for that to end. */
@@ -451,7 +457,7 @@ export class CompletionPort {
       if (rc !== 0) operation.error = new WinsockError(KINDS[operation.kind].syscall, rc);
       this.#ready.push(operation);
       // A waitAsync blocked on the port would never see it: wake it to report it.
-      if (this.#waitingAsync) ov.postWake(this.#handle);
+      if (this.#waitingAsync) ov.postWake(this.#handle, this.#waitId);
     }
     return operation;
   }
@@ -492,9 +498,18 @@ export class CompletionPort {
     checkMax(max);
     if (this.#ready.length > 0) return this.poll(max);
     const out: Completion[] = [];
-    const count = ov.dequeue(port, this.#entries, Math.min(max, BATCH), this.#removed, timeoutMs);
-    this.#process(this.#entries, count, out);
-    return out;
+    const deadline = timeoutMs === INFINITE ? Infinity : Date.now() + timeoutMs;
+    let waitMs = timeoutMs;
+    for (;;) {
+      const count = ov.dequeue(port, this.#entries, Math.min(max, BATCH), this.#removed, waitMs);
+      const passedOn = this.#process(this.#entries, count, out);
+      // Dequeued nothing but leftover wake-ups (no one can wake this wait: it blocks the
+      // thread that would call wake()): wait on for the time left.
+      if (count === 0 || out.length > 0 || passedOn > 0 || this.#ready.length > 0 || this.#state !== 'open') return out;
+      const left = deadline - Date.now();
+      if (left <= 0) return out;
+      waitMs = deadline === Infinity ? INFINITE : Math.ceil(left);
+    }
   }
 
   /**
@@ -516,6 +531,7 @@ export class CompletionPort {
     const removed = this.#asyncRemoved;
     const deadline = timeoutMs === INFINITE ? Infinity : Date.now() + timeoutMs;
     this.#waitingAsync = true;
+    this.#waitId++; // its wake-ups carry this number
     return new Promise((resolve, reject) => {
       const slice = (): void => {
         const sliceMs = Math.max(0, Math.min(deadline - Date.now(), WAIT_SLICE_MS));
@@ -527,12 +543,19 @@ export class CompletionPort {
           }
           this.#waitingAsync = false;
           const out: Completion[] = [];
+          let woken = 0;
           try {
-            this.#process(entries, count, out);
+            woken = this.#process(entries, count, out);
             // Skip-mode completions that arrived meanwhile.
             if (this.#state === 'open') this.#takeReady(out, BATCH);
           } catch (processError) {
             error ??= processError as Error;
+          }
+          // Only leftover wake-ups, meant for an earlier wait: this one goes on.
+          if (error === null && out.length === 0 && woken === 0 && this.#state === 'open' && Date.now() < deadline) {
+            this.#waitingAsync = true;
+            slice();
+            return;
           }
           if (this.#state === 'closing') this.#finishClose();
           if (error !== null) reject(error);
@@ -543,9 +566,14 @@ export class CompletionPort {
     });
   }
 
-  /** Ends a running waitAsync() early (it resolves with whatever it dequeued, maybe nothing). */
+  /**
+   * Ends a running waitAsync() early (it resolves with whatever it dequeued, maybe
+   * nothing). With no waitAsync running it does nothing: a wake-up is not kept for
+   * the next wait.
+   */
   wake(): void {
-    ov.postWake(this.#collectable('wake'));
+    const port = this.#collectable('wake');
+    if (this.#waitingAsync) ov.postWake(port, this.#waitId);
   }
 
   #takeReady(out: Completion[], max: number): void {
@@ -567,7 +595,13 @@ export class CompletionPort {
     return operation.error !== null ? this.#complete(operation, 0, -1) : this.#complete(operation, slot.bytesTransferred, slot.status);
   }
 
-  #process(entries: PinnedMemory, count: number, out: Completion[]): void {
+  /**
+   * Reports the dequeued entries into `out`. Returns how many wake-up packets were for
+   * the running waitAsync: the ones this (waitAsync's) call was woken by, or, taken
+   * by poll/wait on this thread, the ones passed on to it. Leftover wake-ups are dropped.
+   */
+  #process(entries: PinnedMemory, count: number, out: Completion[]): number {
+    let wakes = 0;
     this.#processing++;
     try {
       const bytes = entries.bytes;
@@ -576,9 +610,16 @@ export class CompletionPort {
         // Two 32-bit halves rather than readBigUInt64LE: no BigInt per completion.
         const overlapped = bytes.readUInt32LE(at + 8) + bytes.readUInt32LE(at + 12) * 0x1_0000_0000;
         if (overlapped === 0) {
-          // A wake-up packet. One taken here by poll/wait was meant for a running waitAsync
-          // (Wine lets a polling thread take it before the blocked worker): pass it on.
-          if (this.#waitingAsync && entries === this.#entries) ov.postWake(this.#handle);
+          // A wake-up packet, keyed with the number of the waitAsync it was posted for.
+          const key = bytes.readUInt32LE(at) + bytes.readUInt32LE(at + 4) * 0x1_0000_0000;
+          if (key !== this.#waitId) continue; // for a wait that has returned already
+          if (entries !== this.#entries) wakes++;
+          else if (this.#waitingAsync) {
+            // Taken by poll/wait, but meant for the running waitAsync (Wine lets a polling
+            // thread take it before the blocked worker): pass it on.
+            ov.postWake(this.#handle, key);
+            wakes++;
+          }
           continue;
         }
         const operation = this.#inFlight.get(overlapped);
@@ -591,6 +632,7 @@ export class CompletionPort {
       this.#processing--;
     }
     if (this.#state === 'closing') this.#finishClose();
+    return wakes;
   }
 
   /**
@@ -660,7 +702,7 @@ export class CompletionPort {
       }
     }
     if (this.#waitingAsync) {
-      ov.postWake(this.#handle);
+      ov.postWake(this.#handle, this.#waitId);
       return;
     }
     this.#finishClose();

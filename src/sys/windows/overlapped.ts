@@ -283,9 +283,9 @@ export function dequeueAsync(
   });
 }
 
-/** Posts an empty packet (no OVERLAPPED): wakes a thread waiting on the port. */
-export function postWake(port: Handle): void {
-  checkBool(kernel32().PostQueuedCompletionStatus(port, 0, 0, null), 'PostQueuedCompletionStatus');
+/** Posts an empty packet (no OVERLAPPED) carrying `key`: wakes a thread waiting on the port. */
+export function postWake(port: Handle, key = 0): void {
+  checkBool(kernel32().PostQueuedCompletionStatus(port, 0, key, null), 'PostQueuedCompletionStatus');
 }
 
 /** CancelIoEx(handle, NULL): cancels every pending operation on the handle, issued from any thread. */
