@@ -198,6 +198,8 @@ export class CompletionPort {
    * apart and ends no later wait.
    */
   #waitId = 0;
+  /** What the finalizer frees if the port is collected without close() (own ports only). */
+  readonly #native: NativePort | null = null;
   /** 'closing' from close() until the last operation is reported and the handle closed. */
   #state: PortState = 'open';
   /** Above 0 while completions are being settled: close() then waits for that to end. */
@@ -216,6 +218,11 @@ export class CompletionPort {
     if (this[onEventLoop]) {
       if (loopPortInstance !== null) throw new Error('internal error: a second event-loop port');
       loopPortInstance = this;
+    } else {
+      // libuv's port is libuv's; a port of our own is closed by the finalizer if it is dropped.
+      portStats.opened++;
+      this.#native = { handle: this.#handle, memory: [this.#entries, this.#removed] };
+      portFinalizer.register(this, this.#native, this);
     }
   }
 
@@ -525,8 +532,11 @@ export class CompletionPort {
     checkMsOrZero(timeoutMs, 'timeoutMs');
     if (this.#waitingAsync) throw new SocketStateError('ERR_WAIT_IN_PROGRESS', 'waitAsync: another waitAsync is already running on this port');
     if (this.#ready.length > 0) return Promise.resolve(this.poll());
-    this.#asyncEntries ??= new PinnedMemory(BATCH * OVERLAPPED_ENTRY_SIZE);
-    this.#asyncRemoved ??= new PinnedMemory(8);
+    if (this.#asyncEntries === null || this.#asyncRemoved === null) {
+      this.#asyncEntries = new PinnedMemory(BATCH * OVERLAPPED_ENTRY_SIZE);
+      this.#asyncRemoved = new PinnedMemory(8);
+      this.#native?.memory.push(this.#asyncEntries, this.#asyncRemoved);
+    }
     const entries = this.#asyncEntries;
     const removed = this.#asyncRemoved;
     const deadline = timeoutMs === INFINITE ? Infinity : Date.now() + timeoutMs;
@@ -753,6 +763,10 @@ export class CompletionPort {
       this.#processing--;
     }
     this.#state = 'closed';
+    if (this.#native !== null) {
+      portFinalizer.unregister(this);
+      portStats.closed++;
+    }
     ov.closePort(this.#handle);
     this.#entries.free();
     this.#removed.free();
@@ -779,6 +793,34 @@ const associations = new WeakMap<Socket, Association>();
 
 /** Memory whose operation never reported back before its port closed. */
 const leaked: Array<OverlappedSlot | PinnedMemory | Uint8Array> = [];
+
+/** What a port of our own holds natively, for the finalizer: nothing here refers to the port. */
+interface NativePort {
+  readonly handle: Handle;
+  /** The entry buffers of poll/wait/waitAsync (the OS writes them only during a dequeue call). */
+  readonly memory: PinnedMemory[];
+}
+
+/** @internal For tests: ports of our own opened, and closed by close() or by the finalizer. */
+export const portStats = { opened: 0, closed: 0, collected: 0 };
+
+// A safety net only, as for Socket: a port dropped without close() gives back its
+// handle and its entry buffers once collected. No dequeue can be running then: a
+// waitAsync keeps its port reachable through its callback until it returns. Nor can a
+// socket it serves be alive: every associated socket refers to its port. Operations
+// still in flight (their sockets dropped too) keep their memory for good, as close()
+// does with those it could not collect: it is not held here, so it is never freed
+// while the OS may still write to it.
+const portFinalizer = new FinalizationRegistry<NativePort>((native) => {
+  portStats.collected++;
+  portStats.closed++;
+  try {
+    ov.closePort(native.handle);
+  } catch {
+    // Nothing to report to: the owner is gone.
+  }
+  for (const memory of native.memory) memory.free();
+});
 
 function checkMax(max: unknown): void {
   checkInteger(max, 'max', 1, Number.MAX_SAFE_INTEGER);
