@@ -1,8 +1,9 @@
-// Handles must not leak: thousands of open/close cycles leave the process with as
-// many handles as before. Real Windows counts them (GetProcessHandleCount); Wine 8
-// stubs that call, so there the evidence is that socket handle values stay small
-// (Wine reuses a freed value at once) and that the Wine process's Linux descriptor
-// count, visible at Z:\proc\self\fd, does not grow.
+// Handles and memory must not leak: thousands of open/close cycles and async round
+// trips leave the process with as many handles as before and flat memory. Real Windows
+// counts handles (GetProcessHandleCount); Wine 8 stubs that call, so there the evidence
+// is that socket handle values stay small (Wine reuses a freed value at once) and that
+// the Wine process's Linux descriptor count, visible at Z:\proc\self\fd, does not
+// grow. Memory is read after a full collection (gc() is exposed at run time).
 
 import { expect } from 'chai';
 import fs from 'node:fs';
@@ -13,9 +14,12 @@ import { CompletionPort, Socket, processHandleCount } from '../src/index.ts';
 import { portStats } from '../src/iocp/completion-port.ts';
 import { poolStats } from '../src/iocp/pools.ts';
 import { underWine } from './support/env.ts';
-import { SocketTracker } from './support/sockets.ts';
+import { families, SocketTracker, tcpPair } from './support/sockets.ts';
 
-const CYCLES = 10_000;
+const CYCLES = 20_000;
+const ASYNC_ROUND_TRIPS = 5_000;
+/** One new connection (connectAsync/acceptAsync) every this many round trips. */
+const ROUND_TRIPS_PER_CONNECTION = 10;
 const DROPPED_PORTS = 10_000;
 const MiB = 1024 * 1024;
 const CONNECTION_CYCLES = 500;
@@ -57,6 +61,13 @@ async function memoryAfterGc(): Promise<NodeJS.MemoryUsage> {
   return process.memoryUsage();
 }
 
+function expectFlatMemory(before: NodeJS.MemoryUsage, after: NodeJS.MemoryUsage, what: string): void {
+  const mb = (n: number): string => `${(n / MiB).toFixed(1)} MiB`;
+  expect(after.rss - before.rss, `${what}: rss ${mb(before.rss)} -> ${mb(after.rss)}`).to.be.below(24 * MiB);
+  expect(after.heapUsed - before.heapUsed, `${what}: heapUsed ${mb(before.heapUsed)} -> ${mb(after.heapUsed)}`).to.be.below(8 * MiB);
+  expect(after.arrayBuffers - before.arrayBuffers, `${what}: arrayBuffers ${mb(before.arrayBuffers)} -> ${mb(after.arrayBuffers)}`).to.be.below(4 * MiB);
+}
+
 function expectNoGrowth(before: Watch, firstHandle: number, highestHandle: number): void {
   const after = snapshot();
   if (underWine) {
@@ -83,19 +94,81 @@ describe('handle leaks', function () {
     expect(after, `with 50 open ${during}`).to.be.at.most(during - 45);
   });
 
-  it(`${CYCLES} open/close cycles (both families, TCP and UDP) do not grow the handle count`, function () {
+  it(`${CYCLES} open/close cycles (both families, TCP and UDP) do not grow the handle count or memory`, async function () {
+    const cycle = (i: number): number => {
+      const socket = new Socket({ family: i % 2 === 0 ? 'ipv4' : 'ipv6', type: i % 3 === 0 ? 'udp' : 'tcp' });
+      const handle = Number(socket.handle);
+      if (i % 2 === 0) socket.close();
+      else socket[Symbol.dispose]();
+      return handle;
+    };
+    for (let i = 0; i < 1000; i++) cycle(i); // warm-up: code compiled, pools and caches filled
+    const memoryBefore = await memoryAfterGc();
     const before = snapshot();
     let first = 0;
     let highest = 0;
     for (let i = 0; i < CYCLES; i++) {
-      const socket = new Socket({ family: i % 2 === 0 ? 'ipv4' : 'ipv6', type: i % 3 === 0 ? 'udp' : 'tcp' });
-      const handle = Number(socket.handle);
+      const handle = cycle(i);
       if (i === 0) first = handle;
       if (handle > highest) highest = handle;
-      if (i % 2 === 0) socket.close();
-      else socket[Symbol.dispose]();
     }
     expectNoGrowth(before, first, highest);
+    expectFlatMemory(memoryBefore, await memoryAfterGc(), `${CYCLES} open/close cycles`);
+  });
+
+  it(`${ASYNC_ROUND_TRIPS} async round trips, with a new connection (connectAsync/acceptAsync) every ${ROUND_TRIPS_PER_CONNECTION}, keep handles, memory and pools flat`, async function () {
+    const tracker = new SocketTracker();
+    const listener = tracker.track(Socket.listen({ address: '127.0.0.1', port: 0 }));
+    const ping = Buffer.alloc(64, 1);
+    const buffer = Buffer.alloc(64);
+    // The connection in use (replaced every ROUND_TRIPS_PER_CONNECTION round trips).
+    const pair: { client: Socket | null; server: Socket | null } = { client: null, server: null };
+    let first = 0;
+    let highest = 0;
+    const receive = async (socket: Socket): Promise<void> => {
+      let got = 0;
+      while (got < buffer.byteLength) {
+        const n = await socket.recvAsync(buffer.subarray(got));
+        if (n === 0) expect.fail('the peer ended the stream');
+        got += n;
+      }
+    };
+    const roundTrips = async (from: number, count: number): Promise<void> => {
+      for (let i = from; i < from + count; i++) {
+        if (i % ROUND_TRIPS_PER_CONNECTION === 0) {
+          pair.client?.close();
+          pair.server?.close();
+          const [server, client] = await Promise.all([listener.acceptAsync(), Socket.connectAsync(listener.localAddress)]);
+          Object.assign(pair, { client, server });
+          const handle = Math.max(Number(client.handle), Number(server.handle));
+          if (first === 0) first = handle;
+          if (handle > highest) highest = handle;
+        }
+        await pair.client!.sendAsync(ping);
+        await receive(pair.server!);
+        await pair.server!.sendAsync(buffer);
+        await receive(pair.client!);
+      }
+    };
+    try {
+      await roundTrips(0, 200); // warm-up
+      const memoryBefore = await memoryAfterGc();
+      const before = snapshot();
+      const pools = { ...poolStats };
+      first = 0;
+      highest = 0;
+      await roundTrips(200, ASYNC_ROUND_TRIPS);
+      pair.client?.close();
+      pair.server?.close();
+      expectNoGrowth(before, first, highest);
+      expect(poolStats.slotsAllocated - pools.slotsAllocated, 'OVERLAPPED slots allocated after warm-up').to.be.at.most(8);
+      expect(poolStats.blocksAllocated - pools.blocksAllocated, 'data blocks allocated after warm-up').to.be.at.most(8);
+      expectFlatMemory(memoryBefore, await memoryAfterGc(), `${ASYNC_ROUND_TRIPS} async round trips`);
+    } finally {
+      pair.client?.close();
+      pair.server?.close();
+      tracker.closeAll();
+    }
   });
 
   it(`${CONNECTION_CYCLES} connect/accept/exchange/close cycles and failed listens do not either`, function () {
