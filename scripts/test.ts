@@ -35,7 +35,7 @@ interface SuiteRun {
   readonly summaryFile: string;
 }
 
-const WORKER_PUMP_SPECS = ['test/async.test.ts', 'test/stream.test.ts', 'test/engine.test.ts'];
+const WORKER_PUMP_SPECS = ['test/async.test.ts', 'test/async-reliability.test.ts', 'test/stream.test.ts', 'test/engine.test.ts'];
 
 function suiteRuns(userArgs: readonly string[]): SuiteRun[] {
   const defaults = defaultMochaArgs();

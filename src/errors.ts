@@ -33,3 +33,19 @@ export class EndOfStreamError extends Error {
     this.bytesRead = bytesRead;
   }
 }
+
+/**
+ * A receive completed into a buffer that was detached (transferred) or shrunk while it
+ * was pending: the bytes that came could not be delivered. `bytesLost` says how many.
+ */
+export class BufferDetachedError extends TypeError {
+  readonly code = 'ERR_BUFFER_DETACHED';
+  readonly syscall: string;
+  readonly bytesLost: number;
+  constructor(syscall: string, bytesLost: number, byteLength: number) {
+    super(`${syscall}: the buffer was detached or shrunk to ${byteLength} bytes while the receive was pending; the ${bytesLost} bytes received are lost`);
+    this.name = 'BufferDetachedError';
+    this.syscall = syscall;
+    this.bytesLost = bytesLost;
+  }
+}

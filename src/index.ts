@@ -14,7 +14,7 @@ export type { ConnectAsyncOptions, ConnectOptions, KeepAliveOptions, ListenOptio
 export { lookup } from './resolve.ts';
 export { poll } from './poll.ts';
 export type { PollEvents, PollRequest, PollResult } from './poll.ts';
-export { WinsockError, SocketClosedError, SocketStateError, EndOfStreamError } from './errors.ts';
+export { WinsockError, SocketClosedError, SocketStateError, EndOfStreamError, BufferDetachedError } from './errors.ts';
 export type { ErrorEndpoint } from './errors.ts';
 export { formatIPv4, formatIPv6, parseIPv4, parseIPv6, literalFamily } from './address.ts';
 export type { AddressFamily, ParsedIPv6, SocketAddress, SocketAddressInput } from './address.ts';

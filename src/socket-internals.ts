@@ -19,6 +19,8 @@ export const beforeClose: unique symbol = Symbol('winsock-ffi.beforeClose');
 export const markConnected: unique symbol = Symbol('winsock-ffi.markConnected');
 /** @internal Whether the socket's pending async operations keep the process alive (ref/unref). */
 export const isReferenced: unique symbol = Symbol('winsock-ffi.isReferenced');
+/** @internal Throws SocketStateError for a listener: streams and data calls need a connection. */
+export const requireConnectable: unique symbol = Symbol('winsock-ffi.requireConnectable');
 /** @internal On a listener: wraps a handle AcceptEx filled into a new connected Socket. */
 export const adoptAccepted: unique symbol = Symbol('winsock-ffi.adoptAccepted');
 

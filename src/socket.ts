@@ -35,6 +35,7 @@ import {
   handleOf,
   isReferenced,
   markConnected,
+  requireConnectable,
   releaseHandle,
 } from './socket-internals.ts';
 import { SocketStream } from './stream.ts';
@@ -107,6 +108,8 @@ interface Adoption {
   readonly fastPathTooLate: boolean;
   readonly loopbackFastPath: boolean;
   readonly blocking: boolean;
+  /** An adopted handle that is listening already. */
+  readonly listening?: boolean;
 }
 
 /**
@@ -124,6 +127,10 @@ export class Socket {
   #loopbackFastPath: boolean;
   /** Whether pending async operations keep the process alive (ref/unref). */
   #referenced = true;
+  /** listen() was called (or the adopted handle was listening): only accept calls make sense. */
+  #listening = false;
+  /** Known to be bound (a UDP socket must be, for a receive to ever complete). */
+  #bound = false;
 
   constructor(options: SocketOptions = {}) {
     const adoption = (options as { [ADOPT]?: Adoption } | null)?.[ADOPT];
@@ -135,6 +142,8 @@ export class Socket {
       this.#fastPathTooLate = adoption.fastPathTooLate;
       this.#loopbackFastPath = adoption.loopbackFastPath;
       this.#blocking = adoption.blocking;
+      this.#listening = adoption.listening ?? false;
+      this.#bound = adoption.fastPathTooLate || this.#listening;
     } else {
       checkObject(options);
       const family = checkFamily(options.family ?? 'ipv4');
@@ -170,7 +179,8 @@ export class Socket {
     claimHandle(value);
     try {
       const { family, type } = sys.describeSocket(value);
-      return Socket.#adopt({ handle: value, family, type, fastPathTooLate: sys.hasPeer(value), loopbackFastPath: false, blocking: true });
+      const listening = type === 'tcp' && sys.getIntOption(value, 'acceptConnections') !== 0;
+      return Socket.#adopt({ handle: value, family, type, fastPathTooLate: listening || sys.hasPeer(value), loopbackFastPath: false, blocking: true, listening });
     } catch (error) {
       releaseHandle(value);
       throw error;
@@ -305,6 +315,7 @@ export class Socket {
   /** @internal ConnectEx finished: too late for the fast path from here on. */
   [markConnected](): void {
     this.#fastPathTooLate = true;
+    this.#bound = true;
   }
 
   /**
@@ -330,6 +341,7 @@ export class Socket {
     const handle = this[handleOf]('bind');
     const target = resolveFor(this.family, checkAddressInput(address));
     sys.bind(handle, this.family, target.address, target.port);
+    this.#bound = true;
   }
 
   /** listen(backlog = SOMAXCONN). */
@@ -338,6 +350,7 @@ export class Socket {
     checkBacklog(backlog);
     requireTcp(this, 'listen');
     sys.listen(handle, backlog);
+    this.#listening = true;
   }
 
   /** accept(): the next connection, as a blocking Socket. */
@@ -384,6 +397,7 @@ export class Socket {
       }
     }
     this.#fastPathTooLate = true;
+    this.#bound = true;
   }
 
   /** send() once: returns how many bytes the stack took (maybe fewer than given). */
@@ -444,7 +458,9 @@ export class Socket {
     const handle = this[handleOf]('sendTo');
     const bytes = toBytes(data);
     const target = resolveFor(this.family, checkAddressInput(address));
-    return sys.sendTo(handle, bytes, this.family, target.address, target.port);
+    const sent = sys.sendTo(handle, bytes, this.family, target.address, target.port);
+    this.#bound = true; // sendto() binds an unbound socket
+    return sent;
   }
 
   /** recvfrom(): one datagram into `buffer` and who sent it. */
@@ -490,25 +506,64 @@ export class Socket {
 
   // --- Promise API (overlapped I/O on the shared completion port) ------------
 
-  /** One overlapped recv into `buffer`: the byte count, 0 at the end of the stream. */
-  async recvAsync(buffer: Uint8Array, options?: AsyncOptions): Promise<number> {
-    this[handleOf]('recvAsync');
-    const view = checkBuffer(buffer, 'buffer', true);
-    return asyncIo.recvAsync(this, view, signalOnly(checkSignal(options)));
+  // Not `async` functions: one Promise per call, not two; a bad argument still rejects.
+
+  /**
+   * One overlapped recv into `buffer`: the byte count, 0 at the end of the stream. A
+   * rejection says on `bytesRead` how many bytes had come.
+   */
+  recvAsync(buffer: Uint8Array, options?: AsyncOptions): Promise<number> {
+    try {
+      this[handleOf]('recvAsync');
+      const view = checkBuffer(buffer, 'buffer', true);
+      this.#requireDataSocket('recvAsync');
+      if (this.type === 'udp' && !this.#bound) {
+        // Nothing can arrive on an unbound UDP socket: the receive would wait forever.
+        this.#bound = sys.isBound(this[handleOf]('recvAsync'));
+        if (!this.#bound) throw new SocketStateError('ERR_SOCKET_NOT_BOUND', 'recvAsync: this UDP socket is not bound; bind() it (or send from it) first');
+      }
+      return asyncIo.recvAsync(this, view, signalOnly(checkSignal(options)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
-  /** Sends every byte of `data` with overlapped sends; resolves when the stack has taken it all. */
-  async sendAsync(data: Uint8Array | string, options?: AsyncOptions): Promise<void> {
-    this[handleOf]('sendAsync');
-    const bytes = toBytes(data);
-    return asyncIo.sendAsync(this, bytes, signalOnly(checkSignal(options)));
+  /**
+   * Sends every byte of `data` with overlapped sends; resolves when the stack has taken
+   * it all. A rejection says on `bytesWritten` how many bytes the stack had taken.
+   */
+  sendAsync(data: Uint8Array | string, options?: AsyncOptions): Promise<void> {
+    try {
+      this[handleOf]('sendAsync');
+      const bytes = toBytes(data);
+      this.#requireDataSocket('sendAsync');
+      return asyncIo.sendAsync(this, bytes, signalOnly(checkSignal(options)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** AcceptEx: the next connection, without blocking the event loop. */
-  async acceptAsync(options?: AsyncOptions): Promise<Socket> {
-    this[handleOf]('acceptAsync');
-    requireTcp(this, 'acceptAsync');
-    return asyncIo.acceptAsync(this, signalOnly(checkSignal(options)));
+  acceptAsync(options?: AsyncOptions): Promise<Socket> {
+    try {
+      this[handleOf]('acceptAsync');
+      requireTcp(this, 'acceptAsync');
+      // AcceptEx on a socket that is not listening would never complete.
+      if (!this.#listening) throw new SocketStateError('ERR_SOCKET_NOT_LISTENING', 'acceptAsync: this socket is not listening; call listen() first');
+      return asyncIo.acceptAsync(this, signalOnly(checkSignal(options)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Data calls on a listener would wait forever: a listener only accepts. */
+  #requireDataSocket(operation: string): void {
+    if (this.#listening) throw new SocketStateError('ERR_SOCKET_LISTENING', `${operation}: this socket is listening; send and receive on the sockets acceptAsync() gives`);
+  }
+
+  /** @internal For toStream()/SocketStream: refuses a listener. */
+  [requireConnectable](operation: string): void {
+    this.#requireDataSocket(operation);
   }
 
   /**

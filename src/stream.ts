@@ -9,7 +9,7 @@ import { Duplex } from 'node:stream';
 import { checkBoolean, checkObject, checkSocket, requireTcp } from './checks.ts';
 import { recvIntoAsync, sendChunksAsync } from './iocp/async-io.ts';
 import type { Socket } from './socket.ts';
-import { claimStream, handleOf } from './socket-internals.ts';
+import { claimStream, handleOf, requireConnectable } from './socket-internals.ts';
 
 export interface SocketStreamOptions {
   /** Keep the writable side open after the peer ends its side (default false, as net.Socket). */
@@ -33,6 +33,7 @@ export class SocketStream extends Duplex {
   constructor(socket: Socket, options: SocketStreamOptions = {}) {
     checkSocket(socket, 'socket');
     socket[handleOf]('toStream');
+    socket[requireConnectable]('toStream');
     requireTcp(socket, 'toStream');
     checkObject(options);
     if (options.allowHalfOpen !== undefined) checkBoolean(options.allowHalfOpen, 'allowHalfOpen');

@@ -178,7 +178,7 @@ interface Waiter<T> {
  */
 function settle<T>(operation: Operation, finish: Finish<T>, signal: AbortSignal | undefined, timeout?: { ms: number; error: () => Error }): Promise<T> {
   if (operation.state === 'completed') {
-    if (operation.error !== null) return Promise.reject(operation.error);
+    if (operation.error !== null) return Promise.reject(withRead(operation.error, operation));
     try {
       return Promise.resolve(finish(operation));
     } catch (error) {
@@ -229,12 +229,18 @@ function settleWaiter(operation: Operation): void {
     } catch (finishError) {
       waiter.reject(finishError);
     }
-  } else if (error.errno !== WSA_OPERATION_ABORTED) {
+  } else if (!(error instanceof WinsockError) || error.errno !== WSA_OPERATION_ABORTED) {
     // It failed on its own before the cancel took effect: that error is the news.
-    waiter.reject(error);
-  } else if (waiter.aborted) waiter.reject(new AbortError(undefined, { cause: waiter.signal?.reason }));
+    waiter.reject(withRead(error, operation));
+  } else if (waiter.aborted) waiter.reject(withRead(new AbortError(undefined, { cause: waiter.signal?.reason }), operation));
   else if (waiter.timedOut) waiter.reject(waiter.timeout!.error());
-  else waiter.reject(error);
+  else waiter.reject(withRead(error, operation));
+}
+
+/** A failed receive's rejection says how many bytes it had received (into the caller's buffer, or lost when that was detached). */
+function withRead<E>(error: E, operation: Operation): E {
+  if (operation.kind === 'recv' && error instanceof Error) Object.defineProperty(error, 'bytesRead', { value: operation.bytes, enumerable: true, configurable: true });
+  return error;
 }
 
 function abortedBy(signal: AbortSignal): AbortError {
@@ -434,7 +440,7 @@ function pieceDone(job: SendJob, operation: Operation): unknown {
     }
   }
   if (operation.error !== null) {
-    const aborted = operation.error.errno === WSA_OPERATION_ABORTED && job.signal?.aborted === true;
+    const aborted = operation.error instanceof WinsockError && operation.error.errno === WSA_OPERATION_ABORTED && job.signal?.aborted === true;
     return finishJob(job, withBytes(aborted ? abortedBy(job.signal!) : operation.error, job.sent));
   }
   const remaining = job.index < chunks.length;

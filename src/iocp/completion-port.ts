@@ -16,7 +16,7 @@
 import { literalFamily } from '../address.ts';
 import type { SocketAddress, SocketAddressInput } from '../address.ts';
 import { checkAddressInput, checkBuffer, checkInteger, checkMsOrZero, checkSocket, describe, requireTcp } from '../checks.ts';
-import { SocketStateError, WinsockError } from '../errors.ts';
+import { BufferDetachedError, SocketStateError, WinsockError } from '../errors.ts';
 import type { Socket } from '../socket.ts';
 import { adoptAccepted, beforeClose, closeOwnedSocket, createOwnedSocket, handleOf, isReferenced, markConnected } from '../socket-internals.ts';
 import * as sys from '../sys/index.ts';
@@ -61,8 +61,11 @@ export class Operation {
   #state: 'pending' | 'completed' = 'pending';
   /** Bytes received or sent. */
   bytes = 0;
-  /** Null when the operation succeeded. */
-  error: WinsockError | null = null;
+  /**
+   * Null when the operation succeeded. A BufferDetachedError (a TypeError) when a
+   * receive's buffer was detached or shrunk while it was pending (`bytes` says how many were lost).
+   */
+  error: WinsockError | BufferDetachedError | null = null;
   /** accept: the new connection (owned by the caller once the operation completed). */
   accepted: Socket | null = null;
   /** accept: the peer's address, from GetAcceptExSockaddrs. */
@@ -127,7 +130,10 @@ const KINDS: Readonly<Record<OperationKind, OperationKindRecord>> = {
     onSuccess(operation, bytes) {
       const { block, target } = operation[io];
       // Without a block the OS wrote into the target itself.
-      if (block !== null) target!.set(block.bytes.subarray(0, bytes), 0);
+      if (block === null || bytes === 0) return;
+      // The caller's buffer may have been detached (transferred) or shrunk meanwhile: say so, never lose bytes silently.
+      if (target!.byteLength < bytes) throw new BufferDetachedError('WSARecv', bytes, target!.byteLength);
+      target!.set(block.bytes.subarray(0, bytes), 0);
     },
     onDiscard: nothing,
   },
@@ -171,10 +177,10 @@ const KINDS: Readonly<Record<OperationKind, OperationKindRecord>> = {
 /** What poll/wait/waitAsync report for each finished operation. */
 export interface Completion {
   readonly operation: Operation;
-  /** Bytes moved (0 for accept/connect; 0 for recv is the end of the stream). */
+  /** Bytes moved (0 for accept/connect; 0 for a successful recv is the end of the stream), also when the operation failed or was cancelled part-way. */
   readonly bytes: number;
   /** Null on success; WSA_OPERATION_ABORTED after cancel() or close. */
-  readonly error: WinsockError | null;
+  readonly error: WinsockError | BufferDetachedError | null;
   /** The key given to associate() for the operation's socket. */
   readonly key: number;
 }
@@ -654,15 +660,17 @@ export class CompletionPort {
   #complete(operation: Operation, bytes: number, status: number, key = associations.get(operation.socket)?.key ?? 0): Completion {
     const kind = KINDS[operation.kind];
     if (status !== -1 && status !== 0) operation.error = this.#errorOf(operation, status);
-    if (operation.error === null) {
+    // A receive cancelled after data came keeps the data: it is copied out all the same.
+    if (operation.error === null || (operation.kind === 'recv' && bytes > 0)) {
       try {
         kind.onSuccess(operation, bytes);
       } catch (error) {
-        operation.error = error instanceof WinsockError ? error : new WinsockError(kind.syscall, WSA_OPERATION_ABORTED);
+        operation.error = error instanceof WinsockError || error instanceof BufferDetachedError ? error : new WinsockError(kind.syscall, WSA_OPERATION_ABORTED);
       }
     }
     kind.onDiscard(operation);
-    operation.bytes = operation.error === null && kind.countsBytes ? bytes : 0;
+    // The count stands on failure too: a send cancelled part-way says what the stack took.
+    operation.bytes = kind.countsBytes ? bytes : 0;
     this.#release(operation);
     return this.#settle(operation, { operation, bytes: operation.bytes, error: operation.error, key });
   }

@@ -16,6 +16,7 @@ export const IPPROTO_IP = 0;
 export const IPPROTO_IPV6 = 41;
 
 export const SOL_SOCKET = 0xffff;
+export const SO_ACCEPTCONN = 0x0002;
 export const SO_REUSEADDR = 0x0004;
 export const SO_KEEPALIVE = 0x0008;
 export const SO_BROADCAST = 0x0020;

@@ -21,6 +21,7 @@ import {
   SOCK_STREAM,
   SOCKET_ERROR,
   SOL_SOCKET,
+  SO_ACCEPTCONN,
   SO_ERROR,
   SO_EXCLUSIVEADDRUSE,
   SO_KEEPALIVE,
@@ -56,6 +57,7 @@ const INT_OPTIONS = {
   sendBufferSize: [SOL_SOCKET, SO_SNDBUF],
   receiveTimeout: [SOL_SOCKET, SO_RCVTIMEO],
   sendTimeout: [SOL_SOCKET, SO_SNDTIMEO],
+  acceptConnections: [SOL_SOCKET, SO_ACCEPTCONN],
 } as const;
 
 export type IntOption = keyof typeof INT_OPTIONS;
