@@ -2,7 +2,7 @@
 // the socket is left exactly as it was and still works afterwards.
 
 import { expect } from 'chai';
-import { CompletionPort, Socket, WinsockError, poll } from '../src/index.ts';
+import { CompletionPort, Socket, WinsockError, lookup, poll } from '../src/index.ts';
 import type { SocketAddressInput } from '../src/index.ts';
 import { families, SocketTracker, tcpPair, thrownBy } from './support/sockets.ts';
 
@@ -42,6 +42,13 @@ function expectArgumentError(fn: () => unknown, type: typeof TypeError | typeof 
 describe('argument checks', function () {
   const tracker = new SocketTracker();
   afterEach(() => tracker.closeAll());
+
+  it('lookup() refuses a host with a NUL character instead of resolving what comes before it', function () {
+    expect(() => lookup('127.0.0.1\0evil.example')).to.throw(TypeError, /NUL/);
+    expect(() => lookup('localhost\0')).to.throw(TypeError, /NUL/);
+    // The same host without the NUL resolves.
+    expect(lookup('127.0.0.1')).to.deep.equal([{ family: 'ipv4', address: '127.0.0.1', port: 0 }]);
+  });
 
   describe('new Socket()', function () {
     it('refuses bad options', function () {
