@@ -3,8 +3,8 @@
 // in flight; pooled memory.
 
 import { expect } from 'chai';
-import { CompletionPort, Socket, SocketClosedError, SocketStateError, WinsockError } from '../src/index.ts';
-import type { Completion, Operation } from '../src/index.ts';
+import { CompletionPort, Operation, Socket, SocketClosedError, SocketStateError, WinsockError } from '../src/index.ts';
+import type { Completion } from '../src/index.ts';
 import { poolStats } from '../src/iocp/pools.ts';
 import { pattern, sha256 } from './support/data.ts';
 import { families, SocketTracker, thrownBy } from './support/sockets.ts';
@@ -422,6 +422,21 @@ describe('CompletionPort', function () {
     const before = { ...poolStats };
     for (let i = 0; i < 300; i++) await roundTrip();
     expect(poolStats).to.deep.equal(before);
+  });
+
+  it('Operation objects come only from a port: new Operation() and look-alikes are refused with a TypeError', function () {
+    const port = newPort();
+    const socket = tracker.track(new Socket());
+    const slotsBefore = poolStats.slotsAllocated;
+    const construct = Operation as unknown as new (...args: unknown[]) => Operation;
+    for (const args of [[], [port, 'recv', socket, null, null], [{}, 'recv', {}, null, null]]) {
+      expect(() => new construct(...args), `new Operation(${args.length} arguments)`).to.throw(TypeError, /cannot be constructed/);
+    }
+    expect(poolStats.slotsAllocated, 'no OVERLAPPED slot taken for them').to.equal(slotsBefore);
+    // A look-alike (Operation.prototype, no native state) was a raw "Cannot read properties of undefined".
+    const fake = Object.create(Operation.prototype) as Operation;
+    expect(() => port.cancel(fake)).to.throw(TypeError, /operation must be an Operation from a CompletionPort/);
+    expect(() => port.cancel({} as Operation)).to.throw(TypeError, /operation must be an Operation/);
   });
 
   it('checks its arguments before any native call', function () {

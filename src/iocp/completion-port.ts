@@ -53,7 +53,16 @@ export const sendGathered: unique symbol = Symbol('winsock-ffi.sendGathered');
 /** @internal socket.ref()/unref(): whether the socket's pending operations hold the loop open. */
 export const referenceChanged: unique symbol = Symbol('winsock-ffi.referenceChanged');
 
-/** One overlapped operation; its outcome is filled in when its completion is reported. */
+/** True only while a port makes an Operation (newOperation): the constructor refuses any other caller. */
+let making = false;
+/** Every Operation a port made: cancel() takes nothing else (a look-alike has no native state). */
+const madeOperations = new WeakSet<object>();
+
+/**
+ * One overlapped operation; its outcome is filled in when its completion is reported.
+ * Only a CompletionPort makes them (recv, send, accept, connect): `new Operation()`
+ * throws a TypeError.
+ */
 export class Operation {
   readonly kind: OperationKind;
   /** The socket the operation runs on (the listener, for accept). */
@@ -77,8 +86,11 @@ export class Operation {
   /** @internal What the port holds for the operation until it is reported. */
   readonly [io]: InFlight;
 
-  /** @internal */
+  /** @internal Use newOperation(). */
   constructor(port: CompletionPort, kind: OperationKind, socket: Socket, block: PinnedMemory | null, target: Uint8Array | null) {
+    // Before anything is allocated: an Operation made by hand would only hold an OVERLAPPED slot for nothing.
+    if (!making) throw new TypeError('Operation objects come from a CompletionPort (recv, send, accept, connect): they cannot be constructed');
+    madeOperations.add(this);
     this.kind = kind;
     this.socket = socket;
     this[io] = { port, slot: port[onEventLoop] ? takeLoopSlot() : takeSlot(), block, target, held: null, acceptHandle: INVALID_HANDLE };
@@ -92,6 +104,16 @@ export class Operation {
   /** @internal */
   [markCompleted](): void {
     this.#state = 'completed';
+  }
+}
+
+/** A port's new Operation. */
+function newOperation(port: CompletionPort, kind: OperationKind, socket: Socket, block: PinnedMemory | null, target: Uint8Array | null): Operation {
+  making = true;
+  try {
+    return new Operation(port, kind, socket, block, target);
+  } finally {
+    making = false;
   }
 }
 
@@ -350,7 +372,7 @@ export class CompletionPort {
     const association = this.#associationOf(socket, 'recv');
     const length = Math.min(target.byteLength, MAX_POOLED_BLOCK);
     const block = takeBlock(length);
-    const operation = new Operation(this, 'recv', socket, block, target);
+    const operation = newOperation(this, 'recv', socket, block, target);
     this.#arm(operation);
     return this.#issued(operation, ov.issueRecv(handle, operation[io].slot, block, length), association);
   }
@@ -364,7 +386,7 @@ export class CompletionPort {
     const association = this.#associationOf(socket, 'send');
     const block = takeBlock(Math.max(bytes.byteLength, 1));
     block.bytes.set(bytes, 0);
-    const operation = new Operation(this, 'send', socket, block, null);
+    const operation = newOperation(this, 'send', socket, block, null);
     this.#arm(operation);
     return this.#issued(operation, ov.issueSend(handle, operation[io].slot, block, bytes.byteLength), association);
   }
@@ -377,7 +399,7 @@ export class CompletionPort {
     this.#live('recv');
     const handle = socket[handleOf]('recv');
     const association = this.#associationOf(socket, 'recv');
-    const operation = new Operation(this, 'recv', socket, null, target);
+    const operation = newOperation(this, 'recv', socket, null, target);
     this.#arm(operation);
     return this.#issued(operation, ov.issueRecvInto(handle, operation[io].slot, target), association);
   }
@@ -390,7 +412,7 @@ export class CompletionPort {
     this.#live('send');
     const handle = socket[handleOf]('send');
     const association = this.#associationOf(socket, 'send');
-    const operation = new Operation(this, 'send', socket, null, null);
+    const operation = newOperation(this, 'send', socket, null, null);
     operation[io].held = chunks;
     this.#arm(operation);
     return this.#issued(operation, ov.issueSendGathered(handle, operation[io].slot, chunks), association);
@@ -405,7 +427,7 @@ export class CompletionPort {
     const association = this.#associationOf(listener, 'accept');
     // Claimed from birth: until it is wrapped or closed, no one may adopt this handle.
     const acceptHandle = createOwnedSocket(listener.family, 'tcp');
-    const operation = new Operation(this, 'accept', listener, null, null);
+    const operation = newOperation(this, 'accept', listener, null, null);
     operation[io].acceptHandle = acceptHandle;
     return this.#issue(operation, () => ov.issueAccept(handle, acceptHandle, operation[io].slot), association);
   }
@@ -424,7 +446,7 @@ export class CompletionPort {
     }
     const association = this.#associationOf(socket, 'connect');
     if (!sys.isBound(handle)) socket.bind({ address: socket.family === 'ipv4' ? '0.0.0.0' : '::', port: 0 });
-    const operation = new Operation(this, 'connect', socket, null, null);
+    const operation = newOperation(this, 'connect', socket, null, null);
     return this.#issue(operation, () => ov.issueConnect(handle, operation[io].slot, socket.family, host, port), association);
   }
 
@@ -481,7 +503,7 @@ export class CompletionPort {
    * nothing to cancel (already finished, or its socket is closed, which cancels it).
    */
   cancel(operation: Operation): boolean {
-    if (!(operation instanceof Operation)) throw new TypeError(`operation must be an Operation, got ${describe(operation)}`);
+    if (!madeOperations.has(operation as object)) throw new TypeError(`operation must be an Operation from a CompletionPort, got ${describe(operation)}`);
     const state = operation[io];
     if (state.port !== this || operation.state !== 'pending' || !this.#inFlight.has(state.slot.key)) return false;
     if (operation.socket.closed) return false;
