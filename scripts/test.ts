@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { typedocArgs } from './docs.ts';
 import { run } from './harness/proc.ts';
 import { provisionWindowsNode } from './harness/provision.ts';
 import { HarnessError, say, step } from './harness/steps.ts';
@@ -56,6 +57,7 @@ const MOCHA = path.join('node_modules', 'mocha', 'bin', 'mocha.js');
 async function main(): Promise<number> {
   await step('type check (tsc --noEmit)', typeCheck);
   await step('build dist/ (npm run build)', build);
+  await step('API reference (npm run docs: typedoc, a warning fails)', apiReference);
   const timeoutMs = await step('read WINSOCK_FFI_TEST_TIMEOUT_S', testTimeoutMs);
   // On Windows the whole suite, test/pure/ included, runs natively below.
   if (process.platform !== 'win32') await step('pure logic on this node, without Wine (test/pure/)', pureTests);
@@ -95,6 +97,17 @@ async function build(): Promise<void> {
   if (result.code !== 0) throw new Error(`tsc could not build dist/ (exit code ${result.code ?? result.signal})`);
   const rewrite = await run(process.execPath, [path.join(rootDir, 'scripts', 'declaration-specifiers.mjs')], { cwd: rootDir });
   if (rewrite.code !== 0) throw new Error(`scripts/declaration-specifiers.mjs failed (exit code ${rewrite.code ?? rewrite.signal})`);
+}
+
+/**
+ * The same as `npm run docs`, on this machine's node (no Wine needed): typedoc.json makes
+ * every typedoc warning an error, so an undocumented export in a public signature, a
+ * broken {@link} or an internal leaking into the public API fails the run here.
+ */
+async function apiReference(): Promise<void> {
+  say('typedoc --options typedoc.json (into docs/api/)');
+  const result = await run(process.execPath, typedocArgs(), { cwd: rootDir });
+  if (result.code !== 0) throw new Error(`typedoc failed or warned (exit code ${result.code ?? result.signal})`);
 }
 
 function testTimeoutMs(): number {
