@@ -6,6 +6,7 @@
 //   socket.ts            the public Socket (checks.ts, resolve.ts, address.ts beside it)
 //   iocp/                the completion engine: CompletionPort, pools, the shared pump
 //   socket's *Async, stream.ts   the Promise API and streams on top of the engine
+//   net/                 node:net's createConnection/createServer over the streams
 // Importing this module loads no DLL: on an OS without Winsock the first native call
 // throws, while the pure helpers (address parsing and formatting) work everywhere.
 
@@ -25,4 +26,9 @@ export type { Completion, OperationKind } from './iocp/completion-port.ts';
 export { AbortError, asyncEngine } from './iocp/async-io.ts';
 export type { AsyncEngine, AsyncOptions } from './iocp/async-io.ts';
 export { SocketStream } from './stream.ts';
-export type { SocketStreamOptions } from './stream.ts';
+export type { NetAddressInfo, ReadyState, SocketStreamOptions } from './stream.ts';
+export { connect, createConnection } from './net/connect.ts';
+export type { NetConnectOptions } from './net/connect.ts';
+export { createServer, serve, Server } from './net/server.ts';
+export type { ConnectionTarget, ServerListenOptions, ServerOptions } from './net/server.ts';
+export type { NodeSystemError } from './net/errors.ts';

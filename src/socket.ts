@@ -556,6 +556,24 @@ export class Socket {
     }
   }
 
+  /**
+   * A listening socket is async-iterable: `for await (const connection of listener)`
+   * accepts (AcceptEx) until the listener is closed or the loop breaks.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Socket, void, undefined> {
+    for (;;) {
+      let accepted: Socket;
+      try {
+        accepted = await this.acceptAsync();
+      } catch (error) {
+        // Closed under the loop (the pending AcceptEx aborted): the iteration ends.
+        if (this.closed) return;
+        throw error;
+      }
+      yield accepted;
+    }
+  }
+
   /** Data calls on a listener would wait forever: a listener only accepts. */
   #requireDataSocket(operation: string): void {
     if (this.#listening) throw new SocketStateError('ERR_SOCKET_LISTENING', `${operation}: this socket is listening; send and receive on the sockets acceptAsync() gives`);

@@ -1,40 +1,84 @@
-// socket.toStream(): a stream.Duplex over a connected TCP socket, driven by the
-// Promise API's engine, so that stream.pipeline and protocol code written for
-// net.Socket can use it. One receive is pending at a time and only while the readable
-// side wants data (backpressure); it lands straight in the Buffer that is pushed. Writes
-// are read by the OS in place (queued ones gathered into one WSASend); a write's
-// callback fires when the stack has taken every byte.
+// SocketStream: a stream.Duplex over a TCP Socket with net.Socket's surface, driven by
+// the Promise API's engine, so that http, https, http2, TLS, undici, ws and protocol
+// code written for net.Socket can use it. socket.toStream() makes one over a connected
+// Socket; createConnection() (src/net/) makes one that is still connecting.
+//
+// One receive is pending at a time and only while the readable side wants data
+// (backpressure); it lands straight in the Buffer that is pushed. Writes are read by the
+// OS in place (queued ones gathered into one WSASend); a write's callback fires when the
+// stack has taken every byte. Errors carry Node's codes (ECONNRESET, ...), with the
+// Winsock name and number as winsockCode / winsockErrno.
 
 import { Duplex } from 'node:stream';
-import { checkBoolean, checkObject, checkSocket, requireTcp } from './checks.ts';
+import type { SocketAddress } from './address.ts';
+import { checkBoolean, checkInteger, checkObject, checkSocket, describe, requireTcp } from './checks.ts';
 import { recvIntoAsync, sendChunksAsync } from './iocp/async-io.ts';
+import { toNodeError } from './net/errors.ts';
 import type { Socket } from './socket.ts';
 import { claimStream, handleOf, requireConnectable } from './socket-internals.ts';
+import { constants } from './sys/index.ts';
 
 export interface SocketStreamOptions {
   /** Keep the writable side open after the peer ends its side (default false, as net.Socket). */
   readonly allowHalfOpen?: boolean;
-  /** Bytes buffered on each side before backpressure applies (default 64 KiB). */
+  /** Bytes buffered on each side before backpressure applies (default: Node's). */
   readonly highWaterMark?: number;
   /** Largest single recv (default 64 KiB). */
   readonly readSize?: number;
 }
 
+/** net.Socket's readyState. */
+export type ReadyState = 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed';
+
+/** What address() returns, as net.Socket's does. */
+export interface NetAddressInfo {
+  readonly address: string;
+  readonly family: 'IPv4' | 'IPv6';
+  readonly port: number;
+}
+
 const DEFAULT_READ_SIZE = 64 * 1024;
+const LINGER_ABORT = new Uint8Array([1, 0, 0, 0]);
+/** Node's largest timer delay; a longer setTimeout() would fire at once. */
+const MAX_TIMEOUT_MS = 0x7fffffff;
+
+/** @internal Passed instead of a Socket: a stream that is still connecting (createConnection), whose Socket comes later. */
+export const CONNECTING: unique symbol = Symbol('winsock-ffi.connecting');
+/** @internal createConnection() made the Socket (its host name resolved): the stream owns it from now on. */
+export const attach: unique symbol = Symbol('winsock-ffi.attach');
+/** @internal Settles a connecting stream: null on success, or the (already Node-shaped) error. */
+export const connected: unique symbol = Symbol('winsock-ffi.connected');
 
 export class SocketStream extends Duplex {
-  /** The socket underneath; the stream owns it and closes it on destroy. */
-  readonly socket: Socket;
+  #socket: Socket | null;
   readonly #readSize: number;
+  #connecting: boolean;
   #reading = false;
   /** The Buffer the next receive fills; null once handed out. */
   #target: Buffer | null = null;
+  #bytesRead = 0;
+  #bytesWritten = 0;
+  #timeoutMs = 0;
+  #timer: NodeJS.Timeout | null = null;
+  #referenced = true;
+  /** setNoDelay/setKeepAlive called while the Socket does not exist yet: applied when it comes. */
+  #early: Array<(socket: Socket) => void> = [];
+  /** Read once (getpeername/getsockname): they do not change while connected. */
+  #peer: SocketAddress | null = null;
+  #local: SocketAddress | null = null;
 
+  /**
+   * A stream over `socket`, which must be a connected TCP Socket; the stream owns it
+   * from then on and closes it when destroyed.
+   */
   constructor(socket: Socket, options: SocketStreamOptions = {}) {
-    checkSocket(socket, 'socket');
-    socket[handleOf]('toStream');
-    socket[requireConnectable]('toStream');
-    requireTcp(socket, 'toStream');
+    const connecting = (socket as unknown) === CONNECTING;
+    if (!connecting) {
+      checkSocket(socket, 'socket');
+      socket[handleOf]('toStream');
+      socket[requireConnectable]('toStream');
+      requireTcp(socket, 'toStream');
+    }
     checkObject(options);
     if (options.allowHalfOpen !== undefined) checkBoolean(options.allowHalfOpen, 'allowHalfOpen');
     const readSize = options.readSize ?? DEFAULT_READ_SIZE;
@@ -47,17 +91,251 @@ export class SocketStream extends Duplex {
       decodeStrings: true,
     });
     // Two streams would race for the same bytes: the first one owns the socket.
-    claimStream(socket);
-    this.socket = socket;
+    if (!connecting) claimStream(socket);
+    this.#socket = connecting ? null : socket;
     this.#readSize = readSize;
+    this.#connecting = connecting;
+    this.once('end', this.#onEnd);
+    // Read from the start, as net.Socket does: the peer's FIN or a reset is noticed even
+    // before anyone reads (data waits in the readable buffer, up to highWaterMark).
+    if (!connecting) this.read(0);
   }
 
+  /**
+   * The Socket underneath (the stream owns it: use it for options, not for I/O). Null
+   * only while createConnection() is still resolving the host name.
+   */
+  get socket(): Socket | null {
+    return this.#socket;
+  }
+
+  /** The Socket, for a call that needs one now. */
+  #live(operation: string): Socket {
+    if (this.#socket === null) throw new Error(`internal error: ${operation} before the socket exists`);
+    return this.#socket;
+  }
+
+  /** @internal createConnection(): the Socket it made for this stream, before connecting it. */
+  [attach](socket: Socket): void {
+    claimStream(socket);
+    this.#socket = socket;
+    if (!this.#referenced) socket.unref();
+    for (const apply of this.#early.splice(0)) apply(socket);
+  }
+
+  /** @internal createConnection(): the connect finished (error null) or failed. */
+  [connected](error: Error | null): void {
+    this.#connecting = false;
+    if (this.destroyed) return;
+    if (error !== null) {
+      this.destroy(error);
+      return;
+    }
+    this.#refreshTimer();
+    this.emit('connect');
+    this.emit('ready');
+    this.read(0);
+  }
+
+  // --- net.Socket's properties -------------------------------------------------
+
+  /** True until the connection is established. */
+  get connecting(): boolean {
+    return this.#connecting;
+  }
+
+  /** True while not connected yet (connecting) or once destroyed, as net.Socket's. */
+  get pending(): boolean {
+    return this.#connecting || this.destroyed;
+  }
+
+  get readyState(): ReadyState {
+    if (this.#connecting) return 'opening';
+    if (this.readable && this.writable) return 'open';
+    if (this.readable) return 'readOnly';
+    if (this.writable) return 'writeOnly';
+    return 'closed';
+  }
+
+  /** Bytes received so far. */
+  get bytesRead(): number {
+    return this.#bytesRead;
+  }
+
+  /** Bytes written so far, including those still queued. */
+  get bytesWritten(): number {
+    return this.#bytesWritten;
+  }
+
+  /** The idle timeout set with setTimeout(), in milliseconds; undefined when none. */
+  get timeout(): number | undefined {
+    return this.#timeoutMs === 0 ? undefined : this.#timeoutMs;
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.#peerAddress()?.address;
+  }
+
+  get remotePort(): number | undefined {
+    return this.#peerAddress()?.port;
+  }
+
+  get remoteFamily(): 'IPv4' | 'IPv6' | undefined {
+    const peer = this.#peerAddress();
+    return peer === null ? undefined : familyName(peer);
+  }
+
+  get localAddress(): string | undefined {
+    return this.#localAddress()?.address;
+  }
+
+  get localPort(): number | undefined {
+    return this.#localAddress()?.port;
+  }
+
+  get localFamily(): 'IPv4' | 'IPv6' | undefined {
+    const local = this.#localAddress();
+    return local === null ? undefined : familyName(local);
+  }
+
+  /** The local address, as net.Socket.address() gives it ({} before connecting, as Node). */
+  address(): NetAddressInfo | Record<string, never> {
+    const local = this.#localAddress();
+    return local === null ? {} : { address: local.address, family: familyName(local), port: local.port };
+  }
+
+  #peerAddress(): SocketAddress | null {
+    if (this.#peer === null && !this.#connecting && this.#socket !== null && !this.#socket.closed) {
+      try {
+        this.#peer = this.#socket.remoteAddress;
+      } catch {
+        return null; // not connected (any more)
+      }
+    }
+    return this.#peer;
+  }
+
+  #localAddress(): SocketAddress | null {
+    if (this.#local === null && this.#socket !== null && !this.#socket.closed) {
+      try {
+        this.#local = this.#socket.localAddress;
+      } catch {
+        return null; // not bound yet
+      }
+    }
+    return this.#local;
+  }
+
+  // --- net.Socket's methods ----------------------------------------------------
+
+  /**
+   * Emits 'timeout' after `ms` milliseconds without reads or writes (0 turns it off);
+   * the stream stays open, as net.Socket's does. `callback` is added as a 'timeout' listener.
+   */
+  setTimeout(ms: number, callback?: () => void): this {
+    checkInteger(ms, 'timeout', 0, Number.MAX_SAFE_INTEGER);
+    if (callback !== undefined) {
+      if (typeof callback !== 'function') throw new TypeError(`callback must be a function, got ${describe(callback)}`);
+      if (ms === 0) this.removeListener('timeout', callback);
+      else this.once('timeout', callback);
+    }
+    this.#timeoutMs = Math.min(ms, MAX_TIMEOUT_MS);
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    if (this.#timeoutMs > 0 && !this.destroyed) {
+      this.#timer = setTimeout(this.#onTimeout, this.#timeoutMs);
+      if (!this.#referenced) this.#timer.unref();
+    }
+    return this;
+  }
+
+  readonly #onTimeout = (): void => {
+    this.#timer = null;
+    if (this.destroyed) return;
+    this.emit('timeout');
+  };
+
+  /** Activity: the idle timer starts again. */
+  #refreshTimer(): void {
+    if (this.#timeoutMs === 0 || this.destroyed) return;
+    if (this.#timer !== null) this.#timer.refresh();
+    else {
+      this.#timer = setTimeout(this.#onTimeout, this.#timeoutMs);
+      if (!this.#referenced) this.#timer.unref();
+    }
+  }
+
+  /** TCP_NODELAY (default true, as net.Socket.setNoDelay()). */
+  setNoDelay(noDelay = true): this {
+    const on = Boolean(noDelay);
+    if (this.#socket === null) this.#early.push((socket) => socket.setNoDelay(on));
+    else if (!this.#socket.closed) this.#socket.setNoDelay(on);
+    return this;
+  }
+
+  /** SO_KEEPALIVE; a positive `initialDelay` (ms) sets the idle time before the first probe (SIO_KEEPALIVE_VALS). */
+  setKeepAlive(enable = false, initialDelay = 0): this {
+    const on = Boolean(enable);
+    const delay = Math.floor(Number(initialDelay) || 0);
+    const apply = (socket: Socket): void => {
+      if (socket.closed) return;
+      if (delay > 0) socket.setKeepAlive(on, { idleMs: delay });
+      else socket.setKeepAlive(on);
+    };
+    if (this.#socket === null) this.#early.push(apply);
+    else apply(this.#socket);
+    return this;
+  }
+
+  /** Pending I/O and the idle timer keep the process alive again (the default). */
+  ref(): this {
+    this.#referenced = true;
+    if (this.#socket !== null && !this.#socket.closed) this.#socket.ref();
+    this.#timer?.ref();
+    return this;
+  }
+
+  /** Neither pending I/O nor the idle timer keeps the process alive, as net.Socket.unref(). */
+  unref(): this {
+    this.#referenced = false;
+    if (this.#socket !== null && !this.#socket.closed) this.#socket.unref();
+    this.#timer?.unref();
+    return this;
+  }
+
+  /** Ends the writable side, then destroys the stream once the writes are out. */
+  destroySoon(): void {
+    if (this.writable) this.end();
+    if (this.writableFinished) this.destroy();
+    else this.once('finish', () => this.destroy());
+  }
+
+  /** Closes the connection with a reset (RST) instead of a FIN, as net.Socket.resetAndDestroy(). */
+  resetAndDestroy(): this {
+    if (this.#socket !== null && !this.#socket.closed) {
+      try {
+        // SO_LINGER on, 0 seconds (struct linger { u_short l_onoff, l_linger }): closesocket aborts the connection.
+        this.#socket.setOption(constants.SOL_SOCKET, constants.SO_LINGER, LINGER_ABORT);
+      } catch {
+        // Closing still ends the connection, with a FIN.
+      }
+    }
+    this.destroy();
+    return this;
+  }
+
+  // --- Duplex ------------------------------------------------------------------
+
   override _read(): void {
+    if (this.#connecting) {
+      this.once('connect', () => this._read());
+      return;
+    }
     if (this.#reading) return;
     this.#reading = true;
     // The OS writes straight into a Buffer of ours (no copy), handed out once filled.
     this.#target ??= Buffer.allocUnsafeSlow(this.#readSize);
-    recvIntoAsync(this.socket, this.#target).then(this.#onRead, this.#onReadError);
+    recvIntoAsync(this.#live('read'), this.#target).then(this.#onRead, this.#onReadError);
   }
 
   // Bound once: no closure per read.
@@ -68,8 +346,12 @@ export class SocketStream extends Duplex {
     // 0 bytes is the peer's FIN; push() asks for more by calling _read again.
     if (bytes === 0) {
       this.push(null);
+      // As net.Socket: 'end' comes even when nobody is reading.
+      this.read(0);
       return;
     }
+    this.#bytesRead += bytes;
+    this.#refreshTimer();
     if (bytes * 4 <= target.byteLength) {
       // A small read would pin a whole read buffer per chunk: copy it out and read into the same buffer again.
       this.push(Buffer.copyBytesFrom(target, 0, bytes));
@@ -83,40 +365,67 @@ export class SocketStream extends Duplex {
     this.#reading = false;
     if (this.destroyed) return;
     // The socket was closed under the stream: like a net.Socket whose handle is gone, just close.
-    if (this.socket.closed) this.destroy();
-    else this.destroy(error as Error);
+    if (this.#socket === null || this.#socket.closed) this.destroy();
+    else this.destroy(toNodeError(error, 'read') as Error);
+  };
+
+  /** The peer ended its side; without allowHalfOpen Duplex ends ours too. */
+  readonly #onEnd = (): void => {
+    this.#refreshTimer();
   };
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    // The stream owns `chunk` until the callback: the OS reads it in place, as libuv does for net.Socket.
-    sendChunksAsync(this.socket, [chunk]).then(callback as () => void, callback);
+    this._writev([{ chunk }], callback);
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
-    // Writes queued behind a slow one go out as one WSASend with a WSABUF each.
-    sendChunksAsync(
-      this.socket,
-      chunks.map((entry) => entry.chunk),
-    ).then(callback as () => void, callback);
+    if (this.#connecting) {
+      // Written before the connection is up: sent once it is, as net.Socket does.
+      this.once('connect', () => this._writev(chunks, callback));
+      return;
+    }
+    const buffers = chunks.map((entry) => entry.chunk);
+    for (const buffer of buffers) this.#bytesWritten += buffer.byteLength;
+    // The stream owns the chunks until the callback: the OS reads them in place (one
+    // WSASend with a WSABUF each), as libuv does for net.Socket.
+    sendChunksAsync(this.#live('write'), buffers).then(this.#afterWrite(callback), (error: unknown) => callback(toNodeError(error, 'write') as Error));
+  }
+
+  #afterWrite(callback: (error?: Error | null) => void): () => void {
+    return () => {
+      this.#refreshTimer();
+      callback();
+    };
   }
 
   override _final(callback: (error?: Error | null) => void): void {
+    if (this.#connecting) {
+      this.once('connect', () => this._final(callback));
+      return;
+    }
     try {
-      this.socket.shutdown('send'); // FIN: the peer's reads end
+      this.#live('end').shutdown('send'); // FIN: the peer's reads end
       callback();
     } catch (error) {
-      callback(error as Error);
+      callback(toNodeError(error, 'shutdown') as Error);
     }
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#connecting = false;
     // Closing aborts the pending recv/send; their memory stays with the completion
     // port until the aborted completions arrive, and their results are ignored here.
     try {
-      this.socket.close();
+      this.#socket?.close();
     } catch (closeError) {
       error ??= closeError as Error;
     }
     callback(error);
   }
+}
+
+function familyName(address: SocketAddress): 'IPv4' | 'IPv6' {
+  return address.family === 'ipv4' ? 'IPv4' : 'IPv6';
 }

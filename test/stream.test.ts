@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Socket, SocketStream, WinsockError, constants } from '../src/index.ts';
+import type { NodeSystemError } from '../src/index.ts';
 import { pumpState } from '../src/iocp/async-io.ts';
 import { pattern, sha256 } from './support/data.ts';
 import { families, SocketTracker } from './support/sockets.ts';
@@ -110,7 +111,7 @@ describe('socket.toStream()', function () {
     await once(stream, 'close');
   });
 
-  it('a reset by the peer is an error (WSAECONNRESET) followed by one close', async function () {
+  it('a reset by the peer is an error with Node\'s code (ECONNRESET, winsockCode WSAECONNRESET) followed by one close', async function () {
     const { client, server } = await streamPair(tracker, families[0]!);
     const stream = client.toStream();
     stream.resume();
@@ -124,9 +125,13 @@ describe('socket.toStream()', function () {
     server.close();
     // 'close' follows 'error' in the same tick: listen for both at once.
     const closed = new Promise((resolve) => stream.once('close', resolve));
-    const [error] = (await once(stream, 'error')) as [WinsockError];
-    expect(error).to.be.instanceOf(WinsockError);
-    expect(error.code).to.equal('WSAECONNRESET');
+    const [error] = (await once(stream, 'error')) as [NodeSystemError];
+    // A stream is net.Socket's stand-in: its errors carry Node's codes, the Winsock ones beside.
+    expect(error.code).to.equal('ECONNRESET');
+    expect(error.syscall).to.equal('read');
+    expect(error.winsockCode).to.equal('WSAECONNRESET');
+    expect(error.winsockErrno).to.equal(10054);
+    expect(error.cause).to.be.instanceOf(WinsockError);
     await closed;
     expect(client.closed).to.equal(true);
   });
