@@ -3,9 +3,12 @@
 // and exports what the sources export.
 
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as source from '../src/index.ts';
+import { exited } from './support/processes.ts';
 
 const root = new URL('../', import.meta.url);
 const packageJson = JSON.parse(fs.readFileSync(new URL('package.json', root), 'utf8')) as {
@@ -13,6 +16,7 @@ const packageJson = JSON.parse(fs.readFileSync(new URL('package.json', root), 'u
   types: string;
   exports: { '.': { types: string; default: string } };
   files: string[];
+  engines: { node: string };
 };
 
 describe('the published package (dist/)', function () {
@@ -57,5 +61,74 @@ describe('the published package (dist/)', function () {
     } finally {
       for (const socket of [client, server, listener]) socket.close();
     }
+  });
+});
+
+describe('the published package for CommonJS and debuggers', function () {
+  this.timeout(60_000);
+  const rootDir = fileURLToPath(root);
+
+  it("engines.node asks for the require(esm) of Node 22.12+, and this node meets it", function () {
+    // CommonJS code can require() this ES module package only from Node 22.12 on.
+    expect(packageJson.engines.node).to.equal('>=22.12');
+    const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+    expect(major > 22 || (major === 22 && minor >= 12), process.version).to.equal(true);
+  });
+
+  it("require('winsock-ffi') from a CommonJS program loads dist/index.js through exports and works", async function () {
+    const scratch = fs.mkdtempSync(path.join(rootDir, '.cache', 'require-'));
+    try {
+      const result = path.join(scratch, 'result.json');
+      const errors = path.join(scratch, 'stderr.txt');
+      // Output to files, never pipes (Windows node under Wine).
+      const err = fs.openSync(errors, 'w');
+      let code: number | null;
+      try {
+        const child = spawn(process.execPath, [path.join(rootDir, 'test', 'fixtures', 'require-package.cjs'), result], {
+          cwd: rootDir,
+          stdio: ['ignore', 'ignore', err],
+          windowsHide: true,
+        });
+        code = await exited(child, 50_000);
+      } finally {
+        fs.closeSync(err);
+      }
+      const stderr = fs.readFileSync(errors, 'utf8');
+      expect(code, stderr).to.equal(0);
+      // No "ExperimentalWarning: ... require() of ES modules" on the node this targets.
+      expect(stderr).to.equal('');
+      const seen = JSON.parse(fs.readFileSync(result, 'utf8')) as { resolved: string; names: string[]; echoed: string };
+      expect(path.resolve(seen.resolved)).to.equal(path.resolve(rootDir, packageJson.exports['.'].default));
+      expect(seen.names).to.deep.equal(Object.keys(source).sort());
+      expect(seen.echoed).to.equal('cjs');
+    } finally {
+      fs.rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+
+  it('every dist/*.js names its source map, and every map carries its sources (sourcesContent equal to src/)', function () {
+    // The package ships dist/ only, not src/: the maps embed the TypeScript
+    // (tsconfig.build.json's inlineSources), so a debugger shows it from an installed copy.
+    const dist = path.join(rootDir, 'dist');
+    const scripts = fs
+      .readdirSync(dist, { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.js'));
+    expect(scripts.length).to.be.greaterThan(5);
+    for (const script of scripts) {
+      const at = path.join(dist, script);
+      const reference = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(fs.readFileSync(at, 'utf8'));
+      expect(reference, `${script} has no sourceMappingURL`).to.not.equal(null);
+      const mapFile = path.resolve(path.dirname(at), reference![1]!);
+      expect(mapFile.startsWith(dist + path.sep), `${script}'s map is outside dist/`).to.equal(true);
+      expect(fs.existsSync(mapFile), `${script}'s map ${reference![1]} is missing`).to.equal(true);
+      const map = JSON.parse(fs.readFileSync(mapFile, 'utf8')) as { sources: string[]; sourceRoot?: string; sourcesContent?: (string | null)[] };
+      expect(map.sources.length, script).to.be.greaterThan(0);
+      expect(map.sourcesContent, `${script}'s map embeds no sources`).to.be.an('array').with.lengthOf(map.sources.length);
+      for (const [index, name] of map.sources.entries()) {
+        const original = path.resolve(path.dirname(mapFile), map.sourceRoot ?? '', name);
+        expect(map.sourcesContent![index], `${script}: ${name}`).to.equal(fs.readFileSync(original, 'utf8'));
+      }
+    }
+    expect(packageJson.files).to.include('dist');
   });
 });
