@@ -23,8 +23,8 @@ const examples = fs
 describe('examples/', function () {
   this.timeout(EXIT_WITHIN_MS + 10_000);
 
-  it('are there (echo, blocking ping-pong, and one per benchmark mode)', function () {
-    for (const name of ['echo.ts', 'ping-pong-blocking.ts', 'nonblocking-poll.ts', 'iocp-poll.ts', 'promise.ts', 'stream.ts']) {
+  it('are there (echo, blocking ping-pong, one per benchmark mode, http)', function () {
+    for (const name of ['echo.ts', 'ping-pong-blocking.ts', 'nonblocking-poll.ts', 'iocp-poll.ts', 'promise.ts', 'stream.ts', 'http.ts']) {
       expect(examples, name).to.include(name);
     }
   });
