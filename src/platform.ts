@@ -1,6 +1,5 @@
 // What the running system offers, probed once.
 
-import { handleOf } from './socket-internals.ts';
 import { Socket } from './socket.ts';
 import * as sys from './sys/index.ts';
 
@@ -22,22 +21,12 @@ export function loopbackFastPathSupported(): boolean {
   return fastPathSupported;
 }
 
-let registeredIo: string | null | undefined;
-
 /**
  * @internal Null when the system hands out the Registered I/O function table, else the
  * name of the error it answered with (WSAEOPNOTSUPP under Wine and before Windows 8).
  */
 export function registeredIoUnavailableBecause(): string | null {
-  if (registeredIo === undefined) {
-    const probe = new Socket({ family: 'ipv4', type: 'tcp' });
-    try {
-      registeredIo = sys.registeredIoUnavailableBecause(probe[handleOf]('registeredIoSupported'));
-    } finally {
-      probe.close();
-    }
-  }
-  return registeredIo;
+  return sys.rio.unavailableBecause();
 }
 
 /** Wine's version when the process runs under Wine, else null. */

@@ -27,6 +27,9 @@ export * as overlapped from './windows/overlapped.ts';
 export type { OverlappedSlot } from './windows/overlapped.ts';
 export * as eventLoop from './windows/event-loop.ts';
 export type { LoopSlot } from './windows/event-loop.ts';
+/** Registered I/O: the function table (the system's, or for tests the RIO test double's) and its calls. */
+export * as rio from './windows/rio.ts';
+export type { RioApi } from './windows/rio.ts';
 /** Every Winsock number, for users' getOption/setOption (the package itself uses named functions). */
 export * as constants from './windows/constants.ts';
 export {

@@ -52,6 +52,24 @@ export const SOMAXCONN = 0x7fffffff;
 
 export const WSA_FLAG_OVERLAPPED = 0x01;
 export const WSA_FLAG_NO_HANDLE_INHERIT = 0x80;
+/** WSASocketW: the socket can take a Registered I/O request queue (Windows 8+). */
+export const WSA_FLAG_REGISTERED_IO = 0x100;
+
+// Registered I/O (mswsockdef.h): request flags, sentinel values, notification types.
+export const RIO_MSG_DONT_NOTIFY = 0x1;
+export const RIO_MSG_DEFER = 0x2;
+export const RIO_MSG_WAITALL = 0x4;
+export const RIO_MSG_COMMIT_ONLY = 0x8;
+/** RIORegisterBuffer's failure value, (RIO_BUFFERID)(ULONG_PTR)0xFFFFFFFF. */
+export const RIO_INVALID_BUFFERID = 0xffffffff;
+/** RIOCreateCompletionQueue's and RIOCreateRequestQueue's failure value (RIO_INVALID_CQ, RIO_INVALID_RQ). */
+export const RIO_INVALID_QUEUE = 0;
+/** The largest completion queue, in entries. */
+export const RIO_MAX_CQ_SIZE = 0x8000000;
+/** What RIODequeueCompletion returns for a corrupt (or unknown) completion queue. */
+export const RIO_CORRUPT_CQ = 0xffffffff;
+export const RIO_EVENT_COMPLETION = 1;
+export const RIO_IOCP_COMPLETION = 2;
 
 export const POLLRDNORM = 0x0100;
 export const POLLRDBAND = 0x0200;

@@ -206,6 +206,84 @@ export const EXTENSIONS = {
 /** WSAID_MULTIPLE_RIO {8509e081-96dd-4005-b165-9e2ee8c79e3f}: the Registered I/O function table. */
 export const WSAID_MULTIPLE_RIO = guid(0x8509e081, 0x96dd, 0x4005, [0xb1, 0x65, 0x9e, 0x2e, 0xe8, 0xc7, 0x9e, 0x3f]);
 
+/**
+ * Registered I/O: RIO_EXTENSION_FUNCTION_TABLE (mswsock.h) after its DWORD cbSize, one
+ * function pointer each, in the table's order (this object's key order is that order).
+ * RIO_RQ, RIO_CQ and RIO_BUFFERID are opaque pointer-sized values: uintptr_t, numbers here
+ * (user-mode values fit in 53 bits; RIO_INVALID_BUFFERID is 0xFFFFFFFF). PRIO_BUF and
+ * PRIORESULT point into pinned memory; PVOID contexts are uintptr_t; BOOL and INT are int.
+ */
+export const RIO_FUNCTIONS = {
+  RIOReceive: fn<(rq: number, data: Pointer | null, count: number, flags: number, context: number) => number>(
+    'int __stdcall RIOReceive(uintptr_t SocketQueue, void *pData, uint32_t DataBufferCount, uint32_t Flags, uintptr_t RequestContext)',
+  ),
+  RIOReceiveEx: fn<(rq: number, data: Pointer, count: number, local: Pointer | null, remote: Pointer | null, control: Pointer | null, flagsBuffer: Pointer | null, flags: number, context: number) => number>(
+    'int __stdcall RIOReceiveEx(uintptr_t SocketQueue, void *pData, uint32_t DataBufferCount, void *pLocalAddress, void *pRemoteAddress, void *pControlContext, void *pFlags, uint32_t Flags, uintptr_t RequestContext)',
+  ),
+  RIOSend: fn<(rq: number, data: Pointer | null, count: number, flags: number, context: number) => number>(
+    'int __stdcall RIOSend(uintptr_t SocketQueue, void *pData, uint32_t DataBufferCount, uint32_t Flags, uintptr_t RequestContext)',
+  ),
+  RIOSendEx: fn<(rq: number, data: Pointer, count: number, local: Pointer | null, remote: Pointer | null, control: Pointer | null, flagsBuffer: Pointer | null, flags: number, context: number) => number>(
+    'int __stdcall RIOSendEx(uintptr_t SocketQueue, void *pData, uint32_t DataBufferCount, void *pLocalAddress, void *pRemoteAddress, void *pControlContext, void *pFlags, uint32_t Flags, uintptr_t RequestContext)',
+  ),
+  RIOCloseCompletionQueue: fn<(cq: number) => void>('void __stdcall RIOCloseCompletionQueue(uintptr_t CQ)'),
+  RIOCreateCompletionQueue: fn<(size: number, notification: Pointer | null) => number | bigint>(
+    'uintptr_t __stdcall RIOCreateCompletionQueue(uint32_t QueueSize, void *NotificationCompletion)',
+  ),
+  RIOCreateRequestQueue: fn<(s: Handle, maxReceive: number, maxReceiveBuffers: number, maxSend: number, maxSendBuffers: number, receiveCq: number, sendCq: number, context: number) => number | bigint>(
+    'uintptr_t __stdcall RIOCreateRequestQueue(uintptr_t Socket, uint32_t MaxOutstandingReceive, uint32_t MaxReceiveDataBuffers, uint32_t MaxOutstandingSend, uint32_t MaxSendDataBuffers, uintptr_t ReceiveCQ, uintptr_t SendCQ, uintptr_t SocketContext)',
+  ),
+  RIODequeueCompletion: fn<(cq: number, results: Pointer, count: number) => number>('uint32_t __stdcall RIODequeueCompletion(uintptr_t CQ, void *Array, uint32_t ArraySize)'),
+  RIODeregisterBuffer: fn<(id: number) => void>('void __stdcall RIODeregisterBuffer(uintptr_t BufferId)'),
+  RIONotify: fn<(cq: number) => number>('int __stdcall RIONotify(uintptr_t CQ)'),
+  RIORegisterBuffer: fn<(data: Pointer, length: number) => number | bigint>('uintptr_t __stdcall RIORegisterBuffer(void *DataBuffer, uint32_t DataLength)'),
+  RIOResizeCompletionQueue: fn<(cq: number, size: number) => number>('int __stdcall RIOResizeCompletionQueue(uintptr_t CQ, uint32_t QueueSize)'),
+  RIOResizeRequestQueue: fn<(rq: number, maxReceive: number, maxSend: number) => number>(
+    'int __stdcall RIOResizeRequestQueue(uintptr_t RQ, uint32_t MaxOutstandingReceive, uint32_t MaxOutstandingSend)',
+  ),
+};
+
+/** The RIO functions bound to the pointers of one RIO_EXTENSION_FUNCTION_TABLE. */
+export type RioFunctions = { readonly [K in keyof typeof RIO_FUNCTIONS]: (typeof RIO_FUNCTIONS)[K] extends Declaration<infer F> ? F : never };
+
+/**
+ * Binds the 13 function pointers of an RIO_EXTENSION_FUNCTION_TABLE held in `table`
+ * (cbSize at 0, padded to 8, then one 8-byte pointer each). Throws when one is null.
+ */
+export function bindRioTable(table: Uint8Array): RioFunctions {
+  const view = Buffer.from(table.buffer, table.byteOffset, table.byteLength);
+  const out: Record<string, unknown> = {};
+  Object.entries(RIO_FUNCTIONS).forEach(([name, declaration], i) => {
+    const pointer = view.readBigUInt64LE(8 + 8 * i);
+    if (pointer === 0n) throw new Error(`the RIO function table has no ${name}`);
+    out[name] = koffi.decode(pointer, koffi.proto(declaration.prototype));
+  });
+  return out as RioFunctions;
+}
+
+/**
+ * @internal The RIO test double's exports (test/fixtures/rio-double/rio-double.c): its
+ * RIO_EXTENSION_FUNCTION_TABLE as the ioctl would return it, and controls for tests.
+ */
+export const RIO_DOUBLE = {
+  RioDoubleGetTable: fn<(table: Uint8Array, size: number, returned: Uint32Array) => number>('int RioDoubleGetTable(void *output, uint32_t size, void *returned)'),
+  RioDoubleCorruptLastCompletionQueue: fn<() => void>('void RioDoubleCorruptLastCompletionQueue(void)'),
+  RioDoubleStats: fn<(out: Uint8Array, size: number) => number>('int RioDoubleStats(void *out, uint32_t size)'),
+  RioDoubleLayout: fn<(out: Uint32Array, count: number) => number>('int RioDoubleLayout(void *out, uint32_t count)'),
+};
+
+const rioDoubles = new Map<string, () => Library<typeof RIO_DOUBLE>>();
+
+/** @internal The RIO test double DLL at `path`, loaded once. */
+export function rioDouble(path: string): Library<typeof RIO_DOUBLE> {
+  let loader = rioDoubles.get(path);
+  if (loader === undefined) {
+    loader = lazyLibrary(path, RIO_DOUBLE);
+    rioDoubles.set(path, loader);
+  }
+  return loader();
+}
+
 /** A GUID as the struct lays it out: Data1 (LE u32), Data2, Data3 (LE u16), Data4[8]. */
 export function guid(data1: number, data2: number, data3: number, data4: readonly number[]): Buffer {
   const bytes = Buffer.alloc(16);

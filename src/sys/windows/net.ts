@@ -34,12 +34,13 @@ import {
   TCP_NODELAY,
   WSA_FLAG_NO_HANDLE_INHERIT,
   WSA_FLAG_OVERLAPPED,
+  WSA_FLAG_REGISTERED_IO,
   WSAEINVAL,
   WSAEOPNOTSUPP,
   WSAETIMEDOUT,
   WSAEWOULDBLOCK,
 } from './constants.ts';
-import { check, errorName, lastError, WinsockError } from './error.ts';
+import { check, lastError, WinsockError } from './error.ts';
 import { INVALID_HANDLE, isWindows, kernel32, ntdll, readNative, toHandle, ws2, WSAID_MULTIPLE_RIO } from './ffi.ts';
 import type { Handle } from './ffi.ts';
 import { decodeSockaddr, encodeSockaddr, familyToAf, SOCKADDR_STORAGE_SIZE } from './sockaddr.ts';
@@ -86,7 +87,8 @@ function ensureStarted(): void {
   });
 }
 
-export function createSocket(family: AddressFamily, type: SocketType): Handle {
+/** WSASocketW; `registeredIo` adds WSA_FLAG_REGISTERED_IO (the socket can take a RIO request queue). */
+export function createSocket(family: AddressFamily, type: SocketType, registeredIo = false): Handle {
   ensureStarted();
   const handle = toHandle(
     ws2().WSASocketW(
@@ -97,7 +99,7 @@ export function createSocket(family: AddressFamily, type: SocketType): Handle {
       0,
       // Overlapped so that a completion port can take the socket later; not inherited
       // by child processes, as Node's own sockets are not.
-      WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT,
+      WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT | (registeredIo ? WSA_FLAG_REGISTERED_IO : 0),
     ),
   );
   if (handle === INVALID_HANDLE) check(SOCKET_ERROR, 'socket');
@@ -282,15 +284,12 @@ export function enableLoopbackFastPath(handle: Handle): boolean {
 }
 
 /**
- * Whether the system hands out the Registered I/O function table
- * (SIO_GET_MULTIPLE_EXTENSION_FUNCTION_POINTER, WSAID_MULTIPLE_RIO): null when it
- * does, else the name of the error it answered with.
+ * WSAIoctl(SIO_GET_MULTIPLE_EXTENSION_FUNCTION_POINTER, WSAID_MULTIPLE_RIO) into `table`
+ * (an RIO_EXTENSION_FUNCTION_TABLE): 0 when the system filled it, else the Winsock error
+ * it answered with (WSAEOPNOTSUPP under Wine and before Windows 8). See rio.ts.
  */
-export function registeredIoUnavailableBecause(handle: Handle): string | null {
-  // RIO_EXTENSION_FUNCTION_TABLE: DWORD cbSize (padded to 8) and 13 function pointers.
-  const table = Buffer.alloc(8 + 13 * 8);
-  table.writeUInt32LE(table.length, 0);
-  return wsaIoctl(handle, SIO_GET_MULTIPLE_EXTENSION_FUNCTION_POINTER, WSAID_MULTIPLE_RIO, table) === 0 ? null : errorName(lastError());
+export function fetchRioTable(handle: Handle, table: Uint8Array): number {
+  return wsaIoctl(handle, SIO_GET_MULTIPLE_EXTENSION_FUNCTION_POINTER, WSAID_MULTIPLE_RIO, table) === 0 ? 0 : lastError();
 }
 
 export function localAddress(handle: Handle): SocketAddress {
