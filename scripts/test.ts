@@ -4,11 +4,14 @@
 // (`npm test -- --grep IOCP`). The last line printed is `N passed, N failed, N skipped`.
 //
 // Environment: WINSOCK_FFI_CACHE (cache folder, default .cache/ at the repo root),
-// WINSOCK_FFI_TEST_TIMEOUT_S (whole mocha run, default 1800).
+// WINSOCK_FFI_TEST_TIMEOUT_S (whole mocha run, default 1800). The RIO test double
+// (test/fixtures/rio-double) is built with MinGW-w64 into the cache and its path handed to
+// the specs in WINSOCK_FFI_RIO_DOUBLE.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { typedocArgs } from './docs.ts';
+import { buildRioDouble, RIO_DOUBLE_VARIABLE } from './harness/mingw.ts';
 import { run } from './harness/proc.ts';
 import { provisionWindowsNode } from './harness/provision.ts';
 import { HarnessError, say, step } from './harness/steps.ts';
@@ -130,8 +133,12 @@ function defaultMochaArgs(): string[] {
 /** On Windows: mocha on the current node, once per run. Returns mocha's exit codes. */
 async function runNative(runs: readonly SuiteRun[], timeoutMs: number): Promise<number[]> {
   const exits: number[] = [];
+  // Windows without MinGW: the specs that need the double skip, saying so.
+  const rioDouble = await step('build the RIO test double (MinGW-w64)', () => buildRioDouble(rootDir, cacheDir));
+  if (rioDouble === null) say('no MinGW-w64 gcc here: the Registered I/O specs that need the test double are skipped');
   for (const suite of runs) {
     const env: NodeJS.ProcessEnv = { ...process.env, ...suite.env, WINSOCK_FFI_SUMMARY_FILE: suite.summaryFile };
+    if (rioDouble !== null) env[RIO_DOUBLE_VARIABLE] = rioDouble;
     if (!process.features.typescript) {
       // Node older than 22.18 cannot strip types itself; tsx loads the .ts specs instead.
       env.NODE_OPTIONS = [env.NODE_OPTIONS, '--import tsx'].filter((part) => part !== undefined && part !== '').join(' ');
@@ -147,6 +154,7 @@ async function runNative(runs: readonly SuiteRun[], timeoutMs: number): Promise<
 /** Elsewhere: provision, then mocha on Windows node.exe under Wine, once per run. Returns mocha's exit codes. */
 async function runUnderWine(runs: readonly SuiteRun[], timeoutMs: number): Promise<number[]> {
   const windowsNode = await provisionWindowsNode(rootDir, cacheDir); // its cache lock is released when we exit
+  const rioDouble = await step('build the RIO test double (MinGW-w64)', () => buildRioDouble(rootDir, cacheDir));
   const exits: number[] = [];
   try {
     for (const [index, suite] of runs.entries()) {
@@ -163,6 +171,7 @@ async function runUnderWine(runs: readonly SuiteRun[], timeoutMs: number): Promi
             // The Linux node running this harness: a test starts it from inside Wine as a native peer.
             WINSOCK_FFI_LINUX_NODE: process.execPath,
             WINSOCK_FFI_SUMMARY_FILE: windowsPath(suite.summaryFile),
+            ...(rioDouble === null ? {} : { [RIO_DOUBLE_VARIABLE]: windowsPath(rioDouble) }),
             // Mocha's colours, when not asked for with --color above, are only escape-code noise in a log.
             ...(process.stdout.isTTY || process.env.FORCE_COLOR !== undefined ? {} : { NO_COLOR: '1' }),
           }),
