@@ -50,6 +50,11 @@ export interface SocketOptions {
   readonly family?: AddressFamily;
   /** 'tcp' (default) or 'udp'. */
   readonly type?: SocketType;
+  /**
+   * WSA_FLAG_REGISTERED_IO (default false): the socket can take a Registered I/O request
+   * queue (RequestQueue). Accepted sockets inherit it from their listener.
+   */
+  readonly registeredIo?: boolean;
 }
 
 export interface ConnectOptions {
@@ -108,6 +113,8 @@ interface Adoption {
   readonly fastPathTooLate: boolean;
   readonly loopbackFastPath: boolean;
   readonly blocking: boolean;
+  /** Made with WSA_FLAG_REGISTERED_IO (an accepted socket: its listener was). */
+  readonly registeredIo?: boolean;
   /** An adopted handle that is listening already. */
   readonly listening?: boolean;
 }
@@ -125,6 +132,8 @@ export class Socket {
   #fastPathTooLate: boolean;
   #blocking: boolean;
   #loopbackFastPath: boolean;
+  /** Created with WSA_FLAG_REGISTERED_IO. */
+  #registeredIo = false;
   /** Whether pending async operations keep the process alive (ref/unref). */
   #referenced = true;
   /** listen() was called (or the adopted handle was listening): only accept calls make sense. */
@@ -142,6 +151,7 @@ export class Socket {
       this.#fastPathTooLate = adoption.fastPathTooLate;
       this.#loopbackFastPath = adoption.loopbackFastPath;
       this.#blocking = adoption.blocking;
+      this.#registeredIo = adoption.registeredIo ?? false;
       this.#listening = adoption.listening ?? false;
       this.#bound = adoption.fastPathTooLate || this.#listening;
     } else {
@@ -151,7 +161,9 @@ export class Socket {
       if (type !== 'tcp' && type !== 'udp') throw new TypeError(`type must be 'tcp' or 'udp', got ${describe(type)}`);
       this.family = family;
       this.type = type;
-      this.#handle = sys.createSocket(family, type);
+      const registeredIo = checkOptionalBoolean(options.registeredIo, 'registeredIo') ?? false;
+      this.#handle = sys.createSocket(family, type, registeredIo);
+      this.#registeredIo = registeredIo;
       claimHandle(this.#handle);
       this.#fastPathTooLate = false;
       this.#loopbackFastPath = false;
@@ -277,6 +289,11 @@ export class Socket {
     return this.#loopbackFastPath;
   }
 
+  /** True for a socket created with WSA_FLAG_REGISTERED_IO (the registeredIo option), which can take a RequestQueue. */
+  get registeredIo(): boolean {
+    return this.#registeredIo;
+  }
+
   /** @internal The live handle, or SocketClosedError naming `operation`. */
   [handleOf](operation: string): Handle {
     const handle = this.#handle;
@@ -331,6 +348,7 @@ export class Socket {
       type: this.type,
       fastPathTooLate: true,
       loopbackFastPath: this.#loopbackFastPath,
+      registeredIo: this.#registeredIo,
       // AcceptEx's socket was created here, blocking; accept() restores the mode itself.
       blocking: true,
     });
