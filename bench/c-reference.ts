@@ -149,7 +149,14 @@ export function parsePingPong(output: string, mode: CModeName): CResult | null {
 }
 
 /** Runs `reference.exe ping` for `count` measured round trips in `mode`; the result or why there is none. */
-export async function runPingPong(runner: WindowsRunner, exe: string, mode: CModeName, count: number, logFile: string, timeoutMs: number): Promise<CResult | { reason: string; timedOut: boolean }> {
+export async function runPingPong(
+  runner: WindowsRunner,
+  exe: string,
+  mode: CModeName,
+  count: number,
+  logFile: string,
+  timeoutMs: number,
+): Promise<CResult | { reason: string; timedOut: boolean; unavailable?: boolean }> {
   const cMode = mode.slice('c-'.length);
   const args = ['ping', cMode, '--count', String(count), '--timeout', String(programTimeoutSeconds(timeoutMs))];
   const outcome = await runner.exe(exe, args, logFile, timeoutMs);
@@ -157,7 +164,7 @@ export async function runPingPong(runner: WindowsRunner, exe: string, mode: CMod
   if (parsed !== null) return parsed;
   if (outcome.code === EXIT_UNAVAILABLE) {
     const line = outcome.output.split(/\r?\n/).find((candidate) => candidate.startsWith(`${mode} unavailable: `));
-    if (line !== undefined) return { reason: line.slice(`${mode} `.length).trim(), timedOut: false };
+    if (line !== undefined) return { reason: line.slice(`${mode} unavailable: `.length).trim(), timedOut: false, unavailable: true };
   }
   const how = outcome.timedOut ? `timed out after ${Math.round(timeoutMs / 1000)} s` : `exited with code ${outcome.code ?? outcome.signal}`;
   return { reason: `c-reference.exe ping ${cMode} ${how}: ${failureText(outcome.output)}`.trim(), timedOut: outcome.timedOut };

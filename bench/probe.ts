@@ -5,7 +5,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { loopbackFastPathSupported } from '../src/index.ts';
-import { registeredIoUnavailableBecause } from '../src/platform.ts';
 import { windowsVersion, wineVersion } from '../src/sys/index.ts';
 import { implementedModes, notImplemented } from './modes/index.ts';
 import { MODES } from './protocol.ts';
@@ -17,16 +16,14 @@ if (resultFile === undefined) throw new Error('usage: node bench/probe.ts <resul
 function modeAvailability(): ProbeResult['modes'] {
   const out = {} as ProbeResult['modes'];
   for (const mode of MODES) {
-    if (implementedModes[mode] !== undefined) {
-      out[mode] = { available: true, reason: null };
+    const implemented = implementedModes[mode];
+    if (implemented !== undefined) {
+      // A mode the system may lack (rio-poll) is n/a with the system's own answer.
+      const missing = implemented.unavailableBecause?.() ?? null;
+      out[mode] = { available: missing === null, reason: missing };
       continue;
     }
-    let reason = notImplemented[mode] ?? 'not implemented yet';
-    if (mode === 'rio-poll') {
-      const rio = registeredIoUnavailableBecause();
-      reason += rio === null ? ' (this system does offer it)' : `; this system does not offer it either (WSAID_MULTIPLE_RIO: ${rio})`;
-    }
-    out[mode] = { available: false, reason };
+    out[mode] = { available: false, reason: notImplemented[mode] ?? 'not implemented yet' };
   }
   return out;
 }

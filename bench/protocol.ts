@@ -9,8 +9,8 @@
 export const MODES = ['node:net', 'blocking', 'nonblocking-poll', 'iocp-wait', 'iocp-poll', 'rio-poll', 'promise', 'stream'] as const;
 export type ModeName = (typeof MODES)[number];
 
-/** The C reference (bench/c/reference.c) in its two ping-pong modes. */
-export const C_MODES = ['c-blocking', 'c-spin'] as const;
+/** The C reference (bench/c/reference.c) in its ping-pong modes: c-rio is Registered I/O, polled. */
+export const C_MODES = ['c-blocking', 'c-spin', 'c-rio'] as const;
 export type CModeName = (typeof C_MODES)[number];
 
 /** Rows that go through ws2_32 via this library and so run with the fast path off and on. */

@@ -109,7 +109,8 @@ export function rowLabel(row: Row): string {
 // ---------------------------------------------------------------------------
 // Targets: ratios of mean round trips measured in this one run (best winsock-ffi row at
 // most 0.5x node:net, blocking at most 1.15x c-blocking, promise at most 0.8x and stream
-// at most 0.85x node:net; nonblocking-poll vs c-spin is shown without a target).
+// at most 0.85x node:net; nonblocking-poll vs c-spin and rio-poll vs c-rio are shown
+// without a target).
 
 export interface Target {
   name: string;
@@ -142,6 +143,7 @@ export function targets(rows: Row[]): Target[] {
   out.push(ratioTarget('best winsock-ffi row vs node:net (mean RTT)', best, net, 0.5, 'winsock-ffi row', 'node:net'));
   out.push(ratioTarget('blocking vs C blocking (mean RTT)', findRow(rows, 'blocking'), findRow(rows, 'c-blocking'), 1.15, 'blocking', 'c-blocking'));
   out.push(ratioTarget('nonblocking-poll vs C spin (mean RTT, no target)', findRow(rows, 'nonblocking-poll'), findRow(rows, 'c-spin'), null, 'nonblocking-poll', 'c-spin'));
+  out.push(ratioTarget('rio-poll vs C rio (mean RTT, no target)', findRow(rows, 'rio-poll'), findRow(rows, 'c-rio'), null, 'rio-poll', 'c-rio'));
   out.push(ratioTarget('promise vs node:net (mean RTT)', findRow(rows, 'promise'), net, 0.8, 'promise', 'node:net'));
   out.push(ratioTarget('stream vs node:net (mean RTT)', findRow(rows, 'stream'), net, 0.85, 'stream', 'node:net'));
   return out;

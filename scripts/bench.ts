@@ -67,7 +67,8 @@ const HELP = `npm run bench -- [options]
 Latency rows: node:net (the baseline), then winsock-ffi's blocking, nonblocking-poll,
 iocp-wait, iocp-poll, rio-poll, promise (recvAsync/sendAsync) and stream (toStream()),
 each with the loopback fast path off and on (n/a with the reason where the system lacks
-it), then the C reference c-blocking and c-spin.
+it), then the C reference c-blocking, c-spin and c-rio (Registered I/O, n/a with the
+system's answer where it has none).
 
 Throughput rows (--throughput): one-way bulk transfer in MiB/s with node:net, stream,
 promise, blocking and the C reference c-bulk. --throughput alone runs only this table;
@@ -402,7 +403,7 @@ async function measureRow(runner: WindowsRunner, options: Options, mode: ModeNam
 }
 
 /** C rows are compared with this Node row: each runs right after it, and its count is sized from it. */
-const C_PEERS: Record<CModeName, ModeName> = { 'c-blocking': 'blocking', 'c-spin': 'nonblocking-poll' };
+const C_PEERS: Record<CModeName, ModeName> = { 'c-blocking': 'blocking', 'c-spin': 'nonblocking-poll', 'c-rio': 'rio-poll' };
 
 async function measureC(runner: WindowsRunner, options: Options, mode: CModeName, built: Built, peer: Row | undefined, position: string, status: StatusLine): Promise<{ row: Row; killed: boolean }> {
   if ('reason' in built) return { row: unavailableRow(mode, false, built.reason), killed: false };
@@ -411,6 +412,11 @@ async function measureC(runner: WindowsRunner, options: Options, mode: CModeName
   status.update(`${label}: ${count.toLocaleString('en-US')} round trips`, 'measure');
   const timeoutMs = (ROW_OVERHEAD_S + count * 0.02) * 1000;
   const result = await runPingPong(runner, built.exe, mode, count, path.join(workDir, `${mode}.log`), timeoutMs);
+  if ('reason' in result && result.unavailable === true) {
+    // The system lacks what the mode needs (RIO under Wine): n/a with its answer, not a failure.
+    status.done(`${label}: n/a: ${result.reason}`);
+    return { row: unavailableRow(mode, false, result.reason), killed: false };
+  }
   if ('reason' in result) {
     status.done(`${label}: FAILED: ${result.reason}`);
     return { row: unavailableRow(mode, false, `run failed: ${result.reason}`), killed: result.timedOut };

@@ -21,14 +21,6 @@ export function loopbackFastPathSupported(): boolean {
   return fastPathSupported;
 }
 
-/**
- * @internal Null when the system hands out the Registered I/O function table, else the
- * name of the error it answered with (WSAEOPNOTSUPP under Wine and before Windows 8).
- */
-export function registeredIoUnavailableBecause(): string | null {
-  return sys.rio.unavailableBecause();
-}
-
 /** Wine's version when the process runs under Wine, else null. */
 export function wineVersion(): string | null {
   return sys.wineVersion();

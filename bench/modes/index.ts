@@ -5,6 +5,7 @@ import type { Mode } from './mode.ts';
 import { promise, stream } from './async.ts';
 import { iocpPoll, iocpWait } from './iocp.ts';
 import { nodeNet } from './node-net.ts';
+import { rioPoll } from './rio.ts';
 import { blocking, nonblockingPoll } from './winsock-sync.ts';
 
 export const implementedModes: Partial<Record<ModeName, Mode>> = {
@@ -13,11 +14,10 @@ export const implementedModes: Partial<Record<ModeName, Mode>> = {
   'nonblocking-poll': nonblockingPoll,
   'iocp-wait': iocpWait,
   'iocp-poll': iocpPoll,
+  'rio-poll': rioPoll,
   promise,
   stream,
 };
 
 /** Why a mode has no implementation in this build. */
-export const notImplemented: Partial<Record<ModeName, string>> = {
-  'rio-poll': 'not implemented yet: winsock-ffi has no Registered I/O (RIO) support',
-};
+export const notImplemented: Partial<Record<ModeName, string>> = {};

@@ -24,6 +24,8 @@ export interface Mode {
   sender(fastPath: boolean, message: Message, clock: Clock): Promise<SenderSide>;
   /** Connects to `port` and echoes every message until the sender closes. */
   echo(port: number, fastPath: boolean, message: Message): Promise<void>;
+  /** For a mode the system may lack (RIO): null when it can run here, else the system's answer. */
+  unavailableBecause?(): string | null;
 }
 
 /** A connected socket driven synchronously: the JS thread waits inside the native calls. */
