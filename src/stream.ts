@@ -21,9 +21,17 @@ import { constants } from './sys/index.ts';
 export interface SocketStreamOptions {
   /** Keep the writable side open after the peer ends its side (default false, as net.Socket). */
   readonly allowHalfOpen?: boolean;
-  /** Bytes buffered on each side before backpressure applies (default: Node's). */
+  /**
+   * Bytes buffered on each side before backpressure applies (default: Node's on the
+   * readable side, 1 MiB on the writable side, so that writes queued meanwhile go out
+   * together in one WSASend).
+   */
   readonly highWaterMark?: number;
-  /** Largest single recv (default 64 KiB). */
+  /**
+   * Size of every receive. Default: 64 KiB, doubling up to 1 MiB while receives come
+   * back full (a bulk transfer then needs a sixteenth of the calls) and back to 64 KiB
+   * when they do not.
+   */
   readonly readSize?: number;
 }
 
@@ -37,7 +45,11 @@ export interface NetAddressInfo {
   readonly port: number;
 }
 
-const DEFAULT_READ_SIZE = 64 * 1024;
+/** Receives start at this size and, while they come back full, grow up to MAX_READ_SIZE. */
+const FIRST_READ_SIZE = 64 * 1024;
+const MAX_READ_SIZE = 1024 * 1024;
+/** The writable side buffers this much by default before write() returns false. */
+const DEFAULT_WRITABLE_HIGH_WATER_MARK = 1024 * 1024;
 const LINGER_ABORT = new Uint8Array([1, 0, 0, 0]);
 /** Node's largest timer delay; a longer setTimeout() would fire at once. */
 const MAX_TIMEOUT_MS = 0x7fffffff;
@@ -51,7 +63,10 @@ export const connected: unique symbol = Symbol('winsock-ffi.connected');
 
 export class SocketStream extends Duplex {
   #socket: Socket | null;
-  readonly #readSize: number;
+  /** The size of the next receive. */
+  #readSize: number;
+  /** No readSize given: receives grow while they come back full. */
+  readonly #growReads: boolean;
   #connecting: boolean;
   #reading = false;
   /** The Buffer the next receive fills; null once handed out. */
@@ -81,11 +96,11 @@ export class SocketStream extends Duplex {
     }
     checkObject(options);
     if (options.allowHalfOpen !== undefined) checkBoolean(options.allowHalfOpen, 'allowHalfOpen');
-    const readSize = options.readSize ?? DEFAULT_READ_SIZE;
-    if (!Number.isInteger(readSize) || readSize < 1) throw new RangeError(`readSize must be a positive integer, got ${String(readSize)}`);
+    const readSize = options.readSize;
+    if (readSize !== undefined && (!Number.isInteger(readSize) || readSize < 1)) throw new RangeError(`readSize must be a positive integer, got ${String(readSize)}`);
     super({
       allowHalfOpen: options.allowHalfOpen ?? false,
-      ...(options.highWaterMark !== undefined ? { highWaterMark: options.highWaterMark } : {}),
+      ...(options.highWaterMark !== undefined ? { highWaterMark: options.highWaterMark } : { writableHighWaterMark: DEFAULT_WRITABLE_HIGH_WATER_MARK }),
       emitClose: true,
       autoDestroy: true,
       decodeStrings: true,
@@ -93,7 +108,8 @@ export class SocketStream extends Duplex {
     // Two streams would race for the same bytes: the first one owns the socket.
     if (!connecting) claimStream(socket);
     this.#socket = connecting ? null : socket;
-    this.#readSize = readSize;
+    this.#readSize = readSize ?? FIRST_READ_SIZE;
+    this.#growReads = readSize === undefined;
     this.#connecting = connecting;
     this.once('end', this.#onEnd);
     // Read from the start, as net.Socket does: the peer's FIN or a reset is noticed even
@@ -334,7 +350,7 @@ export class SocketStream extends Duplex {
     if (this.#reading) return;
     this.#reading = true;
     // The OS writes straight into a Buffer of ours (no copy), handed out once filled.
-    this.#target ??= Buffer.allocUnsafeSlow(this.#readSize);
+    if (this.#target === null || this.#target.byteLength !== this.#readSize) this.#target = Buffer.allocUnsafeSlow(this.#readSize);
     recvIntoAsync(this.#live('read'), this.#target).then(this.#onRead, this.#onReadError);
   }
 
@@ -352,6 +368,11 @@ export class SocketStream extends Duplex {
     }
     this.#bytesRead += bytes;
     this.#refreshTimer();
+    if (this.#growReads) {
+      // A full receive means more was waiting: ask for more next time; a small one, less.
+      if (bytes === target.byteLength) this.#readSize = Math.min(this.#readSize * 2, MAX_READ_SIZE);
+      else if (bytes * 4 <= target.byteLength) this.#readSize = FIRST_READ_SIZE;
+    }
     if (bytes * 4 <= target.byteLength) {
       // A small read would pin a whole read buffer per chunk: copy it out and read into the same buffer again.
       this.push(Buffer.copyBytesFrom(target, 0, bytes));

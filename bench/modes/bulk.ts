@@ -119,13 +119,13 @@ function listenAsync(): { port: number; accept(timeoutMs: number): Promise<Socke
 }
 
 const stream: BulkMode = {
-  async receiver(readSize) {
+  async receiver() {
     const listener = listenAsync();
     return {
       port: listener.port,
       async receive(timeoutMs, sink) {
         const socket = await listener.accept(timeoutMs);
-        await drainInto(socket.toStream({ readSize }), sink);
+        await drainInto(socket.toStream(), sink); // its own receive sizes, as a user gets them (they grow to 1 MiB)
       },
       close() {
         listener.close();
