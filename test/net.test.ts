@@ -13,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { getSystemErrorMap } from 'node:util';
 import { createConnection, createServer, serve, Socket, SocketStream } from '../src/index.ts';
 import type { NodeSystemError, Server } from '../src/index.ts';
+import { Agent as UndiciAgent, request as undiciRequest } from 'undici';
+import WebSocket, { WebSocketServer } from 'ws';
 import { exited } from './support/processes.ts';
 import { SocketTracker } from './support/sockets.ts';
 
@@ -216,6 +218,49 @@ describe('net-compatible layer', function () {
     expect(secure.authorized).to.equal(true);
     expect(text).to.equal('secret');
     secure.destroy();
+  });
+
+  it('undici runs over our socket: an Agent whose connect returns a createConnection stream', async function () {
+    const httpServer = http.createServer((request, response) => response.end(`undici ${request.method} ${request.url}`));
+    const server = track(serve(httpServer));
+    const port = await listening(server);
+    let connects = 0;
+    const dispatcher = new UndiciAgent({
+      connect(options, callback) {
+        connects++;
+        const socket = createConnection({ port: Number(options.port), host: options.hostname, noDelay: true, loopbackFastPath: true });
+        // A SocketStream stands in for net.Socket (undici's types name net.Socket).
+        socket.once('connect', () => callback(null, socket as unknown as import('node:net').Socket));
+        socket.once('error', (error) => callback(error, null));
+      },
+    });
+    cleanups.push(() => dispatcher.close());
+    for (const pathName of ['/a', '/b']) {
+      const response = await undiciRequest(`http://127.0.0.1:${port}${pathName}`, { dispatcher });
+      expect(response.statusCode).to.equal(200);
+      expect(await response.body.text()).to.equal(`undici GET ${pathName}`);
+    }
+    expect(connects).to.be.at.least(1);
+  });
+
+  it('ws runs over our socket both ways: a WebSocketServer behind serve(), a client with createConnection', async function () {
+    const httpServer = http.createServer();
+    const wss = new WebSocketServer({ server: httpServer });
+    wss.on('connection', (ws) => ws.on('message', (data: Buffer) => ws.send(`echo ${data.toString()}`)));
+    const server = track(serve(httpServer));
+    cleanups.push(() => wss.close());
+    const port = await listening(server);
+    // ws hands createConnection to node:http (its types leave the option out).
+    const options = {
+      createConnection: (connectOptions: { port?: number | string; host?: string }) => createConnection({ port: Number(connectOptions.port), host: connectOptions.host ?? '127.0.0.1' }),
+    } as unknown as WebSocket.ClientOptions;
+    const client = new WebSocket(`ws://127.0.0.1:${port}/`, options);
+    await once(client, 'open');
+    client.send('hello');
+    const [message] = (await once(client, 'message')) as [Buffer];
+    expect(message.toString()).to.equal('echo hello');
+    client.close();
+    await once(client, 'close');
   });
 
   it('Server: address(), getConnections, maxConnections, close waits for connections, listen errors are Node-shaped', async function () {
