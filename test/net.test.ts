@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -261,6 +262,25 @@ describe('net-compatible layer', function () {
     expect(message.toString()).to.equal('echo hello');
     client.close();
     await once(client, 'close');
+  });
+
+  it('http2 (cleartext) runs over our socket both ways: an http2 server behind serve(), a client session on createConnection', async function () {
+    const h2Server = http2.createServer();
+    h2Server.on('stream', (stream, headers) => {
+      stream.respond({ ':status': 200 });
+      stream.end(`h2 ${String(headers[':path'])}`);
+    });
+    const server = track(serve(h2Server));
+    const port = await listening(server);
+    const session = http2.connect(`http://127.0.0.1:${port}`, { createConnection: () => createConnection({ port, host: '127.0.0.1' }) as unknown as import('node:stream').Duplex });
+    cleanups.push(() => session.destroy());
+    const request = session.request({ ':path': '/h2' });
+    let body = '';
+    request.setEncoding('utf8');
+    request.on('data', (chunk: string) => (body += chunk));
+    await once(request, 'end');
+    expect(body).to.equal('h2 /h2');
+    session.close();
   });
 
   it('Server: address(), getConnections, maxConnections, close waits for connections, listen errors are Node-shaped', async function () {
