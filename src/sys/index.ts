@@ -21,7 +21,7 @@ export type { Handle } from './windows/ffi.ts';
 export { INVALID_HANDLE, isWindows, PinnedMemory } from './windows/ffi.ts';
 export type { ErrorEndpoint } from './windows/error.ts';
 export { errorName, statusErrno, WinsockError } from './windows/error.ts';
-export type { IntOption, PollRecord, ShutdownHow, SocketType } from './windows/net.ts';
+export type { IntOption, PollRecord, ShutdownHow, SocketType, TcpInfo, TcpState } from './windows/net.ts';
 export * from './windows/net.ts';
 export * as overlapped from './windows/overlapped.ts';
 export type { OverlappedSlot } from './windows/overlapped.ts';
@@ -33,6 +33,7 @@ export type { RioApi } from './windows/rio.ts';
 /** Every Winsock number, for users' getOption/setOption (the package itself uses named functions). */
 export * as constants from './windows/constants.ts';
 export {
+  ERROR_INVALID_PARAMETER,
   INFINITE,
   POLLERR,
   POLLHUP,
@@ -42,6 +43,7 @@ export {
   SOMAXCONN,
   WSA_IO_PENDING,
   WSA_OPERATION_ABORTED,
+  WSAEMSGSIZE,
   WSAENOBUFS,
   WSAETIMEDOUT,
   WSAEWOULDBLOCK,

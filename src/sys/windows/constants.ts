@@ -32,8 +32,29 @@ export const SO_TYPE = 0x1008;
 export const SO_PROTOCOL_INFOW = 0x2005;
 export const SO_UPDATE_ACCEPT_CONTEXT = 0x700b;
 export const SO_UPDATE_CONNECT_CONTEXT = 0x7010;
+/** Windows 10+: share a local port between connecting sockets, as Linux's SO_REUSEPORT roughly does (ws2def.h). */
+export const SO_REUSE_UNICASTPORT = 0x3007;
 
 export const TCP_NODELAY = 0x0001;
+// IPPROTO_TCP options from ws2ipdef.h (Windows 10 1607+ for TCP_FASTOPEN, 1709+ for the keep-alive ones).
+export const TCP_KEEPIDLE = 3;
+export const TCP_FASTOPEN = 15;
+export const TCP_KEEPCNT = 16;
+export const TCP_KEEPINTVL = 17;
+
+// IPPROTO_IP options (ws2ipdef.h).
+export const IP_MULTICAST_IF = 9;
+export const IP_MULTICAST_TTL = 10;
+export const IP_MULTICAST_LOOP = 11;
+export const IP_ADD_MEMBERSHIP = 12;
+export const IP_DROP_MEMBERSHIP = 13;
+
+// IPPROTO_IPV6 options (ws2ipdef.h).
+export const IPV6_MULTICAST_IF = 9;
+export const IPV6_MULTICAST_HOPS = 10;
+export const IPV6_MULTICAST_LOOP = 11;
+export const IPV6_ADD_MEMBERSHIP = 12;
+export const IPV6_DROP_MEMBERSHIP = 13;
 export const IPV6_V6ONLY = 27;
 
 export const FIONBIO = 0x8004667e;
@@ -42,6 +63,8 @@ export const SIO_KEEPALIVE_VALS = 0x98000004;
 export const SIO_LOOPBACK_FAST_PATH = 0x98000010;
 export const SIO_GET_EXTENSION_FUNCTION_POINTER = 0xc8000006;
 export const SIO_GET_MULTIPLE_EXTENSION_FUNCTION_POINTER = 0xc8000024;
+/** _WSAIORW(IOC_VENDOR, 39) (mstcpip.h), Windows 10 1703+: TCP_INFO_v0/v1 for a connection. */
+export const SIO_TCP_INFO = 0xd8000027;
 
 export const SD_RECEIVE = 0;
 export const SD_SEND = 1;
@@ -70,6 +93,15 @@ export const RIO_MAX_CQ_SIZE = 0x8000000;
 export const RIO_CORRUPT_CQ = 0xffffffff;
 export const RIO_EVENT_COMPLETION = 1;
 export const RIO_IOCP_COMPLETION = 2;
+/** WSASocketW's af/type/protocol when they come from a WSAPROTOCOL_INFOW (a duplicated socket). */
+export const FROM_PROTOCOL_INFO = -1;
+/** sizeof(WSAPROTOCOL_INFOW). */
+export const WSAPROTOCOL_INFOW_SIZE = 628;
+/** FILE_INFORMATION_CLASS FileReplaceCompletionInformation (Windows 8.1+): moves a handle to another completion port, or off any. */
+export const FILE_REPLACE_COMPLETION_INFORMATION = 61;
+/** NTSTATUS answers of a system without FileReplaceCompletionInformation (Wine 8; Windows before 8.1). */
+export const STATUS_NOT_IMPLEMENTED = 0xc0000002;
+export const STATUS_INVALID_INFO_CLASS = 0xc0000003;
 
 export const POLLRDNORM = 0x0100;
 export const POLLRDBAND = 0x0200;
@@ -149,6 +181,7 @@ export const ERRORS = {
 } as const;
 
 export const {
+  ERROR_INVALID_PARAMETER,
   WAIT_TIMEOUT,
   WSA_OPERATION_ABORTED,
   WSA_IO_PENDING,

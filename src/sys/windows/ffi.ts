@@ -111,11 +111,22 @@ export const ws2 = lazyLibrary('ws2_32.dll', {
     'int __stdcall GetAddrInfoW(str16 pNodeName, str16 pServiceName, void *pHints, _Out_ void **ppResult)',
   ),
   FreeAddrInfoW: fn<(info: unknown) => void>('void __stdcall FreeAddrInfoW(void *pAddrInfo)'),
-  WSARecv: fn<(s: Handle, buffers: Pointer, count: number, received: null, flags: Pointer, overlapped: Pointer, routine: null) => number>(
+  // Overlapped (pinned WSABUFs, an OVERLAPPED, no count) or synchronous (a WSABUF array in a
+  // Buffer for the call's duration, a count cell, no OVERLAPPED: sendv/recvv).
+  WSARecv: fn<(s: Handle, buffers: Pointer | Uint8Array, count: number, received: Uint32Array | null, flags: Pointer | Uint32Array, overlapped: Pointer | null, routine: null) => number>(
     'int __stdcall WSARecv(uintptr_t s, void *lpBuffers, uint32_t dwBufferCount, void *lpNumberOfBytesRecvd, void *lpFlags, void *lpOverlapped, void *lpCompletionRoutine)',
   ),
-  WSASend: fn<(s: Handle, buffers: Pointer, count: number, sent: null, flags: number, overlapped: Pointer, routine: null) => number>(
+  WSASend: fn<(s: Handle, buffers: Pointer | Uint8Array, count: number, sent: Uint32Array | null, flags: number, overlapped: Pointer | null, routine: null) => number>(
     'int __stdcall WSASend(uintptr_t s, void *lpBuffers, uint32_t dwBufferCount, void *lpNumberOfBytesSent, uint32_t dwFlags, void *lpOverlapped, void *lpCompletionRoutine)',
+  ),
+  WSARecvFrom: fn<(s: Handle, buffers: Pointer, count: number, received: null, flags: Pointer, from: Pointer, fromLength: Pointer, overlapped: Pointer, routine: null) => number>(
+    'int __stdcall WSARecvFrom(uintptr_t s, void *lpBuffers, uint32_t dwBufferCount, void *lpNumberOfBytesRecvd, void *lpFlags, void *lpFrom, void *lpFromlen, void *lpOverlapped, void *lpCompletionRoutine)',
+  ),
+  WSASendTo: fn<(s: Handle, buffers: Pointer, count: number, sent: null, flags: number, to: Pointer, toLength: number, overlapped: Pointer, routine: null) => number>(
+    'int __stdcall WSASendTo(uintptr_t s, void *lpBuffers, uint32_t dwBufferCount, void *lpNumberOfBytesSent, uint32_t dwFlags, void *lpTo, int iTolen, void *lpOverlapped, void *lpCompletionRoutine)',
+  ),
+  WSADuplicateSocketW: fn<(s: Handle, processId: number, info: Uint8Array) => number>(
+    'int __stdcall WSADuplicateSocketW(uintptr_t s, uint32_t dwProcessId, void *lpProtocolInfo)',
   ),
   WSAGetOverlappedResult: fn<(s: Handle, overlapped: Pointer, transferred: Uint32Array, wait: number, flags: Uint32Array) => number>(
     'int __stdcall WSAGetOverlappedResult(uintptr_t s, void *lpOverlapped, _Out_ uint32_t *lpcbTransfer, int fWait, _Out_ uint32_t *lpdwFlags)',
@@ -127,6 +138,7 @@ export const kernel32 = lazyLibrary('kernel32.dll', {
     'uint32_t __stdcall FormatMessageW(uint32_t dwFlags, void *lpSource, uint32_t dwMessageId, uint32_t dwLanguageId, void *lpBuffer, uint32_t nSize, void *Arguments)',
   ),
   GetCurrentProcess: fn<() => number | bigint>('uintptr_t __stdcall GetCurrentProcess()'),
+  GetCurrentProcessId: fn<() => number>('uint32_t __stdcall GetCurrentProcessId()'),
   GetProcessHandleCount: fn<(process: number | bigint, count: OutCell) => number>('int __stdcall GetProcessHandleCount(uintptr_t hProcess, _Out_ uint32_t *pdwHandleCount)'),
   CreateIoCompletionPort: fn<(file: Handle | bigint, existing: Handle, key: number, threads: number) => number | bigint>(
     'uintptr_t __stdcall CreateIoCompletionPort(uintptr_t FileHandle, uintptr_t ExistingCompletionPort, uintptr_t CompletionKey, uint32_t NumberOfConcurrentThreads)',
@@ -303,6 +315,9 @@ export function bindPointer<F>(pointer: unknown, declaration: { readonly prototy
 const NTDLL = {
   wine_get_version: fn<() => string>('str __cdecl wine_get_version()'),
   RtlGetVersion: fn<(info: Uint8Array) => number>('int32_t __stdcall RtlGetVersion(void *info)'),
+  NtSetInformationFile: fn<(file: Handle, ioStatus: Uint8Array, information: Uint8Array, length: number, informationClass: number) => number>(
+    'int32_t __stdcall NtSetInformationFile(uintptr_t FileHandle, void *IoStatusBlock, void *FileInformation, uint32_t Length, int FileInformationClass)',
+  ),
 };
 type Ntdll = typeof NTDLL;
 

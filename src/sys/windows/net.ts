@@ -2,6 +2,7 @@
 // WinsockError on failure. Options and Windows-only features are named functions, so
 // no Winsock number travels above sys/.
 
+import { parseIPv4, parseIPv6 } from '../../address.ts';
 import type { AddressFamily, SocketAddress } from '../../address.ts';
 import {
   AF_INET,
@@ -9,28 +10,48 @@ import {
   AF_UNSPEC,
   FIONBIO,
   FIONREAD,
+  FROM_PROTOCOL_INFO,
+  IP_ADD_MEMBERSHIP,
+  IP_DROP_MEMBERSHIP,
+  IP_MULTICAST_IF,
+  IP_MULTICAST_LOOP,
+  IP_MULTICAST_TTL,
+  IPPROTO_IP,
+  IPPROTO_IPV6,
   IPPROTO_TCP,
   IPPROTO_UDP,
+  IPV6_ADD_MEMBERSHIP,
+  IPV6_DROP_MEMBERSHIP,
+  IPV6_MULTICAST_HOPS,
+  IPV6_MULTICAST_IF,
+  IPV6_MULTICAST_LOOP,
+  IPV6_V6ONLY,
   SD_BOTH,
   SD_RECEIVE,
   SD_SEND,
   SIO_GET_MULTIPLE_EXTENSION_FUNCTION_POINTER,
   SIO_KEEPALIVE_VALS,
   SIO_LOOPBACK_FAST_PATH,
+  SIO_TCP_INFO,
   SOCK_DGRAM,
   SOCK_STREAM,
   SOCKET_ERROR,
   SOL_SOCKET,
   SO_ACCEPTCONN,
+  SO_BROADCAST,
   SO_ERROR,
   SO_EXCLUSIVEADDRUSE,
   SO_KEEPALIVE,
+  SO_LINGER,
   SO_PROTOCOL_INFOW,
   SO_RCVBUF,
   SO_RCVTIMEO,
+  SO_REUSE_UNICASTPORT,
   SO_REUSEADDR,
   SO_SNDBUF,
   SO_SNDTIMEO,
+  TCP_FASTOPEN,
+  TCP_KEEPCNT,
   TCP_NODELAY,
   WSA_FLAG_NO_HANDLE_INHERIT,
   WSA_FLAG_OVERLAPPED,
@@ -39,11 +60,16 @@ import {
   WSAEOPNOTSUPP,
   WSAETIMEDOUT,
   WSAEWOULDBLOCK,
+  WSAPROTOCOL_INFOW_SIZE,
 } from './constants.ts';
 import { check, lastError, WinsockError } from './error.ts';
-import { INVALID_HANDLE, isWindows, kernel32, ntdll, readNative, toHandle, ws2, WSAID_MULTIPLE_RIO } from './ffi.ts';
+import { bufferAddress, INVALID_HANDLE, isWindows, kernel32, ntdll, readNative, toHandle, ws2, WSAID_MULTIPLE_RIO } from './ffi.ts';
 import type { Handle } from './ffi.ts';
 import { decodeSockaddr, encodeSockaddr, familyToAf, SOCKADDR_STORAGE_SIZE } from './sockaddr.ts';
+import { decodeTcpInfoV0, TCP_INFO_V0_SIZE } from './tcp-info.ts';
+import type { TcpInfo } from './tcp-info.ts';
+
+export type { TcpInfo, TcpState } from './tcp-info.ts';
 
 export type SocketType = 'tcp' | 'udp';
 export type ShutdownHow = 'send' | 'receive' | 'both';
@@ -59,6 +85,17 @@ const INT_OPTIONS = {
   receiveTimeout: [SOL_SOCKET, SO_RCVTIMEO],
   sendTimeout: [SOL_SOCKET, SO_SNDTIMEO],
   acceptConnections: [SOL_SOCKET, SO_ACCEPTCONN],
+  broadcast: [SOL_SOCKET, SO_BROADCAST],
+  reuseUnicastPort: [SOL_SOCKET, SO_REUSE_UNICASTPORT],
+  keepAliveProbes: [IPPROTO_TCP, TCP_KEEPCNT],
+  fastOpen: [IPPROTO_TCP, TCP_FASTOPEN],
+  ipv6Only: [IPPROTO_IPV6, IPV6_V6ONLY],
+} as const;
+
+/** The multicast options of each family: the same names, at IPPROTO_IP or IPPROTO_IPV6. */
+const MULTICAST = {
+  ipv4: { level: IPPROTO_IP, hops: IP_MULTICAST_TTL, loop: IP_MULTICAST_LOOP, iface: IP_MULTICAST_IF, join: IP_ADD_MEMBERSHIP, leave: IP_DROP_MEMBERSHIP },
+  ipv6: { level: IPPROTO_IPV6, hops: IPV6_MULTICAST_HOPS, loop: IPV6_MULTICAST_LOOP, iface: IPV6_MULTICAST_IF, join: IPV6_ADD_MEMBERSHIP, leave: IPV6_DROP_MEMBERSHIP },
 } as const;
 
 export type IntOption = keyof typeof INT_OPTIONS;
@@ -246,6 +283,164 @@ export function getIntOption(handle: Handle, option: IntOption): number {
 export function setIntOption(handle: Handle, option: IntOption, value: number): void {
   const [level, name] = INT_OPTIONS[option];
   setRawIntOption(handle, level, name, value);
+}
+
+/** IP_MULTICAST_TTL (IPv4) or IPV6_MULTICAST_HOPS (IPv6). */
+export function getMulticastHops(handle: Handle, family: AddressFamily): number {
+  const { level, hops } = MULTICAST[family];
+  return getRawIntOption(handle, level, hops);
+}
+
+export function setMulticastHops(handle: Handle, family: AddressFamily, value: number): void {
+  const { level, hops } = MULTICAST[family];
+  setRawIntOption(handle, level, hops, value);
+}
+
+/** IP_MULTICAST_LOOP or IPV6_MULTICAST_LOOP. */
+export function getMulticastLoopback(handle: Handle, family: AddressFamily): boolean {
+  const { level, loop } = MULTICAST[family];
+  return getRawIntOption(handle, level, loop) !== 0;
+}
+
+export function setMulticastLoopback(handle: Handle, family: AddressFamily, on: boolean): void {
+  const { level, loop } = MULTICAST[family];
+  setRawIntOption(handle, level, loop, on ? 1 : 0);
+}
+
+const mreq = Buffer.alloc(20);
+
+/** The 4 bytes of an IPv4 literal (network order), or TypeError. */
+function ipv4Bytes(address: string): Uint8Array {
+  const bytes = parseIPv4(address);
+  if (bytes === null) throw new TypeError(`${JSON.stringify(address)} is not an IPv4 address`);
+  return bytes;
+}
+
+/**
+ * IP_MULTICAST_IF: the local IPv4 address to send multicast from (an IN_ADDR in network
+ * order); IPV6_MULTICAST_IF: the interface index (0: the system's choice).
+ */
+export function setMulticastInterface(handle: Handle, family: AddressFamily, iface: string | number): void {
+  const { level, iface: name } = MULTICAST[family];
+  if (family === 'ipv4') {
+    mreq.set(ipv4Bytes(iface as string), 0);
+    check(ws2().setsockopt(handle, level, name, mreq, 4), 'setsockopt');
+  } else {
+    setRawIntOption(handle, level, name, iface as number);
+  }
+}
+
+/**
+ * Joins (IP_ADD_MEMBERSHIP / IPV6_ADD_MEMBERSHIP) or leaves (IP_DROP_MEMBERSHIP /
+ * IPV6_DROP_MEMBERSHIP) `group`. IPv4: ip_mreq { IN_ADDR imr_multiaddr; IN_ADDR
+ * imr_interface } (8 bytes), `iface` a local IPv4 address ('0.0.0.0': the system's
+ * choice). IPv6: ipv6_mreq { IN6_ADDR ipv6mr_multiaddr; ULONG ipv6mr_interface } (20
+ * bytes), `iface` an interface index (0: the system's choice).
+ */
+export function setMembership(handle: Handle, family: AddressFamily, join: boolean, group: string, iface: string | number): void {
+  const { level, join: add, leave } = MULTICAST[family];
+  let length: number;
+  if (family === 'ipv4') {
+    mreq.set(ipv4Bytes(group), 0);
+    mreq.set(ipv4Bytes(iface as string), 4);
+    length = 8;
+  } else {
+    const parsed = parseIPv6(group);
+    if (parsed === null) throw new TypeError(`${JSON.stringify(group)} is not an IPv6 address`);
+    mreq.set(parsed.bytes, 0);
+    mreq.writeUInt32LE(iface as number, 16);
+    length = 20;
+  }
+  check(ws2().setsockopt(handle, level, join ? add : leave, mreq, length), 'setsockopt');
+}
+
+const lingerCell = Buffer.alloc(4);
+
+/** SO_LINGER: struct linger { u_short l_onoff; u_short l_linger } (seconds), 4 bytes on Windows. */
+export function setLinger(handle: Handle, on: boolean, seconds: number): void {
+  lingerCell.writeUInt16LE(on ? 1 : 0, 0);
+  lingerCell.writeUInt16LE(seconds, 2);
+  check(ws2().setsockopt(handle, SOL_SOCKET, SO_LINGER, lingerCell, 4), 'setsockopt');
+}
+
+export function getLinger(handle: Handle): { on: boolean; seconds: number } {
+  lingerCell.fill(0);
+  lengthCell[0] = 4;
+  check(ws2().getsockopt(handle, SOL_SOCKET, SO_LINGER, lingerCell, lengthCell), 'getsockopt');
+  return { on: lingerCell.readUInt16LE(0) !== 0, seconds: lingerCell.readUInt16LE(2) };
+}
+
+// sendv/recvv: a WSABUF array (u_long len; char *buf: 16 bytes each on x64) pointing at
+// the caller's buffers for the duration of one synchronous WSASend/WSARecv. Reused.
+let vectorArray = Buffer.alloc(16 * 16);
+const vectorCount = new Uint32Array(1);
+const vectorFlags = new Uint32Array(1);
+/** What a zero-length WSABUF points at (never read or written). */
+const emptyTarget = Buffer.alloc(1);
+
+/** Fills the WSABUF array with `buffers[0, count)`, skipping empty ones; returns how many it wrote (at least 1). */
+function fillVector(buffers: readonly Uint8Array[], count: number): number {
+  if (vectorArray.length < 16 * count) vectorArray = Buffer.alloc(16 * Math.max(count, 2 * vectorArray.length / 16));
+  let used = 0;
+  for (let i = 0; i < count; i++) {
+    const buffer = buffers[i]!;
+    if (buffer.byteLength === 0) continue;
+    vectorArray.writeUInt32LE(buffer.byteLength, 16 * used);
+    vectorArray.writeBigUInt64LE(bufferAddress(buffer), 16 * used + 8);
+    used++;
+  }
+  if (used === 0) {
+    // All empty: one zero-length WSABUF, so that UDP still sends an empty datagram.
+    vectorArray.writeUInt32LE(0, 0);
+    vectorArray.writeBigUInt64LE(bufferAddress(emptyTarget), 8);
+    used = 1;
+  }
+  return used;
+}
+
+/** One synchronous WSASend of `buffers[0, count)` (a WSABUF each, read in place); the bytes sent. */
+export function sendv(handle: Handle, buffers: readonly Uint8Array[], count: number): number {
+  const used = fillVector(buffers, count);
+  vectorCount[0] = 0;
+  check(ws2().WSASend(handle, vectorArray, used, vectorCount, 0, null, null), 'WSASend');
+  return vectorCount[0]!;
+}
+
+/** One synchronous WSARecv into `buffers[0, count)`, filled in order; the bytes received (0: end of stream). */
+export function recvv(handle: Handle, buffers: readonly Uint8Array[], count: number): number {
+  const used = fillVector(buffers, count);
+  vectorCount[0] = 0;
+  vectorFlags[0] = 0;
+  check(ws2().WSARecv(handle, vectorArray, used, vectorCount, vectorFlags, null, null), 'WSARecv');
+  return vectorCount[0]!;
+}
+
+/** SIO_TCP_INFO with version 0: TCP_INFO_v0. WSAEOPNOTSUPP before Windows 10 1703 and under Wine. */
+export function tcpInfo(handle: Handle): TcpInfo {
+  const version = Buffer.alloc(4); // DWORD 0: TCP_INFO_v0
+  const info = Buffer.alloc(TCP_INFO_V0_SIZE);
+  check(wsaIoctl(handle, SIO_TCP_INFO, version, info), 'WSAIoctl');
+  return decodeTcpInfoV0(info);
+}
+
+/** GetCurrentProcessId. */
+export function currentProcessId(): number {
+  return kernel32().GetCurrentProcessId();
+}
+
+/** WSADuplicateSocketW: a WSAPROTOCOL_INFOW (628 bytes) from which process `processId` can make its own handle. */
+export function duplicateSocket(handle: Handle, processId: number): Buffer {
+  const info = Buffer.alloc(WSAPROTOCOL_INFOW_SIZE);
+  check(ws2().WSADuplicateSocketW(handle, processId >>> 0, info), 'WSADuplicateSocketW');
+  return info;
+}
+
+/** WSASocketW(FROM_PROTOCOL_INFO) over a WSADuplicateSocketW result meant for this process: overlapped, not inherited. */
+export function socketFromProtocolInfo(info: Uint8Array): Handle {
+  ensureStarted();
+  const handle = toHandle(ws2().WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, info, 0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT));
+  if (handle === INVALID_HANDLE) check(SOCKET_ERROR, 'WSASocketW');
+  return handle;
 }
 
 /** FIONBIO. */

@@ -5,16 +5,19 @@
 
 import type { AddressFamily, SocketAddress } from '../../address.ts';
 import {
+  FILE_REPLACE_COMPLETION_INFORMATION,
   FILE_SKIP_COMPLETION_PORT_ON_SUCCESS,
   SIO_GET_EXTENSION_FUNCTION_POINTER,
   SOCKET_ERROR,
   SOL_SOCKET,
   SO_UPDATE_ACCEPT_CONTEXT,
   SO_UPDATE_CONNECT_CONTEXT,
+  STATUS_INVALID_INFO_CLASS,
+  STATUS_NOT_IMPLEMENTED,
   WAIT_TIMEOUT,
 } from './constants.ts';
 import { check, checkBool, issued, lastError, lastSystemError, WinsockError } from './error.ts';
-import { addressOf, bindPointer, bufferAddress, EXTENSIONS, INVALID_HANDLE, kernel32, offsetWithin, PinnedMemory, toHandle, ws2 } from './ffi.ts';
+import { addressOf, bindPointer, bufferAddress, EXTENSIONS, INVALID_HANDLE, kernel32, ntdll, offsetWithin, PinnedMemory, toHandle, ws2 } from './ffi.ts';
 import type { Handle, Pointer } from './ffi.ts';
 import { decodeSockaddr, encodeSockaddr, SOCKADDR_STORAGE_SIZE } from './sockaddr.ts';
 
@@ -37,13 +40,13 @@ export class OverlappedSlot {
   readonly offset: number;
   /** One WSABUF (u_long len; char *buf) pointing into a data block. */
   readonly wsabuf = new PinnedMemory(16);
-  /** The WSARecv flags cell at 0, AcceptEx's byte count at 4. */
+  /** The WSARecv flags cell at 0; at 4, AcceptEx's byte count or WSARecvFrom's from-length. */
   readonly cells = new PinnedMemory(8);
   /** The number completion entries name this slot by: its OVERLAPPED's address. */
   readonly key: number;
   /** Computed once: the hot paths pass it to every call without making BigInts. */
   readonly #overlapped: Pointer;
-  /** AcceptEx's two addresses, or ConnectEx's target. Allocated the first time it is needed. */
+  /** AcceptEx's two addresses, ConnectEx's or WSASendTo's target, WSARecvFrom's sender. Allocated the first time it is needed. */
   #addresses: PinnedMemory | null = null;
   /** A WSABUF array for gathered sends, grown on demand. */
   #wsabufs: PinnedMemory | null = null;
@@ -137,6 +140,48 @@ export function issueSendGathered(handle: Handle, slot: OverlappedSlot, chunks: 
     bytes.writeBigUInt64LE(bufferAddress(chunks[i]!), 16 * i + 8);
   }
   return issued(ws2().WSASend(handle, addressOf(array), chunks.length, null, 0, slot.overlapped, null) === SOCKET_ERROR);
+}
+
+/**
+ * One WSASend of `lengths.length` pieces that lie back to back in `data` from offset 0,
+ * a WSABUF each (the pieces of an array given to sendAsync, copied there in order).
+ */
+export function issueSendPieces(handle: Handle, slot: OverlappedSlot, data: PinnedMemory, lengths: readonly number[]): number {
+  const array = slot.wsabufs(lengths.length);
+  const bytes = array.bytes;
+  let offset = 0;
+  for (let i = 0; i < lengths.length; i++) {
+    bytes.writeUInt32LE(lengths[i]!, 16 * i);
+    bytes.writeBigUInt64LE(addressOf(data, offset), 16 * i + 8);
+    offset += lengths[i]!;
+  }
+  return issued(ws2().WSASend(handle, addressOf(array), lengths.length, null, 0, slot.overlapped, null) === SOCKET_ERROR);
+}
+
+/**
+ * WSARecvFrom into `data[0, length)`. The sender's address goes into the slot's address
+ * block and its length into the from-length cell, both pinned until the completion.
+ */
+export function issueRecvFrom(handle: Handle, slot: OverlappedSlot, data: PinnedMemory, length: number): number {
+  setWsaBuf(slot, data, length);
+  slot.cells.bytes.writeInt32LE(SOCKADDR_STORAGE_SIZE, 4);
+  return issued(
+    ws2().WSARecvFrom(handle, addressOf(slot.wsabuf), 1, null, addressOf(slot.cells), addressOf(slot.addresses), addressOf(slot.cells, 4), slot.overlapped, null) === SOCKET_ERROR,
+  );
+}
+
+/** The sender a finished WSARecvFrom wrote into the slot (null for a family this package does not read). */
+export function receivedFrom(slot: OverlappedSlot): SocketAddress | null {
+  const length = Math.min(slot.cells.bytes.readInt32LE(4), SOCKADDR_STORAGE_SIZE);
+  return length <= 0 ? null : decodeSockaddr(slot.addresses.bytes.subarray(0, length));
+}
+
+/** WSASendTo of `data[0, length)` to `address:port` (a literal of `family`); the target is kept in the slot. */
+export function issueSendTo(handle: Handle, slot: OverlappedSlot, data: PinnedMemory, length: number, family: AddressFamily, address: string, port: number): number {
+  const toLength = encodeSockaddr(slot.addresses.bytes, family, address, port);
+  if (toLength < 0) throw new TypeError(`${JSON.stringify(address)} is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address`);
+  setWsaBuf(slot, data, length);
+  return issued(ws2().WSASendTo(handle, addressOf(slot.wsabuf), 1, null, 0, addressOf(slot.addresses), toLength, slot.overlapped, null) === SOCKET_ERROR);
 }
 
 /** WSASend of `data[0, length)`. */
@@ -252,6 +297,25 @@ export function associate(handle: Handle, port: Handle, key: number): void {
 
 export function setSkipCompletionOnSuccess(handle: Handle): void {
   checkBool(kernel32().SetFileCompletionNotificationModes(handle, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS), 'SetFileCompletionNotificationModes');
+}
+
+/**
+ * Takes a handle off the completion port it is associated with (NtSetInformationFile
+ * with FileReplaceCompletionInformation and no port, Windows 8.1+), so that another
+ * port, in another thread or process, can take it. True when it did; false where the
+ * system cannot (Wine 8 answers STATUS_NOT_IMPLEMENTED, Windows before 8.1
+ * STATUS_INVALID_INFO_CLASS). Every handle to a socket shares one association, so a
+ * WSADuplicateSocketW copy would not help: it belongs to the same port.
+ */
+export function releaseFromPort(handle: Handle): boolean {
+  const setInformation = ntdll('NtSetInformationFile');
+  if (setInformation === null) return false;
+  const ioStatus = Buffer.alloc(16); // IO_STATUS_BLOCK
+  const information = Buffer.alloc(16); // FILE_COMPLETION_INFORMATION { HANDLE Port = NULL; PVOID Key = NULL }
+  const status = setInformation(handle, ioStatus, information, information.length, FILE_REPLACE_COMPLETION_INFORMATION) >>> 0;
+  if (status === 0) return true;
+  if (status === STATUS_NOT_IMPLEMENTED || status === STATUS_INVALID_INFO_CLASS) return false;
+  throw new Error(`NtSetInformationFile(FileReplaceCompletionInformation) failed with NTSTATUS 0x${status.toString(16)}`);
 }
 
 /** GetQueuedCompletionStatusEx: how many entries were removed (0 on timeout). */
