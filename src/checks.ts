@@ -2,6 +2,7 @@
 // with TypeError for the wrong kind of value and RangeError for one out of range,
 // before any native call. Pure TypeScript: no Winsock, so testable on any OS.
 
+import { parseIPv4, parseIPv6 } from './address.ts';
 import type { AddressFamily, SocketAddressInput } from './address.ts';
 import { SocketStateError } from './errors.ts';
 import { isSocket } from './socket-internals.ts';
@@ -106,6 +107,56 @@ export function checkBuffer(value: unknown, name: string, nonEmpty: boolean): Ui
   return new Uint8Array(buffer, viewByteOffset.call(value) as number, byteLength);
 }
 
+/** The most buffers sendv/recvv/sendAsync take in one call. */
+export const MAX_BUFFERS = 1024;
+
+/**
+ * An array of Buffers / Uint8Arrays (sendv, recvv, sendAsync): its length and each
+ * element read once, each checked as checkBuffer() does, the views written into `into`
+ * (whose length is set to the count, which is returned). `needRoom` for receives: at
+ * least one byte in all. The total must fit an int (2^31-1).
+ */
+export function checkBufferList(value: unknown, name: string, into: Uint8Array[], needRoom: boolean): number {
+  if (!Array.isArray(value)) throw new TypeError(`${name} must be an array of Buffers or Uint8Arrays, got ${describe(value)}`);
+  const count = (value as unknown[]).length;
+  if (count > MAX_BUFFERS) throw new RangeError(`${name} must hold at most ${MAX_BUFFERS} buffers, got ${count}`);
+  let total = 0;
+  into.length = count;
+  for (let i = 0; i < count; i++) {
+    const view = checkBuffer((value as unknown[])[i], `${name}[${i}]`, false);
+    into[i] = view;
+    total += view.byteLength;
+  }
+  if (needRoom && total === 0) throw new RangeError(`${name} must hold at least one byte of room`);
+  if (total > INT32_MAX) throw new RangeError(`${name} must hold at most ${INT32_MAX} bytes in all, got ${total}`);
+  return count;
+}
+
+/** A multicast group: a literal of `family` in 224.0.0.0/4 (IPv4) or ff00::/8 (IPv6). */
+export function checkMulticastGroup(value: unknown, family: AddressFamily, name: string): string {
+  if (typeof value !== 'string') throw new TypeError(`${name} must be an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} multicast address, got ${describe(value)}`);
+  const first = family === 'ipv4' ? parseIPv4(value)?.[0] : parseIPv6(value)?.bytes[0];
+  if (first === undefined) throw new TypeError(`${name} must be an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address literal, got ${describe(value)}`);
+  const multicast = family === 'ipv4' ? first >= 224 && first <= 239 : first === 0xff;
+  if (!multicast) throw new RangeError(`${name} must be a multicast address (${family === 'ipv4' ? '224.0.0.0/4' : 'ff00::/8'}), got ${value}`);
+  return value;
+}
+
+/**
+ * A multicast interface: for IPv4 a local IPv4 address literal (undefined: '0.0.0.0', the
+ * system's choice), for IPv6 an interface index (undefined: 0, the system's choice).
+ */
+export function checkInterface(value: unknown, family: AddressFamily, name: string): string | number {
+  if (family === 'ipv4') {
+    if (value === undefined) return '0.0.0.0';
+    if (typeof value !== 'string' || parseIPv4(value) === null) throw new TypeError(`${name} must be a local IPv4 address, got ${describe(value)}`);
+    return value;
+  }
+  if (value === undefined) return 0;
+  if (typeof value !== 'number') throw new TypeError(`${name} must be an interface index (a number) for IPv6, got ${describe(value)}`);
+  return checkInteger(value, name, 0, UINT32_MAX);
+}
+
 /** A port for bind/connect/sendTo (0 lets the OS choose when binding). */
 export function checkPort(port: unknown, name = 'port'): number {
   return checkInteger(port, name, 0, 65535);
@@ -164,4 +215,9 @@ export function checkSocket(value: unknown, name: string): void {
 /** Calls only a TCP socket can make (listen, accept, streams, the fast path). */
 export function requireTcp(socket: { readonly type: string }, operation: string): void {
   if (socket.type !== 'tcp') throw new SocketStateError('ERR_SOCKET_TYPE', `${operation} needs a TCP socket; this one is UDP`);
+}
+
+/** Calls only a UDP socket can make (datagrams to an address, multicast, broadcast). */
+export function requireUdp(socket: { readonly type: string }, operation: string): void {
+  if (socket.type !== 'udp') throw new SocketStateError('ERR_SOCKET_TYPE', `${operation} needs a UDP socket; this one is TCP`);
 }

@@ -13,6 +13,7 @@
 
 export { Socket } from './socket.ts';
 export type { ConnectAsyncOptions, ConnectOptions, KeepAliveOptions, ListenOptions, RecvFromResult, ShutdownHow, SocketOptions, SocketType } from './socket.ts';
+export type { Linger, SendToAsyncOptions, TcpInfo, TcpState } from './socket.ts';
 export { lookup } from './resolve.ts';
 export { poll } from './poll.ts';
 export type { PollEvents, PollRequest, PollResult } from './poll.ts';

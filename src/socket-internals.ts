@@ -23,6 +23,11 @@ export const isReferenced: unique symbol = Symbol('winsock-ffi.isReferenced');
 export const requireConnectable: unique symbol = Symbol('winsock-ffi.requireConnectable');
 /** @internal On a listener: wraps a handle AcceptEx filled into a new connected Socket. */
 export const adoptAccepted: unique symbol = Symbol('winsock-ffi.adoptAccepted');
+/**
+ * @internal True for a Socket over a handle made elsewhere (Socket.fromHandle, fromDuplicate):
+ * its completion mode is unknown, so a completion port sets skip-on-success itself.
+ */
+export const wasAdopted: unique symbol = Symbol('winsock-ffi.wasAdopted');
 
 const sockets = new WeakSet<object>();
 
@@ -86,6 +91,11 @@ export function forgetCollected(owner: object): void {
 }
 
 const streamed = new WeakSet<object>();
+
+/** @internal True once toStream() made a stream, which owns the socket. */
+export function isStreamed(socket: object): boolean {
+  return streamed.has(socket);
+}
 
 /** @internal One stream per socket: two would race for the same bytes. Throws for the second. */
 export function claimStream(socket: object): void {

@@ -8,10 +8,13 @@ import {
   checkBacklog,
   checkBoolean,
   checkBuffer,
+  checkBufferList,
   checkFamily,
   checkInt32,
   checkInteger,
+  checkInterface,
   checkMsOrZero,
+  checkMulticastGroup,
   checkObject,
   checkOptionalBoolean,
   checkOptionalFamily,
@@ -19,6 +22,7 @@ import {
   checkSignal,
   describe,
   requireTcp,
+  requireUdp,
 } from './checks.ts';
 import type { CheckedAddress } from './checks.ts';
 import { EndOfStreamError, SocketClosedError, SocketStateError, WinsockError } from './errors.ts';
@@ -30,20 +34,23 @@ import {
   beforeClose,
   brandSocket,
   claimHandle,
+  closeOwnedSocket,
   closeWhenCollected,
   forgetCollected,
   handleOf,
   isReferenced,
+  isStreamed,
   markConnected,
   requireConnectable,
   releaseHandle,
+  wasAdopted,
 } from './socket-internals.ts';
 import { SocketStream } from './stream.ts';
 import type { SocketStreamOptions } from './stream.ts';
 import * as sys from './sys/index.ts';
-import type { Handle, IntOption, ShutdownHow, SocketType } from './sys/index.ts';
+import type { Handle, IntOption, ShutdownHow, SocketType, TcpInfo } from './sys/index.ts';
 
-export type { ShutdownHow, SocketType } from './sys/index.ts';
+export type { ShutdownHow, SocketType, TcpInfo, TcpState } from './sys/index.ts';
 
 export interface SocketOptions {
   /** 'ipv4' (default) or 'ipv6'. */
@@ -55,6 +62,12 @@ export interface SocketOptions {
    * queue (RequestQueue). Accepted sockets inherit it from their listener.
    */
   readonly registeredIo?: boolean;
+  /**
+   * IPV6_V6ONLY: true keeps an IPv6 socket to IPv6; false (the default, as node:net and
+   * dgram choose) makes it dual-stack, so that a socket bound to `::` also takes IPv4,
+   * seen as `::ffff:a.b.c.d`. Ignored for IPv4 sockets.
+   */
+  readonly ipv6Only?: boolean;
 }
 
 export interface ConnectOptions {
@@ -66,6 +79,8 @@ export interface ConnectOptions {
   readonly timeoutMs?: number;
   /** Which family to use when `address` is a host name (default: the resolver's first answer). */
   readonly family?: AddressFamily;
+  /** IPV6_V6ONLY for an IPv6 socket (default false: dual-stack); see SocketOptions.ipv6Only. */
+  readonly ipv6Only?: boolean;
 }
 
 export interface ConnectAsyncOptions extends ConnectOptions, AsyncOptions {}
@@ -81,6 +96,11 @@ export interface ListenOptions {
   readonly reuseAddress?: boolean;
   /** Which family to use when `address` is a host name (default: the resolver's first answer). */
   readonly family?: AddressFamily;
+  /**
+   * IPV6_V6ONLY for an IPv6 listener (default false, as node:net: a listener on `::`
+   * also accepts IPv4 connections, from `::ffff:a.b.c.d`); see SocketOptions.ipv6Only.
+   */
+  readonly ipv6Only?: boolean;
 }
 
 export interface KeepAliveOptions {
@@ -96,8 +116,20 @@ export interface RecvFromResult {
   readonly port: number;
 }
 
+export interface SendToAsyncOptions extends AsyncOptions {}
+
+/** SO_LINGER as getLinger() reads it. */
+export interface Linger {
+  readonly on: boolean;
+  readonly seconds: number;
+}
+
 /** getOption() reads at most this many bytes (the largest Winsock option, WSAPROTOCOL_INFOW, is 628). */
 const MAX_OPTION_SIZE = 4096;
+/** sizeof(WSAPROTOCOL_INFOW): what duplicate() returns and fromDuplicate() takes. */
+const PROTOCOL_INFO_SIZE = sys.constants.WSAPROTOCOL_INFOW_SIZE;
+/** sendv/recvv's checked views, reused (emptied after each call). */
+const vectorViews: Uint8Array[] = [];
 /** Windows' default TCP keep-alive timings, used when only one of them is given. */
 const DEFAULT_KEEPALIVE_IDLE_MS = 2 * 60 * 60 * 1000;
 const DEFAULT_KEEPALIVE_INTERVAL_MS = 1000;
@@ -117,6 +149,8 @@ interface Adoption {
   readonly registeredIo?: boolean;
   /** An adopted handle that is listening already. */
   readonly listening?: boolean;
+  /** Made elsewhere (fromHandle, fromDuplicate): its completion mode is unknown. */
+  readonly adopted?: boolean;
 }
 
 /**
@@ -140,6 +174,10 @@ export class Socket {
   #listening = false;
   /** Known to be bound (a UDP socket must be, for a receive to ever complete). */
   #bound = false;
+  /** Over a handle made elsewhere (fromHandle, fromDuplicate). */
+  #adopted = false;
+  /** detach() gave the handle away: every call is refused, close() does nothing. */
+  #detached = false;
 
   constructor(options: SocketOptions = {}) {
     const adoption = (options as { [ADOPT]?: Adoption } | null)?.[ADOPT];
@@ -154,11 +192,13 @@ export class Socket {
       this.#registeredIo = adoption.registeredIo ?? false;
       this.#listening = adoption.listening ?? false;
       this.#bound = adoption.fastPathTooLate || this.#listening;
+      this.#adopted = adoption.adopted ?? false;
     } else {
       checkObject(options);
       const family = checkFamily(options.family ?? 'ipv4');
       const type = options.type ?? 'tcp';
       if (type !== 'tcp' && type !== 'udp') throw new TypeError(`type must be 'tcp' or 'udp', got ${describe(type)}`);
+      const ipv6Only = checkOptionalBoolean(options.ipv6Only, 'ipv6Only') ?? false;
       this.family = family;
       this.type = type;
       const registeredIo = checkOptionalBoolean(options.registeredIo, 'registeredIo') ?? false;
@@ -168,6 +208,17 @@ export class Socket {
       this.#fastPathTooLate = false;
       this.#loopbackFastPath = false;
       this.#blocking = true;
+      if (family === 'ipv6') {
+        // Windows starts IPv6 sockets IPv6-only; node:net and dgram make them dual-stack
+        // unless asked not to, and so does this package. Before bind(), or it is too late.
+        try {
+          sys.setIntOption(this.#handle, 'ipv6Only', ipv6Only ? 1 : 0);
+        } catch (error) {
+          releaseHandle(this.#handle);
+          sys.closeSocket(this.#handle);
+          throw error;
+        }
+      }
     }
     brandSocket(this);
     closeWhenCollected(this, this.#handle);
@@ -192,9 +243,34 @@ export class Socket {
     try {
       const { family, type } = sys.describeSocket(value);
       const listening = type === 'tcp' && sys.getIntOption(value, 'acceptConnections') !== 0;
-      return Socket.#adopt({ handle: value, family, type, fastPathTooLate: listening || sys.hasPeer(value), loopbackFastPath: false, blocking: true, listening });
+      return Socket.#adopt({ handle: value, family, type, fastPathTooLate: listening || sys.hasPeer(value), loopbackFastPath: false, blocking: true, listening, adopted: true });
     } catch (error) {
       releaseHandle(value);
+      throw error;
+    }
+  }
+
+  /**
+   * Takes over a socket another process duplicated for this one with `duplicate(pid)`
+   * (the WSAPROTOCOL_INFOW bytes it returned): WSASocketW(FROM_PROTOCOL_INFO). The new
+   * Socket owns its handle; the other process closes its own.
+   */
+  static fromDuplicate(info: Uint8Array): Socket {
+    const bytes = checkBuffer(info, 'info', true);
+    if (bytes.byteLength !== PROTOCOL_INFO_SIZE) throw new RangeError(`info must be the ${PROTOCOL_INFO_SIZE} bytes duplicate() returned, got ${bytes.byteLength}`);
+    const handle = sys.socketFromProtocolInfo(bytes);
+    try {
+      claimHandle(handle);
+    } catch (error) {
+      sys.closeSocket(handle);
+      throw error;
+    }
+    try {
+      const { family, type } = sys.describeSocket(handle);
+      const listening = type === 'tcp' && sys.getIntOption(handle, 'acceptConnections') !== 0;
+      return Socket.#adopt({ handle, family, type, fastPathTooLate: listening || sys.hasPeer(handle), loopbackFastPath: false, blocking: true, listening, adopted: true });
+    } catch (error) {
+      closeOwnedSocket(handle);
       throw error;
     }
   }
@@ -237,7 +313,7 @@ export class Socket {
   /** The target resolved once, and a new TCP socket of its family with the options that must precede connect(). */
   static #beforeConnect(address: CheckedAddress, settings: ConnectSettings): { socket: Socket; target: SocketAddress } {
     const target = resolveOne(address, settings.family);
-    const socket = new Socket({ family: target.family, type: 'tcp' });
+    const socket = new Socket({ family: target.family, type: 'tcp', ipv6Only: settings.ipv6Only });
     try {
       if (settings.noDelay === true) socket.setNoDelay(true);
       // The fast path must be asked for before connect(); it is a request, not a
@@ -255,13 +331,14 @@ export class Socket {
     const input = checkAddressInput(address);
     checkObject(options);
     // Each option read once: what was checked is what is used.
-    const { backlog: requestedBacklog, exclusiveAddressUse: exclusive, reuseAddress: reuse, loopbackFastPath: fastPath, family } = options;
+    const { backlog: requestedBacklog, exclusiveAddressUse: exclusive, reuseAddress: reuse, loopbackFastPath: fastPath, family, ipv6Only: v6Only } = options;
     const backlog = requestedBacklog === undefined ? sys.SOMAXCONN : checkBacklog(requestedBacklog);
     const exclusiveAddressUse = checkOptionalBoolean(exclusive, 'exclusiveAddressUse');
     const reuseAddress = checkOptionalBoolean(reuse, 'reuseAddress');
     const loopbackFastPath = checkOptionalBoolean(fastPath, 'loopbackFastPath');
+    const ipv6Only = checkOptionalBoolean(v6Only, 'ipv6Only');
     const target = resolveOne(input, checkOptionalFamily(family));
-    const socket = new Socket({ family: target.family, type: 'tcp' });
+    const socket = new Socket({ family: target.family, type: 'tcp', ipv6Only });
     try {
       if (exclusiveAddressUse === true) socket.setExclusiveAddressUse(true);
       if (reuseAddress === true) socket.setReuseAddress(true);
@@ -294,11 +371,61 @@ export class Socket {
     return this.#registeredIo;
   }
 
-  /** @internal The live handle, or SocketClosedError naming `operation`. */
+  /** @internal The live handle, or SocketClosedError naming `operation` (ERR_SOCKET_DETACHED after detach()). */
   [handleOf](operation: string): Handle {
     const handle = this.#handle;
-    if (handle === sys.INVALID_HANDLE) throw new SocketClosedError(operation);
+    if (handle === sys.INVALID_HANDLE) {
+      if (this.#detached) throw new SocketStateError('ERR_SOCKET_DETACHED', `${operation}: the socket was detached; its handle belongs to whoever took it`);
+      throw new SocketClosedError(operation);
+    }
     return handle;
+  }
+
+  /** @internal Over a handle made elsewhere (fromHandle, fromDuplicate). */
+  get [wasAdopted](): boolean {
+    return this.#adopted;
+  }
+
+  /**
+   * Gives up the handle and returns it, for `Socket.fromHandle()` in a worker thread (or
+   * any code that takes a SOCKET); a non-blocking socket is made blocking again first, as
+   * fromHandle() takes it to be. From then on this Socket refuses every call
+   * (ERR_SOCKET_DETACHED) and close() does not close the handle. Refused while async
+   * operations are pending (ERR_SOCKET_BUSY), a stream owns the socket, or it was made for
+   * Registered I/O (ERR_SOCKET_REGISTERED_IO: RIO's close order is kept here). A socket that
+   * did async I/O is taken off this thread's completion port first (Windows 8.1+), so
+   * that the Promise API works where it goes; where the system cannot do that (Wine 8),
+   * the handle keeps working there with synchronous calls, and its Promise API only in
+   * this thread.
+   */
+  detach(): bigint {
+    const handle = this[handleOf]('detach');
+    if (isStreamed(this)) throw new SocketStateError('ERR_SOCKET_STREAMED', 'detach: a stream owns this socket');
+    // Its request queue and completion queue stay in this thread, which must see it close.
+    if (this.#registeredIo) throw new SocketStateError('ERR_SOCKET_REGISTERED_IO', 'detach: a Registered I/O socket stays in the thread of its queues');
+    asyncIo.releaseForHandoff(this, 'detach');
+    // fromHandle() takes a socket as blocking (Windows cannot be asked): make it so.
+    if (!this.#blocking) sys.setBlocking(handle, true);
+    this.#handle = sys.INVALID_HANDLE;
+    this.#detached = true;
+    forgetCollected(this);
+    releaseHandle(handle);
+    return BigInt(handle);
+  }
+
+  /**
+   * WSADuplicateSocketW for process `processId`: the WSAPROTOCOL_INFOW bytes that
+   * process passes to `Socket.fromDuplicate()` to get its own handle to this socket.
+   * Refused while async operations are pending (ERR_SOCKET_BUSY). This Socket stays
+   * open: close it once the other process has taken the socket. As with detach(), a
+   * socket that did async I/O is taken off this thread's completion port first (every
+   * handle to a socket shares one), where the system can (Windows 8.1+).
+   */
+  duplicate(processId: number): Buffer {
+    const handle = this[handleOf]('duplicate');
+    checkInteger(processId, 'processId', 1, 0xffffffff);
+    asyncIo.releaseForHandoff(this, 'duplicate');
+    return sys.duplicateSocket(handle, processId);
   }
 
   /**
@@ -488,6 +615,34 @@ export class Socket {
     return { bytes, address: from?.address ?? '', port: from?.port ?? 0 };
   }
 
+  /**
+   * One WSASend of several buffers, a WSABUF each, read where they are (no concatenation):
+   * the bytes sent (on a blocking socket, all of them unless it fails; on UDP, one datagram).
+   */
+  sendv(buffers: readonly Uint8Array[]): number {
+    const handle = this[handleOf]('sendv');
+    const count = checkBufferList(buffers, 'buffers', vectorViews, false);
+    try {
+      return sys.sendv(handle, vectorViews, count);
+    } finally {
+      vectorViews.length = 0;
+    }
+  }
+
+  /**
+   * One WSARecv into several buffers, a WSABUF each, filled in order: the bytes received
+   * (0 is the end of the stream; on UDP one datagram, WSAEMSGSIZE when it did not fit).
+   */
+  recvv(buffers: readonly Uint8Array[]): number {
+    const handle = this[handleOf]('recvv');
+    const count = checkBufferList(buffers, 'buffers', vectorViews, true);
+    try {
+      return sys.recvv(handle, vectorViews, count);
+    } finally {
+      vectorViews.length = 0;
+    }
+  }
+
   /** shutdown(): 'send' sends FIN, 'receive' refuses further data, 'both' does both. */
   shutdown(how: ShutdownHow = 'both'): void {
     const handle = this[handleOf]('shutdown');
@@ -528,7 +683,9 @@ export class Socket {
 
   /**
    * One overlapped recv into `buffer`: the byte count, 0 at the end of the stream. A
-   * rejection says on `bytesRead` how many bytes had come.
+   * rejection says on `bytesRead` how many bytes had come. On a UDP socket, one datagram
+   * (through WSARecvFrom, as recvFromAsync): one larger than `buffer` rejects with
+   * WSAEMSGSIZE, its first bytes in `buffer`.
    */
   recvAsync(buffer: Uint8Array, options?: AsyncOptions): Promise<number> {
     try {
@@ -540,6 +697,8 @@ export class Socket {
         this.#bound = sys.isBound(this[handleOf]('recvAsync'));
         if (!this.#bound) throw new SocketStateError('ERR_SOCKET_NOT_BOUND', 'recvAsync: this UDP socket is not bound; bind() it (or send from it) first');
       }
+      // UDP: one datagram, as recvFromAsync receives it; one larger than `buffer` is reported, never cut short.
+      if (this.type === 'udp') return asyncIo.recvDatagramAsync(this, view, signalOnly(checkSignal(options)));
       return asyncIo.recvAsync(this, view, signalOnly(checkSignal(options)));
     } catch (error) {
       return Promise.reject(error);
@@ -548,14 +707,67 @@ export class Socket {
 
   /**
    * Sends every byte of `data` with overlapped sends; resolves when the stack has taken
-   * it all. A rejection says on `bytesWritten` how many bytes the stack had taken.
+   * it all. An array of buffers goes out in order as one WSASend with a WSABUF each (its
+   * pieces copied when their turn comes, never concatenated). A rejection says on
+   * `bytesWritten` how many bytes the stack had taken.
    */
-  sendAsync(data: Uint8Array | string, options?: AsyncOptions): Promise<void> {
+  sendAsync(data: Uint8Array | string | readonly Uint8Array[], options?: AsyncOptions): Promise<void> {
     try {
       this[handleOf]('sendAsync');
-      const bytes = toBytes(data);
+      let bytes: Uint8Array | Uint8Array[];
+      if (Array.isArray(data)) {
+        const views: Uint8Array[] = [];
+        checkBufferList(data, 'data', views, false);
+        bytes = views;
+      } else {
+        bytes = toBytes(data as Uint8Array | string);
+      }
       this.#requireDataSocket('sendAsync');
       return asyncIo.sendAsync(this, bytes, signalOnly(checkSignal(options)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * One overlapped WSARecvFrom: a datagram into `buffer`, resolving `{ bytes, address,
+   * port }` as recvFrom() returns. A datagram larger than `buffer` rejects with a
+   * WinsockError WSAEMSGSIZE (as recvFrom() throws), its first bytes in `buffer`:
+   * `bytesRead` says how many, `datagramBytes` the datagram's size, `address`/`port`
+   * the sender.
+   */
+  recvFromAsync(buffer: Uint8Array, options?: AsyncOptions): Promise<RecvFromResult> {
+    try {
+      this[handleOf]('recvFromAsync');
+      const view = checkBuffer(buffer, 'buffer', true);
+      requireUdp(this, 'recvFromAsync');
+      if (!this.#bound) {
+        // Nothing can arrive on an unbound UDP socket: the receive would wait forever.
+        this.#bound = sys.isBound(this[handleOf]('recvFromAsync'));
+        if (!this.#bound) throw new SocketStateError('ERR_SOCKET_NOT_BOUND', 'recvFromAsync: this UDP socket is not bound; bind() it (or send from it) first');
+      }
+      return asyncIo.recvFromAsync(this, view, signalOnly(checkSignal(options)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * One overlapped WSASendTo: a datagram to `address` (a literal of this socket's family,
+   * or a host name, resolved first as sendTo() does), copied during the call. Resolves
+   * with the bytes sent.
+   */
+  sendToAsync(data: Uint8Array | string, address: SocketAddressInput, options?: SendToAsyncOptions): Promise<number> {
+    try {
+      this[handleOf]('sendToAsync');
+      const bytes = toBytes(data);
+      requireUdp(this, 'sendToAsync');
+      const checked = checkAddressInput(address);
+      const signal = checkSignal(options);
+      const target = resolveFor(this.family, checked);
+      const sending = asyncIo.sendToAsync(this, bytes, target, signalOnly(signal));
+      this.#bound = true; // WSASendTo binds an unbound socket
+      return sending;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -738,6 +950,158 @@ export class Socket {
     return sys.getIntOption(this[handleOf]('getSendTimeout'), 'sendTimeout') >>> 0;
   }
 
+  /** IPV6_V6ONLY: true keeps this IPv6 socket to IPv6, false makes it dual-stack (the default here). Set before bind()/connect(). */
+  setIpv6Only(on: boolean): void {
+    this[handleOf]('setIpv6Only');
+    this.#requireFamily('setIpv6Only', 'ipv6');
+    this.#setBool('setIpv6Only', 'ipv6Only', on);
+  }
+
+  /** IPV6_V6ONLY. */
+  getIpv6Only(): boolean {
+    const handle = this[handleOf]('getIpv6Only');
+    this.#requireFamily('getIpv6Only', 'ipv6');
+    return sys.getIntOption(handle, 'ipv6Only') !== 0;
+  }
+
+  /** SO_BROADCAST: allow sendTo() to a broadcast address (UDP). */
+  setBroadcast(on: boolean): void {
+    this[handleOf]('setBroadcast');
+    requireUdp(this, 'setBroadcast');
+    this.#setBool('setBroadcast', 'broadcast', on);
+  }
+
+  /** SO_BROADCAST. */
+  getBroadcast(): boolean {
+    const handle = this[handleOf]('getBroadcast');
+    requireUdp(this, 'getBroadcast');
+    return sys.getIntOption(handle, 'broadcast') !== 0;
+  }
+
+  /**
+   * IP_ADD_MEMBERSHIP / IPV6_ADD_MEMBERSHIP: receive the datagrams sent to multicast
+   * `group` (a literal of this socket's family) on an interface: for IPv4 a local address
+   * (default '0.0.0.0', the system's choice), for IPv6 an interface index (default 0).
+   */
+  addMembership(group: string, iface?: string | number): void {
+    this.#membership('addMembership', true, group, iface);
+  }
+
+  /** IP_DROP_MEMBERSHIP / IPV6_DROP_MEMBERSHIP: leave a group joined with addMembership() (same arguments). */
+  dropMembership(group: string, iface?: string | number): void {
+    this.#membership('dropMembership', false, group, iface);
+  }
+
+  #membership(operation: string, join: boolean, group: string, iface: string | number | undefined): void {
+    const handle = this[handleOf](operation);
+    requireUdp(this, operation);
+    const address = checkMulticastGroup(group, this.family, 'group');
+    sys.setMembership(handle, this.family, join, address, checkInterface(iface, this.family, 'iface'));
+  }
+
+  /** IP_MULTICAST_TTL / IPV6_MULTICAST_HOPS: how many hops multicast datagrams sent from here may travel (0-255; default 1). */
+  setMulticastTTL(ttl: number): void {
+    const handle = this[handleOf]('setMulticastTTL');
+    checkInteger(ttl, 'ttl', 0, 255);
+    requireUdp(this, 'setMulticastTTL');
+    sys.setMulticastHops(handle, this.family, ttl);
+  }
+
+  /** IP_MULTICAST_TTL / IPV6_MULTICAST_HOPS. */
+  getMulticastTTL(): number {
+    const handle = this[handleOf]('getMulticastTTL');
+    requireUdp(this, 'getMulticastTTL');
+    return sys.getMulticastHops(handle, this.family);
+  }
+
+  /** IP_MULTICAST_LOOP / IPV6_MULTICAST_LOOP: whether multicast sent from here is also delivered on this host (default true). */
+  setMulticastLoopback(on: boolean): void {
+    const handle = this[handleOf]('setMulticastLoopback');
+    checkBoolean(on, 'setMulticastLoopback: on');
+    requireUdp(this, 'setMulticastLoopback');
+    sys.setMulticastLoopback(handle, this.family, on);
+  }
+
+  /** IP_MULTICAST_LOOP / IPV6_MULTICAST_LOOP. */
+  getMulticastLoopback(): boolean {
+    const handle = this[handleOf]('getMulticastLoopback');
+    requireUdp(this, 'getMulticastLoopback');
+    return sys.getMulticastLoopback(handle, this.family);
+  }
+
+  /** IP_MULTICAST_IF / IPV6_MULTICAST_IF: the interface multicast goes out on: a local IPv4 address, or an IPv6 interface index (0: the system's choice). */
+  setMulticastInterface(iface: string | number): void {
+    const handle = this[handleOf]('setMulticastInterface');
+    requireUdp(this, 'setMulticastInterface');
+    sys.setMulticastInterface(handle, this.family, checkInterface(iface, this.family, 'iface'));
+  }
+
+  /** SO_LINGER: with `on`, close() waits up to `seconds` (0-65535) for unsent data; `on` with 0 resets the connection at close. */
+  setLinger(on: boolean, seconds = 0): void {
+    const handle = this[handleOf]('setLinger');
+    checkBoolean(on, 'setLinger: on');
+    checkInteger(seconds, 'seconds', 0, 0xffff);
+    requireTcp(this, 'setLinger');
+    sys.setLinger(handle, on, seconds);
+  }
+
+  /** SO_LINGER. */
+  getLinger(): Linger {
+    const handle = this[handleOf]('getLinger');
+    requireTcp(this, 'getLinger');
+    return sys.getLinger(handle);
+  }
+
+  /** SO_REUSE_UNICASTPORT (Windows 10+): connecting sockets may share a local port, chosen at connect() (set before bind/connect). */
+  setReuseUnicastPort(on: boolean): void {
+    this.#setBool('setReuseUnicastPort', 'reuseUnicastPort', on);
+  }
+
+  /** SO_REUSE_UNICASTPORT. */
+  getReuseUnicastPort(): boolean {
+    return sys.getIntOption(this[handleOf]('getReuseUnicastPort'), 'reuseUnicastPort') !== 0;
+  }
+
+  /** TCP_KEEPCNT (Windows 10 1703+): unanswered keep-alive probes before the connection is dropped (0-255). */
+  setKeepAliveProbes(count: number): void {
+    const handle = this[handleOf]('setKeepAliveProbes');
+    checkInteger(count, 'count', 0, 255);
+    requireTcp(this, 'setKeepAliveProbes');
+    sys.setIntOption(handle, 'keepAliveProbes', count);
+  }
+
+  /** TCP_KEEPCNT. */
+  getKeepAliveProbes(): number {
+    const handle = this[handleOf]('getKeepAliveProbes');
+    requireTcp(this, 'getKeepAliveProbes');
+    return sys.getIntOption(handle, 'keepAliveProbes');
+  }
+
+  /** TCP_FASTOPEN (Windows 10 1607+): TCP Fast Open on a listener or before connect() (Windows sends data in the SYN only with ConnectEx). */
+  setTcpFastOpen(on: boolean): void {
+    this[handleOf]('setTcpFastOpen');
+    requireTcp(this, 'setTcpFastOpen');
+    this.#setBool('setTcpFastOpen', 'fastOpen', on);
+  }
+
+  /** TCP_FASTOPEN. */
+  getTcpFastOpen(): boolean {
+    const handle = this[handleOf]('getTcpFastOpen');
+    requireTcp(this, 'getTcpFastOpen');
+    return sys.getIntOption(handle, 'fastOpen') !== 0;
+  }
+
+  /**
+   * SIO_TCP_INFO (Windows 10 1703+): the connection's TCP_INFO_v0 (state, RTT,
+   * congestion window, retransmissions, ...). WSAEOPNOTSUPP where the system lacks it
+   * (older Windows, Wine).
+   */
+  tcpInfo(): TcpInfo {
+    const handle = this[handleOf]('tcpInfo');
+    requireTcp(this, 'tcpInfo');
+    return sys.tcpInfo(handle);
+  }
+
   /** FIONBIO: false makes send/recv/accept/connect fail with WSAEWOULDBLOCK instead of waiting. */
   setBlocking(on: boolean): void {
     const handle = this[handleOf]('setBlocking');
@@ -809,13 +1173,17 @@ export class Socket {
     sys.setIntOption(handle, option, on ? 1 : 0);
   }
 
+  #requireFamily(operation: string, family: AddressFamily): void {
+    if (this.family !== family) throw new SocketStateError('ERR_SOCKET_FAMILY', `${operation} needs an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} socket; this one is ${this.family === 'ipv4' ? 'IPv4' : 'IPv6'}`);
+  }
+
   /** Loops that must not stop half-way cannot run on a non-blocking socket: WSAEWOULDBLOCK would lose the progress. */
   #requireBlocking(operation: string): void {
     if (!this.#blocking) throw new SocketStateError('ERR_SOCKET_NONBLOCKING', `${operation} needs a blocking socket; use trySend/tryRecv with poll() on a non-blocking one`);
   }
 
   get [Symbol.toStringTag](): string {
-    return `Socket ${this.family} ${this.type}${this.closed ? ' (closed)' : ''}`;
+    return `Socket ${this.family} ${this.type}${this.#detached ? ' (detached)' : this.closed ? ' (closed)' : ''}`;
   }
 }
 
@@ -829,17 +1197,19 @@ interface ConnectSettings {
   readonly loopbackFastPath: boolean | undefined;
   readonly timeoutMs: number | undefined;
   readonly family: AddressFamily | null;
+  readonly ipv6Only: boolean | undefined;
 }
 
 /** Connect options: checked whole before anything is created; the snapshot is used from then on. */
 function checkConnectOptions(options: ConnectOptions): ConnectSettings {
   checkObject(options);
-  const { noDelay, loopbackFastPath, timeoutMs, family } = options;
+  const { noDelay, loopbackFastPath, timeoutMs, family, ipv6Only } = options;
   return {
     noDelay: checkOptionalBoolean(noDelay, 'noDelay'),
     loopbackFastPath: checkOptionalBoolean(loopbackFastPath, 'loopbackFastPath'),
     timeoutMs: timeoutMs === undefined ? undefined : checkPositiveMs(timeoutMs, 'timeoutMs'),
     family: checkOptionalFamily(family),
+    ipv6Only: checkOptionalBoolean(ipv6Only, 'ipv6Only'),
   };
 }
 

@@ -19,11 +19,11 @@
 
 import type { SocketAddressInput } from '../address.ts';
 import { checkSignal } from '../checks.ts';
-import { WinsockError } from '../errors.ts';
-import type { Socket } from '../socket.ts';
+import { SocketStateError, WinsockError } from '../errors.ts';
+import type { RecvFromResult, Socket } from '../socket.ts';
 import { isReferenced } from '../socket-internals.ts';
 import { eventLoop, WSA_OPERATION_ABORTED, WSAENOBUFS, WSAETIMEDOUT } from '../sys/index.ts';
-import { CompletionPort, context, EVENT_LOOP, Operation, recvInto, referenceChanged, sendGathered, settled } from './completion-port.ts';
+import { CompletionPort, context, EVENT_LOOP, Operation, recvInto, referenceChanged, releaseForHandoff as releaseFromPort, sendCopied, sendGathered, settled } from './completion-port.ts';
 import { MAX_POOLED_BLOCK } from './pools.ts';
 
 /** Rejection of an async call whose AbortSignal fired, shaped like Node's own AbortError. */
@@ -239,7 +239,7 @@ function settleWaiter(operation: Operation): void {
 
 /** A failed receive's rejection says how many bytes it had received (into the caller's buffer, or lost when that was detached). */
 function withRead<E>(error: E, operation: Operation): E {
-  if (operation.kind === 'recv' && error instanceof Error) Object.defineProperty(error, 'bytesRead', { value: operation.bytes, enumerable: true, configurable: true });
+  if ((operation.kind === 'recv' || operation.kind === 'recvfrom') && error instanceof Error) Object.defineProperty(error, 'bytesRead', { value: operation.bytes, enumerable: true, configurable: true });
   return error;
 }
 
@@ -250,6 +250,53 @@ function abortedBy(signal: AbortSignal): AbortError {
 const finishBytes: Finish<number> = (operation) => operation.bytes;
 const finishAccepted: Finish<Socket> = (operation) => operation.accepted!;
 const finishNothing: Finish<void> = () => undefined;
+const finishFrom: Finish<RecvFromResult> = (operation) => {
+  const from = operation.remoteAddress;
+  return { bytes: operation.bytes, address: from?.address ?? '', port: from?.port ?? 0 };
+};
+
+/**
+ * One overlapped WSARecvFrom: a datagram into `buffer`, with its sender. A datagram
+ * larger than `buffer` rejects with WSAEMSGSIZE (its first bytes in `buffer`; the error
+ * says how many as `bytesRead`, the datagram's size as `datagramBytes`, and the sender).
+ */
+export function recvFromAsync(socket: Socket, buffer: Uint8Array, options?: AsyncOptions): Promise<RecvFromResult> {
+  return receiveDatagram(socket, buffer, options, finishFrom);
+}
+
+/**
+ * recvAsync on a UDP socket: the same WSARecvFrom, resolving the byte count, so that a
+ * datagram larger than `buffer` is reported (WSAEMSGSIZE, its first bytes delivered)
+ * rather than cut short by the OS.
+ */
+export function recvDatagramAsync(socket: Socket, buffer: Uint8Array, options?: AsyncOptions): Promise<number> {
+  return receiveDatagram(socket, buffer, options, finishBytes);
+}
+
+function receiveDatagram<T>(socket: Socket, buffer: Uint8Array, options: AsyncOptions | undefined, finish: Finish<T>): Promise<T> {
+  const signal = checkSignal(options);
+  if (signal?.aborted) return Promise.reject(abortedBy(signal));
+  let operation: Operation;
+  try {
+    operation = port().recvFrom(socket, buffer);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return settle(operation, finish, signal);
+}
+
+/** One overlapped WSASendTo of `data` (copied during the call) to `address` (a literal of the socket's family): the bytes sent. */
+export function sendToAsync(socket: Socket, data: Uint8Array, address: SocketAddressInput, options?: AsyncOptions): Promise<number> {
+  const signal = checkSignal(options);
+  if (signal?.aborted) return Promise.reject(abortedBy(signal));
+  let operation: Operation;
+  try {
+    operation = port().sendTo(socket, data, address);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return settle(operation, finishBytes, signal);
+}
 
 /** One overlapped recv into `buffer`: the byte count, 0 at the end of the stream. */
 export function recvAsync(socket: Socket, buffer: Uint8Array, options?: AsyncOptions): Promise<number> {
@@ -345,11 +392,26 @@ const MAX_GATHER = 64;
  * Sends every byte of `data`, in pieces of at most 256 KiB, after any send already
  * queued on the socket. A piece is copied into pinned memory when its turn comes (as
  * net.Socket.write takes the caller's Buffer), so the caller must not change `data`
- * until the promise settles. On failure or abort, the error's `bytesWritten` says how
- * many bytes of `data` the stack had taken.
+ * until the promise settles. An array goes out in order, its pieces copied back to back
+ * into one pinned block and sent as one WSASend with a WSABUF each (up to 64 of them and
+ * 256 KiB a time). On failure or abort, the error's `bytesWritten` says how many bytes
+ * of `data` the stack had taken.
  */
-export function sendAsync(socket: Socket, data: Uint8Array, options?: AsyncOptions): Promise<void> {
-  return send(socket, [data], false, checkSignal(options));
+export function sendAsync(socket: Socket, data: Uint8Array | readonly Uint8Array[], options?: AsyncOptions): Promise<void> {
+  return send(socket, data instanceof Uint8Array ? [data] : data, false, checkSignal(options));
+}
+
+/**
+ * @internal Before the socket's handle leaves it (detach, duplicate): ERR_SOCKET_BUSY while
+ * sends are queued or operations pending; then off its completion port (see
+ * completion-port.ts). Returns whether the handle is free of any port of ours.
+ */
+export function releaseForHandoff(socket: Socket, operation: string): boolean {
+  const queue = sendQueues.get(socket);
+  if (queue !== undefined && queue.jobs.length > 0) {
+    throw new SocketStateError('ERR_SOCKET_BUSY', `${operation}: the socket has sends queued; let them settle (or abort them) first`);
+  }
+  return releaseFromPort(socket, operation);
 }
 
 /**
@@ -417,7 +479,10 @@ function issuePiece(queue: SendQueue, job: SendJob): Operation | null {
     return port().send(queue.socket, chunks[0] ?? new Uint8Array(0));
   }
   const first = chunks[job.index]!;
-  if (!job.inPlace) return port().send(queue.socket, first.subarray(job.offset, job.offset + MAX_POOLED_BLOCK));
+  if (!job.inPlace) {
+    if (chunks.length === 1) return port().send(queue.socket, first.subarray(job.offset, job.offset + MAX_POOLED_BLOCK));
+    return port()[sendCopied](queue.socket, chunks, job.index, job.offset, MAX_POOLED_BLOCK, MAX_GATHER);
+  }
   const pieces: Uint8Array[] = [job.offset === 0 ? first : first.subarray(job.offset)];
   for (let i = job.index + 1; i < chunks.length && pieces.length < MAX_GATHER; i++) if (chunks[i]!.byteLength > 0) pieces.push(chunks[i]!);
   return port()[sendGathered](queue.socket, pieces);

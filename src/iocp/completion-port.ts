@@ -15,16 +15,23 @@
 
 import { literalFamily } from '../address.ts';
 import type { SocketAddress, SocketAddressInput } from '../address.ts';
-import { checkAddressInput, checkBuffer, checkInteger, checkMsOrZero, checkSocket, describe, requireTcp } from '../checks.ts';
+import { checkAddressInput, checkBuffer, checkInteger, checkMsOrZero, checkSocket, describe, requireTcp, requireUdp } from '../checks.ts';
 import { BufferDetachedError, SocketStateError, WinsockError } from '../errors.ts';
 import type { Socket } from '../socket.ts';
-import { adoptAccepted, beforeClose, closeOwnedSocket, createOwnedSocket, handleOf, isReferenced, markConnected } from '../socket-internals.ts';
+import { adoptAccepted, beforeClose, closeOwnedSocket, createOwnedSocket, handleOf, isReferenced, markConnected, wasAdopted } from '../socket-internals.ts';
 import * as sys from '../sys/index.ts';
-import { eventLoop, INFINITE, INVALID_HANDLE, overlapped as ov, PinnedMemory, WSA_IO_PENDING, WSA_OPERATION_ABORTED } from '../sys/index.ts';
+import { ERROR_INVALID_PARAMETER, eventLoop, INFINITE, INVALID_HANDLE, overlapped as ov, PinnedMemory, WSA_IO_PENDING, WSA_OPERATION_ABORTED, WSAEMSGSIZE } from '../sys/index.ts';
 import type { Handle, LoopSlot, OverlappedSlot } from '../sys/index.ts';
 import { MAX_POOLED_BLOCK, returnBlock, returnSlot, takeBlock, takeLoopSlot, takeSlot } from './pools.ts';
 
-export type OperationKind = 'recv' | 'send' | 'accept' | 'connect';
+export type OperationKind = 'recv' | 'send' | 'accept' | 'connect' | 'recvfrom' | 'sendto';
+
+/**
+ * A UDP datagram can carry at most 65,527 bytes (IPv6; 65,507 over IPv4): a receive
+ * block this large never truncates, so a datagram bigger than the caller's buffer is
+ * reported by the package (WSAEMSGSIZE with the sender), never dropped by the OS.
+ */
+const DATAGRAM_BLOCK = 64 * 1024;
 
 /** Entries dequeued per GetQueuedCompletionStatusEx call. */
 const BATCH = 256;
@@ -52,6 +59,10 @@ export const recvInto: unique symbol = Symbol('winsock-ffi.recvInto');
 export const sendGathered: unique symbol = Symbol('winsock-ffi.sendGathered');
 /** @internal socket.ref()/unref(): whether the socket's pending operations hold the loop open. */
 export const referenceChanged: unique symbol = Symbol('winsock-ffi.referenceChanged');
+/** @internal One WSASend of the pieces of an array, copied back to back into one pinned block, a WSABUF each. */
+export const sendCopied: unique symbol = Symbol('winsock-ffi.sendCopied');
+/** @internal Whether the port holds operations of a socket (issued and not yet reported). */
+export const pendingFor: unique symbol = Symbol('winsock-ffi.pendingFor');
 
 /** True only while a port makes an Operation (newOperation): the constructor refuses any other caller. */
 let making = false;
@@ -60,7 +71,7 @@ const madeOperations = new WeakSet<object>();
 
 /**
  * One overlapped operation; its outcome is filled in when its completion is reported.
- * Only a CompletionPort makes them (recv, send, accept, connect): `new Operation()`
+ * Only a CompletionPort makes them (recv, send, accept, connect, recvFrom, sendTo): `new Operation()`
  * throws a TypeError.
  */
 export class Operation {
@@ -77,7 +88,7 @@ export class Operation {
   error: WinsockError | BufferDetachedError | null = null;
   /** accept: the new connection (owned by the caller once the operation completed). */
   accepted: Socket | null = null;
-  /** accept: the peer's address, from GetAcceptExSockaddrs. */
+  /** accept: the peer's address, from GetAcceptExSockaddrs; recvfrom: the datagram's sender. */
   remoteAddress: SocketAddress | null = null;
   /** @internal Called once when the operation settles (used by the Promise API). */
   [settled]: ((operation: Operation) => void) | null = null;
@@ -93,7 +104,7 @@ export class Operation {
     madeOperations.add(this);
     this.kind = kind;
     this.socket = socket;
-    this[io] = { port, slot: port[onEventLoop] ? takeLoopSlot() : takeSlot(), block, target, held: null, acceptHandle: INVALID_HANDLE };
+    this[io] = { port, slot: port[onEventLoop] ? takeLoopSlot() : takeSlot(), block, target, length: target?.byteLength ?? 0, held: null, acceptHandle: INVALID_HANDLE };
   }
 
   /** 'pending' until the completion is reported (by poll/wait/waitAsync or close). */
@@ -128,6 +139,8 @@ export interface InFlight {
   held: readonly Uint8Array[] | null;
   /** accept: the socket AcceptEx fills, claimed at birth, not yet wrapped in a Socket. */
   acceptHandle: Handle;
+  /** recvfrom: the target's length when the receive was issued (a shorter target now was detached or shrunk). */
+  readonly length: number;
 }
 
 /**
@@ -160,6 +173,28 @@ const KINDS: Readonly<Record<OperationKind, OperationKindRecord>> = {
     onDiscard: nothing,
   },
   send: { syscall: 'WSASend', countsBytes: true, onSuccess: nothing, onDiscard: nothing },
+  recvfrom: {
+    syscall: 'WSARecvFrom',
+    countsBytes: true,
+    onSuccess(operation, bytes) {
+      const { block, target, slot, length } = operation[io];
+      const from = ov.receivedFrom(slot);
+      operation.remoteAddress = from;
+      const room = target!.byteLength;
+      if (room < Math.min(bytes, length)) throw new BufferDetachedError('WSARecvFrom', bytes, room);
+      if (bytes > 0) target!.set(block!.bytes.subarray(0, Math.min(bytes, room)), 0);
+      if (bytes <= room) return;
+      // The block holds any datagram whole: one larger than the caller's buffer is
+      // reported as Windows' own recvfrom() does (WSAEMSGSIZE), with its first part
+      // in the buffer, the count of bytes delivered and who sent it.
+      operation.bytes = room;
+      const error = new WinsockError('WSARecvFrom', WSAEMSGSIZE, from ?? undefined);
+      Object.defineProperty(error, 'datagramBytes', { value: bytes, enumerable: true, configurable: true });
+      throw error;
+    },
+    onDiscard: nothing,
+  },
+  sendto: { syscall: 'WSASendTo', countsBytes: true, onSuccess: nothing, onDiscard: nothing },
   accept: {
     syscall: 'AcceptEx',
     countsBytes: false,
@@ -332,10 +367,31 @@ export class CompletionPort {
       if (existing.port === this && existing.key === key) return existing;
       throw new SocketStateError('ERR_SOCKET_ASSOCIATED', `${operation}: the socket already belongs to a completion port (Windows cannot move it)`);
     }
-    ov.associate(handle, this.#handle, key);
+    try {
+      ov.associate(handle, this.#handle, key);
+    } catch (error) {
+      const kept = stillAssociated.get(handle);
+      if (!(error instanceof WinsockError) || error.errno !== ERROR_INVALID_PARAMETER) throw error;
+      // The handle is on a completion port already: one this thread left it on when the
+      // socket was detached where the system could not take it off, or another's.
+      if (kept === undefined || kept.port !== this || kept.key !== key) {
+        throw new SocketStateError(
+          'ERR_SOCKET_ASSOCIATED',
+          `${operation}: this handle already belongs to another completion port (it did async I/O before it was detached or duplicated, and this system cannot move it: that needs FileReplaceCompletionInformation, Windows 8.1+, which Wine 8 lacks); use its synchronous calls here`,
+        );
+      }
+      stillAssociated.delete(handle);
+      associations.set(socket, kept);
+      socket[beforeClose] = ov.cancelAll;
+      return kept;
+    }
+    // A handle that was associated before (one detached where the system could take it off
+    // its port, or whatever another library did) may be in skip-on-success mode for good:
+    // the mode cannot be cleared, so an adopted socket is put in it, and that is known.
+    const skipOnSuccess = this[onEventLoop] || socket[wasAdopted];
     // On the event loop, an operation that finishes at once settles at once: no packet for it.
-    if (this[onEventLoop]) ov.setSkipCompletionOnSuccess(handle);
-    const association: Association = { port: this, key, skipOnSuccess: this[onEventLoop] };
+    if (skipOnSuccess) ov.setSkipCompletionOnSuccess(handle);
+    const association: Association = { port: this, key, skipOnSuccess };
     associations.set(socket, association);
     // closesocket should abort pending I/O; Wine 8 forgets pending sends, so cancel first.
     socket[beforeClose] = ov.cancelAll;
@@ -389,6 +445,82 @@ export class CompletionPort {
     const operation = newOperation(this, 'send', socket, block, null);
     this.#arm(operation);
     return this.#issued(operation, ov.issueSend(handle, operation[io].slot, block, bytes.byteLength), association);
+  }
+
+  /**
+   * Overlapped WSARecvFrom of one datagram into `buffer`: the completion's
+   * operation.remoteAddress is the sender. A datagram larger than `buffer` completes
+   * with WSAEMSGSIZE, its first `buffer.length` bytes delivered (the OS never truncates:
+   * the receive lands in a 64 KiB block first).
+   */
+  recvFrom(socket: Socket, buffer: Uint8Array): Operation {
+    this.#live('recvFrom');
+    checkSocket(socket, 'socket');
+    const target = checkBuffer(buffer, 'buffer', true);
+    const handle = socket[handleOf]('recvFrom');
+    requireUdp(socket, 'recvFrom');
+    const association = this.#associationOf(socket, 'recvFrom');
+    const block = takeBlock(DATAGRAM_BLOCK);
+    const operation = newOperation(this, 'recvfrom', socket, block, target);
+    this.#arm(operation);
+    return this.#issued(operation, ov.issueRecvFrom(handle, operation[io].slot, block, DATAGRAM_BLOCK), association);
+  }
+
+  /** Overlapped WSASendTo of one datagram (`data`, copied first) to `address` (a literal of the socket's family). */
+  sendTo(socket: Socket, data: Uint8Array, address: SocketAddressInput): Operation {
+    this.#live('sendTo');
+    checkSocket(socket, 'socket');
+    const bytes = checkBuffer(data, 'data', false);
+    const handle = socket[handleOf]('sendTo');
+    requireUdp(socket, 'sendTo');
+    const { address: host, port } = checkAddressInput(address);
+    if (literalFamily(host) !== socket.family) {
+      throw new TypeError(`${JSON.stringify(host)} is not an ${socket.family === 'ipv4' ? 'IPv4' : 'IPv6'} address literal`);
+    }
+    const association = this.#associationOf(socket, 'sendTo');
+    const block = takeBlock(Math.max(bytes.byteLength, 1));
+    block.bytes.set(bytes, 0);
+    const operation = newOperation(this, 'sendto', socket, block, null);
+    return this.#issue(operation, () => ov.issueSendTo(handle, operation[io].slot, block, bytes.byteLength, socket.family, host, port), association);
+  }
+
+  /**
+   * @internal One WSASend of `chunks` from `chunks[index][offset]` on, at most `maxBytes`
+   * and `maxChunks` pieces, copied back to back into one pinned block, a WSABUF each (no
+   * concatenation in JavaScript). Empty chunks are skipped; there is at least one byte.
+   */
+  [sendCopied](socket: Socket, chunks: readonly Uint8Array[], index: number, offset: number, maxBytes: number, maxChunks: number): Operation {
+    this.#live('send');
+    const handle = socket[handleOf]('send');
+    const association = this.#associationOf(socket, 'send');
+    pieceLengths.length = 0;
+    let total = 0;
+    for (let i = index; i < chunks.length && pieceLengths.length < maxChunks && total < maxBytes; i++) {
+      const start = i === index ? offset : 0;
+      const length = Math.min(chunks[i]!.byteLength - start, maxBytes - total);
+      if (length <= 0) continue;
+      pieceLengths.push(length);
+      total += length;
+    }
+    const block = takeBlock(Math.max(total, 1));
+    let at = 0;
+    for (let i = index, piece = 0; piece < pieceLengths.length; i++) {
+      const start = i === index ? offset : 0;
+      if (chunks[i]!.byteLength - start <= 0) continue;
+      const length = pieceLengths[piece++]!;
+      block.bytes.set(chunks[i]!.subarray(start, start + length), at);
+      at += length;
+    }
+    const operation = newOperation(this, 'send', socket, block, null);
+    this.#arm(operation);
+    return this.#issued(operation, ov.issueSendPieces(handle, operation[io].slot, block, pieceLengths), association);
+  }
+
+  /** @internal Whether `socket` has operations issued on this port and not yet reported. */
+  [pendingFor](socket: Socket): boolean {
+    for (const operation of this.#inFlight.values()) if (operation.socket === socket) return true;
+    for (const operation of this.#ready) if (operation.socket === socket) return true;
+    return false;
   }
 
   /**
@@ -682,8 +814,11 @@ export class CompletionPort {
   #complete(operation: Operation, bytes: number, status: number, key = associations.get(operation.socket)?.key ?? 0): Completion {
     const kind = KINDS[operation.kind];
     if (status !== -1 && status !== 0) operation.error = this.#errorOf(operation, status);
+    // The count stands on failure too: a send cancelled part-way says what the stack took.
+    // (A truncated datagram's onSuccess lowers it to what reached the caller's buffer.)
+    operation.bytes = kind.countsBytes ? bytes : 0;
     // A receive cancelled after data came keeps the data: it is copied out all the same.
-    if (operation.error === null || (operation.kind === 'recv' && bytes > 0)) {
+    if (operation.error === null || ((operation.kind === 'recv' || operation.kind === 'recvfrom') && bytes > 0)) {
       try {
         kind.onSuccess(operation, bytes);
       } catch (error) {
@@ -691,8 +826,6 @@ export class CompletionPort {
       }
     }
     kind.onDiscard(operation);
-    // The count stands on failure too: a send cancelled part-way says what the stack took.
-    operation.bytes = kind.countsBytes ? bytes : 0;
     this.#release(operation);
     return this.#settle(operation, { operation, bytes: operation.bytes, error: operation.error, key });
   }
@@ -818,8 +951,42 @@ interface Association {
   skipOnSuccess: boolean;
 }
 
-// A socket can belong to one port for its whole life (Windows has no way to undo it).
+// A socket belongs to one port until it is detached (Windows 8.1+ can take a handle off
+// its port; before that, and under Wine 8, an association is for the handle's life).
 const associations = new WeakMap<Socket, Association>();
+
+/**
+ * Handles detached while the system could not take them off this thread's port, by
+ * handle: if this thread adopts one again, its association is known. Checked only after
+ * CreateIoCompletionPort refused the handle, so a reused handle number is never misread.
+ */
+const stillAssociated = new Map<Handle, Association>();
+
+/** Scratch for sendCopied's piece lengths (no array per send). */
+const pieceLengths: number[] = [];
+
+/**
+ * @internal Before a socket's handle leaves this Socket (detach, duplicate): refuses when
+ * operations are pending (ERR_SOCKET_BUSY), then takes the handle off its completion port
+ * if it has one, so that a port in another thread or process can take it. Where the
+ * system cannot (Wine 8; Windows before 8.1), the handle stays on this thread's port:
+ * remembered, in case this thread adopts it again; elsewhere the Promise API then refuses
+ * it (ERR_SOCKET_ASSOCIATED) and its synchronous calls still work. Returns whether the
+ * handle is free of any port of ours.
+ */
+export function releaseForHandoff(socket: Socket, operation: string): boolean {
+  const handle = socket[handleOf](operation);
+  const association = associations.get(socket);
+  if (association === undefined) return true;
+  if (association.port[pendingFor](socket)) {
+    throw new SocketStateError('ERR_SOCKET_BUSY', `${operation}: the socket has async operations pending; let them settle (or abort them) first`);
+  }
+  const released = ov.releaseFromPort(handle);
+  if (!released) stillAssociated.set(handle, association);
+  associations.delete(socket);
+  socket[beforeClose] = null;
+  return released;
+}
 
 /** Memory whose operation never reported back before its port closed. */
 const leaked: Array<OverlappedSlot | PinnedMemory | Uint8Array> = [];
