@@ -39,7 +39,15 @@ interface SuiteRun {
   readonly summaryFile: string;
 }
 
-const WORKER_PUMP_SPECS = ['test/async.test.ts', 'test/async-reliability.test.ts', 'test/stream.test.ts', 'test/engine.test.ts'];
+const WORKER_PUMP_SPECS = [
+  'test/async.test.ts',
+  'test/async-reliability.test.ts',
+  'test/stream.test.ts',
+  'test/engine.test.ts',
+  'test/socket-udp-async.test.ts',
+  'test/scatter-gather.test.ts',
+  'test/handoff.test.ts',
+];
 
 function suiteRuns(userArgs: readonly string[]): SuiteRun[] {
   const defaults = defaultMochaArgs();
