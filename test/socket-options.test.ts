@@ -2,10 +2,10 @@
 // Windows, argument checks before any native call, and address-sharing rules.
 
 import { expect } from 'chai';
-import { Socket, WinsockError, constants } from '../src/index.ts';
+import { Socket, SocketStateError, WinsockError, constants } from '../src/index.ts';
 import { underWine } from './support/env.ts';
 import { needsRealWindows, skipUnder } from './support/skip.ts';
-import { expectWinsockError, families, SocketTracker, tcpPair } from './support/sockets.ts';
+import { expectWinsockError, families, recvText, SocketTracker, tcpPair } from './support/sockets.ts';
 
 // Windows 10 1709+ reads the keep-alive timings back in seconds through these.
 const TCP_KEEPIDLE = 3;
@@ -229,6 +229,225 @@ describe('Socket options', function () {
     });
   });
 
+  describe('IPV6_V6ONLY: dual-stack by default, as node:net', function () {
+    it('an IPv6 socket is dual-stack unless created with ipv6Only: true; setIpv6Only() changes it', function () {
+      const dual = tcp('ipv6');
+      expect(dual.getIpv6Only()).to.equal(false);
+      const only = tracker.track(new Socket({ family: 'ipv6', ipv6Only: true }));
+      expect(only.getIpv6Only()).to.equal(true);
+      only.setIpv6Only(false);
+      expect(only.getIpv6Only()).to.equal(false);
+      const udp = tracker.track(new Socket({ family: 'ipv6', type: 'udp' }));
+      expect(udp.getIpv6Only()).to.equal(false);
+      // Ignored for IPv4 sockets, as node:net ignores it; the methods say they need IPv6.
+      const v4 = tracker.track(new Socket({ family: 'ipv4', ipv6Only: true }));
+      expect(() => v4.getIpv6Only()).to.throw(SocketStateError).with.property('code', 'ERR_SOCKET_FAMILY');
+      expect(() => v4.setIpv6Only(true)).to.throw(SocketStateError).with.property('code', 'ERR_SOCKET_FAMILY');
+      expect(() => new Socket({ family: 'ipv6', ipv6Only: 'yes' as unknown as boolean })).to.throw(TypeError);
+      expect(() => dual.setIpv6Only(1 as unknown as boolean)).to.throw(TypeError);
+    });
+
+    it('a listener on :: accepts IPv4 connections, from ::ffff:127.0.0.1; with ipv6Only: true it refuses them', function () {
+      const listener = tracker.track(Socket.listen({ address: '::', port: 0 }));
+      expect(listener.getIpv6Only()).to.equal(false);
+      const client = tracker.track(Socket.connect({ address: '127.0.0.1', port: listener.localAddress.port }));
+      const server = tracker.track(listener.accept());
+      expect(server.remoteAddress).to.deep.equal({ family: 'ipv6', address: '::ffff:127.0.0.1', port: client.localAddress.port });
+      client.sendAll('v4');
+      expect(recvText(server, 2)).to.equal('v4');
+      const only = tracker.track(Socket.listen({ address: '::', port: 0 }, { ipv6Only: true }));
+      expect(only.getIpv6Only()).to.equal(true);
+      expectWinsockError(() => tracker.track(Socket.connect({ address: '127.0.0.1', port: only.localAddress.port })), 'WSAECONNREFUSED', 'connect');
+    });
+
+    it('connect and connectAsync reach an IPv4 listener through an IPv4-mapped address, unless ipv6Only: true', async function () {
+      const listener = tracker.track(Socket.listen({ address: '127.0.0.1', port: 0 }));
+      const mapped = { address: '::ffff:127.0.0.1', port: listener.localAddress.port };
+      const client = tracker.track(Socket.connect(mapped));
+      tracker.track(listener.accept());
+      expect(client.family).to.equal('ipv6');
+      expect(client.remoteAddress).to.deep.equal({ family: 'ipv6', ...mapped });
+      const [accepted, asyncClient] = await Promise.all([listener.acceptAsync(), Socket.connectAsync(mapped)]);
+      tracker.track(accepted);
+      expect(tracker.track(asyncClient).remoteAddress.address).to.equal('::ffff:127.0.0.1');
+      expect(() => tracker.track(Socket.connect(mapped, { ipv6Only: true }))).to.throw(WinsockError);
+      expect(await Socket.connectAsync(mapped, { ipv6Only: true }).then((s) => tracker.track(s), (e: unknown) => e)).to.be.instanceOf(WinsockError);
+      expect(() => Socket.connect(mapped, { ipv6Only: 1 as unknown as boolean })).to.throw(TypeError);
+      expect(() => Socket.listen({ address: '::', port: 0 }, { ipv6Only: 'no' as unknown as boolean })).to.throw(TypeError);
+    });
+  });
+
+  describe('broadcast and multicast (UDP)', function () {
+    const udp = (family: 'ipv4' | 'ipv6' = 'ipv4'): Socket => tracker.track(new Socket({ family, type: 'udp' }));
+
+    it('setBroadcast()/getBroadcast() toggle SO_BROADCAST; TCP sockets refuse them', function () {
+      const socket = udp();
+      expect(socket.getBroadcast()).to.equal(false);
+      socket.setBroadcast(true);
+      expect(socket.getBroadcast()).to.equal(true);
+      socket.setBroadcast(false);
+      expect(socket.getBroadcast()).to.equal(false);
+      expect(() => socket.setBroadcast('on' as unknown as boolean)).to.throw(TypeError);
+      expect(() => tcp().setBroadcast(true)).to.throw(SocketStateError).with.property('code', 'ERR_SOCKET_TYPE');
+    });
+
+    for (const fam of families) {
+      it(`multicast TTL (hops) and loopback read back on ${fam.family}`, function () {
+        const socket = udp(fam.family);
+        expect(socket.getMulticastTTL()).to.equal(1);
+        expect(socket.getMulticastLoopback()).to.equal(true);
+        socket.setMulticastTTL(7);
+        expect(socket.getMulticastTTL()).to.equal(7);
+        socket.setMulticastLoopback(false);
+        expect(socket.getMulticastLoopback()).to.equal(false);
+        socket.setMulticastLoopback(true);
+        expect(socket.getMulticastLoopback()).to.equal(true);
+        for (const bad of [256, -1]) expect(() => socket.setMulticastTTL(bad)).to.throw(RangeError);
+        expect(() => socket.setMulticastTTL(1.5)).to.throw(TypeError);
+        expect(() => socket.setMulticastLoopback(1 as unknown as boolean)).to.throw(TypeError);
+        expect(socket.getMulticastTTL()).to.equal(7);
+      });
+    }
+
+    it('IPv4: a member of a group on 127.0.0.1 receives what is sent to the group, and nothing after dropMembership()', function () {
+      const member = udp();
+      member.bind({ address: '0.0.0.0', port: 0 });
+      member.addMembership('239.255.11.17', '127.0.0.1');
+      const sender = udp();
+      sender.setMulticastInterface('127.0.0.1');
+      const target = { address: '239.255.11.17', port: member.localAddress.port };
+      sender.sendTo('to the group', target);
+      member.setReceiveTimeout(2000);
+      const buffer = Buffer.alloc(32);
+      const from = member.recvFrom(buffer);
+      expect(buffer.toString('utf8', 0, from.bytes)).to.equal('to the group');
+      expect(from.port).to.equal(sender.localAddress.port);
+      member.dropMembership('239.255.11.17', '127.0.0.1');
+      sender.sendTo('too late', target);
+      member.setReceiveTimeout(300);
+      expectWinsockError(() => member.recvFrom(buffer), 'WSAETIMEDOUT', 'recvfrom');
+    });
+
+    it('IPv6: joins and leaves a group on the default interface; setMulticastInterface takes an index', function () {
+      const member = udp('ipv6');
+      member.bind({ address: '::', port: 0 });
+      member.addMembership('ff02::1:3');
+      member.dropMembership('ff02::1:3', 0);
+      member.setMulticastInterface(0);
+      // Leaving a group it is not in is the system's error to report.
+      expect(() => member.dropMembership('ff02::1:3')).to.throw(WinsockError);
+    });
+
+    it('membership and interface arguments are checked before any native call', function () {
+      const v4 = udp();
+      const v6 = udp('ipv6');
+      expect(() => v4.addMembership('10.0.0.1')).to.throw(RangeError, /multicast/);
+      expect(() => v4.addMembership('ff02::1')).to.throw(TypeError);
+      expect(() => v4.addMembership('239.1.1.1', 3)).to.throw(TypeError);
+      expect(() => v4.addMembership('239.1.1.1', 'eth0')).to.throw(TypeError);
+      expect(() => v4.addMembership(42 as unknown as string)).to.throw(TypeError);
+      expect(() => v6.addMembership('fe80::1')).to.throw(RangeError, /multicast/);
+      expect(() => v6.addMembership('239.1.1.1')).to.throw(TypeError);
+      expect(() => v6.addMembership('ff02::1', '::1')).to.throw(TypeError);
+      expect(() => v6.addMembership('ff02::1', -1)).to.throw(RangeError);
+      expect(() => v4.setMulticastInterface('localhost')).to.throw(TypeError);
+      expect(() => v6.setMulticastInterface(1.5)).to.throw(TypeError);
+      expect(() => tcp().addMembership('239.1.1.1')).to.throw(SocketStateError).with.property('code', 'ERR_SOCKET_TYPE');
+    });
+  });
+
+  describe('SO_LINGER', function () {
+    it('setLinger()/getLinger() read back; a zero linger makes close() reset the connection', async function () {
+      const { client, server } = tcpPair(tracker, families[0]!);
+      expect(client.getLinger()).to.deep.equal({ on: false, seconds: 0 });
+      client.setLinger(true, 7);
+      expect(client.getLinger()).to.deep.equal({ on: true, seconds: 7 });
+      client.setLinger(false);
+      expect(client.getLinger().on).to.equal(false);
+      client.setLinger(true, 0);
+      // A receive pending when the reset lands (under Wine, one that is not would read an orderly end).
+      const receiving = server.recvAsync(Buffer.alloc(4));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      client.close();
+      const error = await receiving.then((n) => n, (e: unknown) => e);
+      expect(error, String(error)).to.be.instanceOf(WinsockError).with.property('code', 'WSAECONNRESET');
+    });
+
+    it('checks its arguments; UDP sockets refuse it', function () {
+      const socket = tcp();
+      expect(() => socket.setLinger(true, 65536)).to.throw(RangeError);
+      expect(() => socket.setLinger(true, -1)).to.throw(RangeError);
+      expect(() => socket.setLinger(true, 1.5)).to.throw(TypeError);
+      expect(() => socket.setLinger('yes' as unknown as boolean, 1)).to.throw(TypeError);
+      expect(() => tracker.track(new Socket({ type: 'udp' })).setLinger(true, 1)).to.throw(SocketStateError);
+      expect(socket.getLinger()).to.deep.equal({ on: false, seconds: 0 });
+    });
+  });
+
+  describe('Windows 10 options', function () {
+    it('setReuseUnicastPort() sets SO_REUSE_UNICASTPORT', function () {
+      const socket = tcp();
+      socket.setReuseUnicastPort(true);
+      expect(() => socket.setReuseUnicastPort(1 as unknown as boolean)).to.throw(TypeError);
+      skipUnder(this, underWine, needsRealWindows('Wine 8 accepts SO_REUSE_UNICASTPORT but cannot read it back (getsockopt: WSAENOPROTOOPT)'));
+      expect(socket.getReuseUnicastPort()).to.equal(true);
+      socket.setReuseUnicastPort(false);
+      expect(socket.getReuseUnicastPort()).to.equal(false);
+    });
+
+    it('setKeepAliveProbes() sets TCP_KEEPCNT (Windows 10 1703+)', function () {
+      const socket = tcp();
+      expect(() => socket.setKeepAliveProbes(256)).to.throw(RangeError);
+      expect(() => socket.setKeepAliveProbes(-1)).to.throw(RangeError);
+      expect(() => socket.setKeepAliveProbes(2.5)).to.throw(TypeError);
+      expect(() => tracker.track(new Socket({ type: 'udp' })).setKeepAliveProbes(3)).to.throw(SocketStateError);
+      if (underWine) {
+        // What a system without it answers: the method says so, nothing is faked.
+        expectWinsockError(() => socket.setKeepAliveProbes(5), 'WSAENOPROTOOPT', 'setsockopt');
+      }
+      skipUnder(this, underWine, needsRealWindows('Wine 8 has no TCP_KEEPCNT (WSAENOPROTOOPT; Wine 9.4+ has it)'));
+      socket.setKeepAliveProbes(5);
+      expect(socket.getKeepAliveProbes()).to.equal(5);
+    });
+
+    it('setTcpFastOpen() sets TCP_FASTOPEN (Windows 10 1607+)', function () {
+      const socket = tcp();
+      expect(() => socket.setTcpFastOpen('on' as unknown as boolean)).to.throw(TypeError);
+      expect(() => tracker.track(new Socket({ type: 'udp' })).setTcpFastOpen(true)).to.throw(SocketStateError);
+      if (underWine) expectWinsockError(() => socket.setTcpFastOpen(true), 'WSAENOPROTOOPT', 'setsockopt');
+      skipUnder(this, underWine, needsRealWindows('Wine 8 has no TCP_FASTOPEN (WSAENOPROTOOPT)'));
+      socket.setTcpFastOpen(true);
+      expect(socket.getTcpFastOpen()).to.equal(true);
+      const listener = tracker.track(Socket.listen({ address: '127.0.0.1', port: 0 }));
+      listener.setTcpFastOpen(true);
+      expect(listener.getTcpFastOpen()).to.equal(true);
+    });
+  });
+
+  describe('SIO_TCP_INFO', function () {
+    it('tcpInfo() needs a TCP socket; where the system lacks SIO_TCP_INFO it throws WSAEOPNOTSUPP', function () {
+      expect(() => tracker.track(new Socket({ type: 'udp' })).tcpInfo()).to.throw(SocketStateError).with.property('code', 'ERR_SOCKET_TYPE');
+      skipUnder(this, !underWine, 'the unsupported path: real Windows 10 1703+ has SIO_TCP_INFO');
+      const { client } = tcpPair(tracker, families[0]!);
+      expectWinsockError(() => client.tcpInfo(), 'WSAEOPNOTSUPP', 'WSAIoctl');
+    });
+
+    it('tcpInfo() reports an established connection: state, MSS, RTT, congestion window, bytes', function () {
+      skipUnder(this, underWine, needsRealWindows('Wine 8 has no SIO_TCP_INFO (WSAEOPNOTSUPP)'));
+      const { client, server } = tcpPair(tracker, families[0]!);
+      client.sendAll(Buffer.alloc(10000, 1));
+      server.recvExact(Buffer.alloc(10000));
+      const info = client.tcpInfo();
+      expect(info.state).to.equal('established');
+      expect(info.mss).to.be.greaterThan(0);
+      expect(info.congestionWindow).to.be.greaterThan(0);
+      expect(info.rttUs).to.be.at.least(0);
+      expect(info.bytesOut).to.be.at.least(10000);
+      expect(server.tcpInfo().bytesIn).to.be.at.least(10000);
+      expect(info.bytesRetransmitted).to.be.at.least(0);
+    });
+  });
+
   describe('getOption / setOption', function () {
     it('a number is written as a 4-byte int and read back raw', function () {
       const socket = tcp();
@@ -261,11 +480,13 @@ describe('Socket options', function () {
       expect(back.readUInt16LE(2)).to.equal(7);
     });
 
-    it('reads IPv6 options on an IPv6 socket (IPV6_V6ONLY is on by default)', function () {
+    it('reads IPv6 options on an IPv6 socket (IPV6_V6ONLY, which this package turns off by default)', function () {
       const socket = tcp('ipv6');
       const raw = socket.getOption(constants.IPPROTO_IPV6, constants.IPV6_V6ONLY);
       expect(raw.length).to.be.within(1, 4);
-      expect(raw[0]).to.equal(1);
+      expect(raw[0]).to.equal(0);
+      socket.setOption(constants.IPPROTO_IPV6, constants.IPV6_V6ONLY, true);
+      expect(socket.getOption(constants.IPPROTO_IPV6, constants.IPV6_V6ONLY)[0]).to.equal(1);
       socket.setOption(constants.IPPROTO_IPV6, constants.IPV6_V6ONLY, false);
       expect(socket.getOption(constants.IPPROTO_IPV6, constants.IPV6_V6ONLY)[0]).to.equal(0);
       // Dual-stack now: an IPv4-mapped address binds, and reads back in mapped form.
