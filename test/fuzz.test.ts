@@ -199,6 +199,13 @@ const streamOptionsLike = fc.oneof(
 
 const integerLike = fc.oneof(fc.integer(), fc.constantFrom(0, -1, 1, 4, 2 ** 31, -(2 ** 31) - 1, 1.5, Number.NaN, Infinity), anything);
 
+/** Arrays of buffers for sendv/recvv/sendAsync, and anything. */
+const bytesListLike = fc.oneof({ arbitrary: fc.array(bytesLike, { maxLength: 4 }), weight: 4 }, { arbitrary: anything, weight: 1 });
+/** Multicast groups of either family, near misses, and text that never reaches the resolver. */
+const groupLike = fc.oneof(fc.constantFrom('239.255.1.2', 'ff02::1:3', '224.0.0.1', '10.0.0.1', '::1', '240.0.0.1'), hostLike);
+/** Multicast interfaces: an IPv4 address, an IPv6 index, or anything. */
+const interfaceLike = fc.oneof(fc.constantFrom(undefined, '127.0.0.1', '0.0.0.0', 0, 1), integerLike, hostLike);
+
 // --- What a run opens, and closes ---------------------------------------------------
 
 type State = 'tcp' | 'udp' | 'client' | 'server' | 'listener' | 'closed';
@@ -404,7 +411,7 @@ describe('fuzz: the public API refuses bad input with the documented errors only
 
   describe('Socket', function () {
     it('new Socket(options)', async function () {
-      const options = fc.oneof(fc.record({ family: familyLike, type: fc.oneof(fc.constantFrom('tcp', 'udp', 'sctp', undefined), anything) }, { requiredKeys: [] }), anything);
+      const options = fc.oneof(fc.record({ family: familyLike, type: fc.oneof(fc.constantFrom('tcp', 'udp', 'sctp', undefined), anything), ipv6Only: booleanLike }, { requiredKeys: [] }), anything);
       await fuzz('new Socket', fc.tuple(options), (_scope, o) => new Socket(o as object));
     });
 
@@ -460,7 +467,7 @@ describe('fuzz: the public API refuses bad input with the documented errors only
       ref: anyArgs(1),
       unref: anyArgs(1),
       recvAsync: fc.tuple(bytesLike, asyncOptionsLike),
-      sendAsync: fc.tuple(bytesLike, asyncOptionsLike),
+      sendAsync: fc.tuple(fc.oneof(bytesLike, bytesListLike), asyncOptionsLike),
       acceptAsync: fc.tuple(asyncOptionsLike),
       toStream: fc.tuple(fc.oneof(fc.constant(undefined), streamOptionsLike)),
       setNoDelay: fc.tuple(booleanLike),
@@ -484,6 +491,30 @@ describe('fuzz: the public API refuses bad input with the documented errors only
       setOption: fc.tuple(integerLike, integerLike, fc.oneof(integerLike, fc.boolean(), bytesLike)),
       enableLoopbackFastPath: anyArgs(1),
       [Symbol.dispose.toString()]: anyArgs(1),
+      sendv: fc.tuple(bytesListLike),
+      recvv: fc.tuple(bytesListLike),
+      recvFromAsync: fc.tuple(bytesLike, asyncOptionsLike),
+      sendToAsync: fc.tuple(bytesLike, fc.nat(), asyncOptionsLike).map(([data, seed, options]) => [data, { seed }, options]),
+      setIpv6Only: fc.tuple(booleanLike),
+      getIpv6Only: anyArgs(1),
+      setBroadcast: fc.tuple(booleanLike),
+      getBroadcast: anyArgs(1),
+      addMembership: fc.tuple(groupLike, interfaceLike),
+      dropMembership: fc.tuple(groupLike, interfaceLike),
+      setMulticastTTL: fc.tuple(integerLike),
+      getMulticastTTL: anyArgs(1),
+      setMulticastLoopback: fc.tuple(booleanLike),
+      getMulticastLoopback: anyArgs(1),
+      setMulticastInterface: fc.tuple(interfaceLike),
+      setLinger: fc.tuple(booleanLike, fc.oneof(fc.constant(undefined), integerLike)),
+      getLinger: anyArgs(1),
+      setReuseUnicastPort: fc.tuple(booleanLike),
+      getReuseUnicastPort: anyArgs(1),
+      setKeepAliveProbes: fc.tuple(integerLike),
+      getKeepAliveProbes: anyArgs(1),
+      setTcpFastOpen: fc.tuple(booleanLike),
+      getTcpFastOpen: anyArgs(1),
+      tcpInfo: anyArgs(1),
     };
     for (const [name, args] of Object.entries(methods)) {
       it(`socket.${name}(...)`, async function () {
@@ -496,6 +527,25 @@ describe('fuzz: the public API refuses bad input with the documented errors only
         });
       });
     }
+
+    it('socket.detach() and socket.duplicate(pid), their handle taken over again (and so closed)', async function () {
+      await fuzz('socket.detach', fc.tuple(fc.constantFrom(...STATES), anyArgs(1)), (scope, state, args) => {
+        const socket = scope.make(state);
+        const handle = (socket.detach as (...a: unknown[]) => bigint)(...args);
+        return scope.socket(Socket.fromHandle(handle));
+      });
+      // Only this process's own pid or numbers no process has: a duplicate must not land in another process.
+      const pid = fc.oneof(fc.constant(process.pid), fc.constantFrom(0, -1, 2 ** 32, 1.5, '1', null), anything.filter((value) => !(typeof value === 'number' && Number.isInteger(value) && value > 0)));
+      await fuzz('socket.duplicate', fc.tuple(fc.constantFrom(...STATES), pid), (scope, state, id) => {
+        const info = scope.make(state).duplicate(id as number);
+        return Socket.fromDuplicate(info);
+      });
+    });
+
+    it('Socket.fromDuplicate(info)', async function () {
+      const info = fc.oneof(bytesLike, fc.uint8Array({ minLength: 628, maxLength: 628 }), fc.constant(null).map(() => Buffer.alloc(628)));
+      await fuzz('Socket.fromDuplicate', fc.tuple(info), (_scope, bytes) => Socket.fromDuplicate(bytes as Uint8Array));
+    });
 
     it('getters', async function () {
       const getters = ['handle', 'closed', 'loopbackFastPath', 'localAddress', 'remoteAddress', 'blocking', 'bytesAvailable', 'family', 'type'] as const;
@@ -524,6 +574,8 @@ describe('fuzz: the public API refuses bad input with the documented errors only
       setSkipCompletionOnSuccess: fc.tuple(target),
       recv: fc.tuple(target, bytesLike),
       send: fc.tuple(target, bytesLike),
+      recvFrom: fc.tuple(target, bytesLike),
+      sendTo: fc.tuple(target, bytesLike, fc.nat()).map(([t, data, seed]) => [t, data, { seed }]),
       accept: fc.tuple(target),
       connect: fc.tuple(target, fc.nat()).map(([t, seed]) => [t, { seed }]),
       cancel: fc.tuple(fc.oneof(fc.constant('own'), fc.constant('foreign'), fc.constant('fake'), anything)),
