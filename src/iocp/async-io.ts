@@ -369,8 +369,9 @@ interface SendJob {
   sent: number;
   /** In place (a stream's writes, gathered into one WSASend) or copied into pinned memory piece by piece (sendAsync). */
   readonly inPlace: boolean;
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
+  /** The promise's settlers; a job that finishes within the call needs none (no-ops then). */
+  resolve: () => void;
+  reject: (error: unknown) => void;
   readonly signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
   /** The WSASend in flight for this job, while its turn runs. */
@@ -453,8 +454,8 @@ function noop(): void {}
 /** Queues `job` (its promise settles when it is sent or fails); `inFlight` is its WSASend already issued. */
 function wait(queue: SendQueue, job: SendJob, inFlight: Operation | null): Promise<void> {
   const { promise, resolve, reject } = Promise.withResolvers<void>();
-  (job as { resolve: () => void }).resolve = resolve;
-  (job as { reject: (error: unknown) => void }).reject = reject;
+  job.resolve = resolve;
+  job.reject = reject;
   queue.jobs.push(job);
   if (job.signal !== undefined) {
     job.onAbort = (): void => abortSend(queue, job);
