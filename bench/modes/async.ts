@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import { Socket } from '../../src/index.ts';
 import type { SocketStream } from '../../src/index.ts';
 import type { Mode } from './mode.ts';
-import { tails } from './mode.ts';
+import { duplexRoundTrips, tails } from './mode.ts';
 import { checkFastPath } from './winsock-sync.ts';
 
 const LOOPBACK = '127.0.0.1';
@@ -124,8 +124,6 @@ export const stream: Mode = {
   async sender(fastPath, message, clock) {
     const listener = asyncListener(fastPath);
     let duplex: SocketStream | null = null;
-    const bytes = message.bytes;
-    const size = bytes.length;
     return {
       port: listener.port,
       async accept(timeoutMs) {
@@ -135,40 +133,7 @@ export const stream: Mode = {
       run(rounds, onRoundTrip) {
         const s = duplex;
         if (s === null) return Promise.reject(new Error('run() before accept()'));
-        return new Promise<void>((resolve, reject) => {
-          let done = 0;
-          let got = 0;
-          const finish = (error?: Error): void => {
-            s.off('data', onData);
-            s.off('error', finish);
-            s.off('end', onEnd);
-            if (error === undefined) resolve();
-            else reject(error);
-          };
-          const onEnd = (): void => finish(new Error('the echo process closed the connection'));
-          const onData = (chunk: Buffer): void => {
-            got += chunk.copy(bytes, got);
-            if (got < size) return;
-            got = 0;
-            done++;
-            if (!onRoundTrip(clock.now() - message.ticks) || done >= rounds) {
-              finish();
-              return;
-            }
-            message.stamp();
-            s.write(bytes);
-          };
-          s.on('data', onData);
-          s.on('error', finish);
-          s.on('end', onEnd);
-          if (rounds <= 0) {
-            finish();
-            return;
-          }
-          // The buffer is rewritten only after its echo came back, so the pending write never sees it change.
-          message.stamp();
-          s.write(bytes);
-        });
+        return duplexRoundTrips(s, message, clock, rounds, onRoundTrip);
       },
       close() {
         listener.close();

@@ -1,6 +1,7 @@
 // What every I/O mode of the benchmark provides: a sender side that runs round trips
 // and an echo side that answers them, both over one loopback TCP connection with
 // TCP_NODELAY, in two separate single-threaded processes.
+import type { Duplex } from 'node:stream';
 import type { Clock, Message } from '../recorder.ts';
 
 /** The sender's half of a connection, set up by Mode.sender(). */
@@ -97,4 +98,48 @@ export function tails(bytes: Buffer): Buffer[] {
   const out: Buffer[] = [];
   for (let offset = 0; offset < bytes.length; offset++) out.push(bytes.subarray(offset));
   return out;
+}
+
+/**
+ * Round trips over a stream.Duplex (a net.Socket or a SocketStream), as the node:net
+ * and stream rows run them: write the message, collect its echo from 'data' events
+ * (partial chunks accumulate), repeat.
+ */
+export function duplexRoundTrips(s: Duplex, message: Message, clock: Clock, rounds: number, onRoundTrip: (ticks: number) => boolean): Promise<void> {
+  const bytes = message.bytes;
+  const size = bytes.length;
+  return new Promise<void>((resolve, reject) => {
+    let done = 0;
+    let got = 0;
+    const finish = (error?: Error): void => {
+      s.off('data', onData);
+      s.off('error', finish);
+      s.off('end', onEnd);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const onEnd = (): void => finish(new Error('the echo process closed the connection'));
+    const onData = (chunk: Buffer): void => {
+      got += chunk.copy(bytes, got);
+      if (got < size) return;
+      got = 0;
+      done++;
+      if (!onRoundTrip(clock.now() - message.ticks) || done >= rounds) {
+        finish();
+        return;
+      }
+      message.stamp();
+      s.write(bytes);
+    };
+    s.on('data', onData);
+    s.on('error', finish);
+    s.on('end', onEnd);
+    if (rounds <= 0) {
+      finish();
+      return;
+    }
+    // The buffer is rewritten only after its echo came back, so the pending write never sees it change.
+    message.stamp();
+    s.write(bytes);
+  });
 }

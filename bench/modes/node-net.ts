@@ -4,6 +4,7 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import type { Mode } from './mode.ts';
+import { duplexRoundTrips } from './mode.ts';
 
 const LOOPBACK = '127.0.0.1';
 
@@ -15,8 +16,6 @@ export const nodeNet: Mode = {
     const address = server.address();
     if (address === null || typeof address === 'string') throw new Error('node:net server has no TCP address');
     let socket: net.Socket | null = null;
-    const bytes = message.bytes;
-    const size = bytes.length;
 
     return {
       port: address.port,
@@ -34,40 +33,7 @@ export const nodeNet: Mode = {
       run(rounds, onRoundTrip) {
         const s = socket;
         if (s === null) return Promise.reject(new Error('run() before accept()'));
-        return new Promise<void>((resolve, reject) => {
-          let done = 0;
-          let got = 0;
-          const finish = (error?: Error): void => {
-            s.off('data', onData);
-            s.off('error', finish);
-            s.off('end', onEnd);
-            if (error === undefined) resolve();
-            else reject(error);
-          };
-          const onEnd = (): void => finish(new Error('the echo process closed the connection'));
-          const onData = (chunk: Buffer): void => {
-            got += chunk.copy(bytes, got);
-            if (got < size) return;
-            got = 0;
-            done++;
-            if (!onRoundTrip(clock.now() - message.ticks) || done >= rounds) {
-              finish();
-              return;
-            }
-            message.stamp();
-            s.write(bytes);
-          };
-          s.on('data', onData);
-          s.on('error', finish);
-          s.on('end', onEnd);
-          if (rounds <= 0) {
-            finish();
-            return;
-          }
-          // The buffer is rewritten only after its echo came back, so the pending write never sees it change.
-          message.stamp();
-          s.write(bytes);
-        });
+        return duplexRoundTrips(s, message, clock, rounds, onRoundTrip);
       },
       close() {
         server.close();
