@@ -8,11 +8,11 @@
 //
 // Where the system has no RIO (Wine, Windows 7) the probe reports the row n/a with the
 // system's answer: the RIO test double of the test suite is never used here.
-import { CompletionQueue, RegisteredBuffer, registeredIoUnavailableBecause, RequestQueue, poll, Socket } from '../../src/index.ts';
+import { CompletionQueue, RegisteredBuffer, registeredIoUnavailableBecause, RequestQueue, Socket } from '../../src/index.ts';
 import type { Message } from '../recorder.ts';
 import { syncMode } from './mode.ts';
 import type { Mode, SyncConnection, SyncListener } from './mode.ts';
-import { checkFastPath } from './winsock-sync.ts';
+import { checkFastPath, listening } from './winsock-sync.ts';
 
 const LOOPBACK = '127.0.0.1';
 
@@ -78,35 +78,17 @@ function rioConnection(socket: Socket, message: Message): SyncConnection {
 }
 
 function rioListener(fastPath: boolean, message: Message): SyncListener {
+  // Socket.listen has no registeredIo option: made by hand, then the blocking rows' listener.
   const listener = new Socket({ registeredIo: true });
   try {
     if (fastPath) listener.enableLoopbackFastPath();
-    checkFastPath(listener, fastPath, 'listener');
     listener.bind({ address: LOOPBACK, port: 0 });
     listener.listen(1);
   } catch (error) {
     listener.close();
     throw error;
   }
-  return {
-    port: listener.localAddress.port,
-    accept(timeoutMs) {
-      const [ready] = poll([{ socket: listener, events: { readable: true } }], timeoutMs);
-      if (ready === undefined || !ready.readable) throw new Error(`the echo process did not connect within ${timeoutMs} ms`);
-      const socket = listener.accept();
-      try {
-        socket.setNoDelay(true);
-        checkFastPath(socket, fastPath, 'accepted socket');
-        return rioConnection(socket, message);
-      } catch (error) {
-        socket.close();
-        throw error;
-      }
-    },
-    close() {
-      listener.close();
-    },
-  };
+  return listening(listener, fastPath, message, rioConnection);
 }
 
 function rioConnect(port: number, fastPath: boolean, message: Message): SyncConnection {

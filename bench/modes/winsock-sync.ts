@@ -15,7 +15,14 @@ export function checkFastPath(socket: Socket, wanted: boolean, side: string): vo
 
 /** A blocking listener on 127.0.0.1 whose accepted socket (TCP_NODELAY) goes to `wrap`. */
 export function blockingListener(fastPath: boolean, message: Message, wrap: (socket: Socket, message: Message) => SyncConnection): SyncListener {
-  const listener = Socket.listen({ address: LOOPBACK, port: 0 }, { loopbackFastPath: fastPath, backlog: 1 });
+  return listening(Socket.listen({ address: LOOPBACK, port: 0 }, { loopbackFastPath: fastPath, backlog: 1 }), fastPath, message, wrap);
+}
+
+/**
+ * A SyncListener over `listener`, already listening on 127.0.0.1 (this takes it over and
+ * closes it on failure): checks the fast path, and hands each accepted socket (TCP_NODELAY) to `wrap`.
+ */
+export function listening(listener: Socket, fastPath: boolean, message: Message, wrap: (socket: Socket, message: Message) => SyncConnection): SyncListener {
   try {
     checkFastPath(listener, fastPath, 'listener');
   } catch (error) {
