@@ -19,6 +19,7 @@ import { underWine } from './support/env.ts';
 import { skipUnder } from './support/skip.ts';
 import { families, SocketTracker } from './support/sockets.ts';
 import type { FamilyCase } from './support/sockets.ts';
+import { linuxNodeOrSkip, startLinuxNode, unixToWine } from './support/linux-peer.ts';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
 
@@ -423,17 +424,11 @@ describe('Promise API', function () {
 
   it('a Linux-native client (outside Wine) echoes through a server made with the Promise API', async function () {
     this.timeout(90000);
-    skipUnder(this, !underWine, 'runs under Wine only: it starts a Linux-native node with `start.exe /unix`');
-    const linuxNode = [process.env.WINSOCK_FFI_LINUX_NODE, '/usr/bin/node', '/usr/local/bin/node'].find(
-      (candidate) => candidate !== undefined && candidate !== '' && fs.existsSync(unixToWine(candidate)),
-    );
-    skipUnder(this, linuxNode === undefined, 'no Linux-native node found (set WINSOCK_FFI_LINUX_NODE to its Unix path)');
+    const linuxNode = linuxNodeOrSkip(this);
     const size = 2 * 1024 * 1024;
     const listener = tracker.track(Socket.listen({ address: '127.0.0.1', port: 0 }));
     const resultUnix = `/tmp/winsock-ffi-linux-client-${process.pid}-${Date.now()}.json`;
-    const client = spawn('start.exe', ['/unix', linuxNode!, wineToUnix(path.join(fixtures, 'linux-echo-client.mjs')), String(listener.localAddress.port), String(size), resultUnix], {
-      stdio: 'ignore',
-    });
+    const client = startLinuxNode(linuxNode, path.join(fixtures, 'linux-echo-client.mjs'), [String(listener.localAddress.port), String(size), resultUnix]);
     children.push(client);
     const server = tracker.track(await listener.acceptAsync());
     const hash = createHash('sha256');
@@ -466,13 +461,3 @@ describe('Promise API', function () {
     }
   });
 });
-
-/** Wine maps the Unix root to drive Z:. */
-function unixToWine(unixPath: string): string {
-  return `Z:${unixPath.replaceAll('/', '\\')}`;
-}
-
-function wineToUnix(windowsPath: string): string {
-  if (!/^z:\\/i.test(windowsPath)) throw new Error(`${windowsPath} is not on Wine's Z: drive`);
-  return windowsPath.slice(2).replaceAll('\\', '/');
-}

@@ -4,7 +4,6 @@
 // both engines (the event loop, then the worker pump).
 
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,10 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { AbortError, CompletionPort, Socket, SocketClosedError, SocketStateError, WinsockError } from '../src/index.ts';
 import type { Completion } from '../src/index.ts';
 import { pumpState } from '../src/iocp/async-io.ts';
-import { underWine } from './support/env.ts';
-import { skipUnder } from './support/skip.ts';
 import { families, SocketTracker } from './support/sockets.ts';
 import type { FamilyCase } from './support/sockets.ts';
+import { linuxNodeOrSkip, startLinuxNode, unixToWine } from './support/linux-peer.ts';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
 
@@ -252,20 +250,12 @@ describe('UDP Promise API (recvFromAsync / sendToAsync)', function () {
 
   it('against a Linux-native peer (outside Wine): 300 datagrams each way, sizes 0 to the buffer, truncation, abort', async function () {
     this.timeout(120000);
-    skipUnder(this, !underWine, 'runs under Wine only: it starts a Linux-native node with `start.exe /unix`');
-    const linuxNode = [process.env.WINSOCK_FFI_LINUX_NODE, '/usr/bin/node', '/usr/local/bin/node'].find(
-      (candidate) => candidate !== undefined && candidate !== '' && fs.existsSync(unixToWine(candidate)),
-    );
-    skipUnder(this, linuxNode === undefined, 'no Linux-native node found (set WINSOCK_FFI_LINUX_NODE to its Unix path)');
+    const linuxNode = linuxNodeOrSkip(this);
     const count = 300;
     const bufferSize = 8192;
     const socket = boundUdp(families[0]!);
     const resultUnix = `/tmp/winsock-ffi-linux-udp-${process.pid}-${Date.now()}.json`;
-    const peer = spawn(
-      'start.exe',
-      ['/unix', linuxNode!, wineToUnix(path.join(fixtures, 'linux-udp-peer.mjs')), String(socket.localAddress.port), String(count), String(bufferSize), resultUnix],
-      { stdio: 'ignore' },
-    );
+    const peer = startLinuxNode(linuxNode, path.join(fixtures, 'linux-udp-peer.mjs'), [String(socket.localAddress.port), String(count), String(bufferSize), resultUnix]);
     children.push(peer);
     const resultFile = unixToWine(resultUnix);
     try {
@@ -314,13 +304,3 @@ describe('UDP Promise API (recvFromAsync / sendToAsync)', function () {
     }
   });
 });
-
-/** Wine maps the Unix root to drive Z:. */
-function unixToWine(unixPath: string): string {
-  return `Z:${unixPath.replaceAll('/', '\\')}`;
-}
-
-function wineToUnix(windowsPath: string): string {
-  if (!/^z:\\/i.test(windowsPath)) throw new Error(`${windowsPath} is not on Wine's Z: drive`);
-  return windowsPath.slice(2).replaceAll('\\', '/');
-}
