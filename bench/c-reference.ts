@@ -6,12 +6,11 @@
 // documents its command line and output; this file is its only caller.
 import fs from 'node:fs';
 import path from 'node:path';
-import { runChecked, succeeds } from '../scripts/harness/proc.ts';
+import { ensureMingw } from '../scripts/harness/mingw.ts';
+import { runChecked } from '../scripts/harness/proc.ts';
 import type { CModeName } from './protocol.ts';
 import type { WindowsRunner } from './windows-node.ts';
 
-const COMPILERS = ['x86_64-w64-mingw32-gcc', 'gcc'];
-const APT_PACKAGE = 'gcc-mingw-w64-x86-64';
 
 export type Built = { exe: string } | { reason: string };
 
@@ -54,45 +53,20 @@ const SOURCE = path.join('bench', 'c', 'reference.c');
 /** Exit code of reference.exe when the system cannot run the mode (the reason is in its output). */
 const EXIT_UNAVAILABLE = 3;
 
-function findCompiler(): string | null {
-  for (const compiler of COMPILERS) {
-    // Plain `gcc` only counts on Windows, where it is MinGW's; on Linux it builds Linux programs.
-    if (compiler === 'gcc' && process.platform !== 'win32') continue;
-    if (succeeds(compiler, ['--version'])) return compiler;
-  }
-  return null;
-}
-
-/** Installs MinGW-w64 with apt-get when running as root (as scripts/harness does for Wine). */
-async function installCompiler(say: (line: string) => void): Promise<void> {
-  if (process.platform === 'win32' || process.getuid?.() !== 0 || !succeeds('apt-get', ['--version'])) return;
-  say(`installing ${APT_PACKAGE} (apt-get) to build the C reference`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = ['install', '-y', '--no-install-recommends', APT_PACKAGE];
-  try {
-    await runChecked('apt-get', install, { env, capture: true, timeoutMs: 10 * 60_000 });
-  } catch {
-    await runChecked('apt-get', ['update'], { env, capture: true, timeoutMs: 10 * 60_000 });
-    await runChecked('apt-get', install, { env, capture: true, timeoutMs: 10 * 60_000 });
-  }
-}
-
 /** Builds bench/c/reference.c into the cache as c-reference.exe (again only when the source is newer). */
-export async function buildPingPong(rootDir: string, cacheDir: string, say: (line: string) => void): Promise<Built> {
+export async function buildPingPong(rootDir: string, cacheDir: string): Promise<Built> {
   const source = path.resolve(rootDir, SOURCE);
   if (!fs.existsSync(source)) return { reason: `the C reference ${source} is missing` };
   const exe = path.join(cacheDir, 'c-reference.exe');
   if (fs.existsSync(exe) && fs.statSync(exe).mtimeMs >= fs.statSync(source).mtimeMs) return { exe };
-  let compiler = findCompiler();
-  if (compiler === null) {
-    try {
-      await installCompiler(say);
-    } catch (error) {
-      return { reason: `could not install ${APT_PACKAGE}: ${firstLine(error)}` };
-    }
-    compiler = findCompiler();
+  // The same MinGW-w64 as the test suite's RIO double: found, or installed with apt-get as root.
+  let compiler: string | null;
+  try {
+    compiler = await ensureMingw();
+  } catch (error) {
+    return { reason: firstLine(error) };
   }
-  if (compiler === null) return { reason: `no MinGW-w64 compiler (x86_64-w64-mingw32-gcc; Debian package ${APT_PACKAGE}) to build the C reference` };
+  if (compiler === null) return { reason: 'no MinGW-w64 compiler (x86_64-w64-mingw32-gcc, or MinGW gcc on Windows) to build the C reference' };
   fs.mkdirSync(cacheDir, { recursive: true });
   // Built beside its final name and renamed: an interrupted build never passes for a fresh one.
   const partial = `${exe}.partial.exe`;

@@ -692,7 +692,7 @@ async function main(): Promise<number> {
     if (environment.wine !== null) say('Under Wine: these are not Windows figures; compare the ratios within this run.');
 
     let built: Promise<Built> | null = null;
-    const c: CReference = { built: () => (built ??= buildPingPong(rootDir, cacheDir, say)) };
+    const c: CReference = { built: () => (built ??= buildPingPong(rootDir, cacheDir)) };
 
     let latency: { rows: Row[]; distributions: Map<Row, Distribution> } = { rows: [], distributions: new Map() };
     if (options.modes.length > 0) {

@@ -16,8 +16,8 @@ export const RIO_DOUBLE_SOURCE = path.join('test', 'fixtures', 'rio-double', 'ri
 /** Where the tests find the built DLL (a Windows path under Wine). */
 export const RIO_DOUBLE_VARIABLE = 'WINSOCK_FFI_RIO_DOUBLE';
 
-/** The MinGW-w64 compiler: x86_64-w64-mingw32-gcc, or on Windows a plain gcc (MinGW's). */
-function findCompiler(): string | null {
+/** The MinGW-w64 compiler: x86_64-w64-mingw32-gcc, or on Windows a plain gcc (MinGW's); null when there is none. */
+export function findMingw(): string | null {
   if (succeeds('x86_64-w64-mingw32-gcc', ['--version'])) return 'x86_64-w64-mingw32-gcc';
   if (process.platform === 'win32' && succeeds('gcc', ['--version'])) return 'gcc';
   return null;
@@ -29,7 +29,7 @@ function findCompiler(): string | null {
  * missing compiler that cannot be installed throws, saying what to install.
  */
 export async function ensureMingw(): Promise<string | null> {
-  const found = findCompiler();
+  const found = findMingw();
   if (found !== null || process.platform === 'win32') return found;
   const install = `apt-get install -y --no-install-recommends ${APT_PACKAGE}`;
   if (process.getuid?.() !== 0 || !succeeds('apt-get', ['--version'])) {
@@ -48,7 +48,7 @@ export async function ensureMingw(): Promise<string | null> {
     await runChecked('apt-get', ['update'], { env, capture: true, timeoutMs: APT_TIMEOUT_MS });
     await runChecked('apt-get', args, { env, capture: true, timeoutMs: APT_TIMEOUT_MS });
   }
-  const installed = findCompiler();
+  const installed = findMingw();
   if (installed === null) throw new Error(`\`${install}\` succeeded, but x86_64-w64-mingw32-gcc still does not run`);
   return installed;
 }
