@@ -240,8 +240,11 @@ describe('net-compatible layer', function () {
       const response = await undiciRequest(`http://127.0.0.1:${port}${pathName}`, { dispatcher });
       expect(response.statusCode).to.equal(200);
       expect(await response.body.text()).to.equal(`undici GET ${pathName}`);
+      // undici frees the connection a moment after the body ends: a request sent at once
+      // would find it still busy and open another one, whatever the transport.
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    expect(connects).to.be.at.least(1);
+    expect(connects).to.equal(1); // keep-alive: the second request reused the connection
   });
 
   it('ws runs over our socket both ways: a WebSocketServer behind serve(), a client with createConnection', async function () {
