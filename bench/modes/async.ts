@@ -13,7 +13,7 @@ import { Socket } from '../../src/index.ts';
 import type { SocketStream } from '../../src/index.ts';
 import type { Mode } from './mode.ts';
 import { duplexRoundTrips, tails } from './mode.ts';
-import { checkFastPath } from './winsock-sync.ts';
+import { checkedListener, checkFastPath } from './winsock-sync.ts';
 
 const LOOPBACK = '127.0.0.1';
 /** Starting node.exe under Wine is slow; the sender is listening before the echo starts anyway. */
@@ -21,13 +21,7 @@ const CONNECT_TIMEOUT_MS = 60_000;
 
 /** A listener on 127.0.0.1 (ephemeral port) whose one connection arrives through acceptAsync(). */
 function asyncListener(fastPath: boolean): { port: number; accept(timeoutMs: number): Promise<Socket>; close(): void } {
-  const listener = Socket.listen({ address: LOOPBACK, port: 0 }, { loopbackFastPath: fastPath, backlog: 1 });
-  try {
-    checkFastPath(listener, fastPath, 'listener');
-  } catch (error) {
-    listener.close();
-    throw error;
-  }
+  const listener = checkedListener(fastPath);
   return {
     port: listener.localAddress.port,
     async accept(timeoutMs) {

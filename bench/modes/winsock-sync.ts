@@ -15,7 +15,23 @@ export function checkFastPath(socket: Socket, wanted: boolean, side: string): vo
 
 /** A blocking listener on 127.0.0.1 whose accepted socket (TCP_NODELAY) goes to `wrap`. */
 export function blockingListener(fastPath: boolean, message: Message, wrap: (socket: Socket, message: Message) => SyncConnection): SyncListener {
-  return listening(Socket.listen({ address: LOOPBACK, port: 0 }, { loopbackFastPath: fastPath, backlog: 1 }), fastPath, message, wrap);
+  return listening(checkedListener(fastPath), fastPath, message, wrap);
+}
+
+/** A listener on 127.0.0.1 (ephemeral port, backlog 1) whose fast path is as asked; closed again if not. */
+export function checkedListener(fastPath: boolean): Socket {
+  return checkedListening(Socket.listen({ address: LOOPBACK, port: 0 }, { loopbackFastPath: fastPath, backlog: 1 }), fastPath);
+}
+
+/** `listener` when its fast path is as asked; else it is closed and the check's error thrown. */
+function checkedListening(listener: Socket, fastPath: boolean): Socket {
+  try {
+    checkFastPath(listener, fastPath, 'listener');
+  } catch (error) {
+    listener.close();
+    throw error;
+  }
+  return listener;
 }
 
 /**
@@ -23,12 +39,7 @@ export function blockingListener(fastPath: boolean, message: Message, wrap: (soc
  * closes it on failure): checks the fast path, and hands each accepted socket (TCP_NODELAY) to `wrap`.
  */
 export function listening(listener: Socket, fastPath: boolean, message: Message, wrap: (socket: Socket, message: Message) => SyncConnection): SyncListener {
-  try {
-    checkFastPath(listener, fastPath, 'listener');
-  } catch (error) {
-    listener.close();
-    throw error;
-  }
+  checkedListening(listener, fastPath);
   return {
     port: listener.localAddress.port,
     accept(timeoutMs) {
