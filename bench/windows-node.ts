@@ -4,8 +4,8 @@
 // output to a file, never a pipe: Windows node.exe under Wine dies with EBADF on a pipe.
 import path from 'node:path';
 import { run } from '../scripts/harness/proc.ts';
-import { provisionWindowsNode } from '../scripts/harness/provision.ts';
-import { windowsPath } from '../scripts/harness/wine.ts';
+import { lockCache, provisionWindowsNode } from '../scripts/harness/provision.ts';
+import { runWine, windowsPath } from '../scripts/harness/wine.ts';
 
 export interface Outcome {
   code: number | null;
@@ -24,6 +24,8 @@ export interface WindowsRunner {
   exe(file: string, args: readonly string[], logFile: string, timeoutMs: number): Promise<Outcome>;
   /** Whether the programs run under Wine. */
   readonly underWine: boolean;
+  /** Which Windows Node.js runs them, and where ("Windows Node.js 26.10.0 under Wine 10.0 (...)"). */
+  readonly description: string;
   /** Called once at the end; `dirty` when a program had to be killed. */
   finish(dirty: boolean): Promise<void>;
 }
@@ -40,6 +42,7 @@ export function nativeRunner(rootDir: string): WindowsRunner {
   };
   return {
     underWine: false,
+    description: `Windows Node.js ${process.versions.node} (this machine's)`,
     path: (localPath) => path.resolve(localPath),
     node: (script, args, logFile, timeoutMs) => start(process.execPath, [script, ...args], logFile, timeoutMs),
     exe: (file, args, logFile, timeoutMs) => start(file, args, logFile, timeoutMs),
@@ -48,26 +51,29 @@ export function nativeRunner(rootDir: string): WindowsRunner {
 }
 
 /**
- * Elsewhere: Wine, Windows Node.js, koffi's win32 module and a Windows 10 prefix in the
- * cache (the same cache and lock as `npm test`, so the two never share Wine at once:
- * `npm test` ends with `wineserver -k`, which would kill a running benchmark).
+ * Elsewhere: a Wine that runs Windows Node.js `major`, its node.exe, koffi's win32 module
+ * and a Windows 10 prefix in the cache (the same cache and lock as `npm test`, so the two
+ * never share Wine at once: `npm test` ends with `wineserver -k`, which would kill a
+ * running benchmark).
  */
-export async function provisionWine(rootDir: string, cacheDir: string): Promise<WindowsRunner> {
-  const windowsNode = await provisionWindowsNode(rootDir, cacheDir);
+export async function provisionWine(rootDir: string, cacheDir: string, major: number): Promise<WindowsRunner> {
+  const lock = await lockCache(cacheDir);
+  const windowsNode = await provisionWindowsNode(rootDir, cacheDir, major, lock);
   const env = windowsNode.env();
   const start = async (file: string, args: readonly string[], logFile: string, timeoutMs: number): Promise<Outcome> => {
-    const result = await run('wine', [file, ...args], { cwd: rootDir, env, logFile, timeoutMs });
+    const result = await runWine(windowsNode.wine, 'wine', [file, ...args], { cwd: rootDir, env, logFile, timeoutMs });
     return { code: result.code, signal: result.signal, timedOut: result.timedOut, output: result.output };
   };
   return {
     underWine: true,
+    description: windowsNode.description,
     path: windowsPath,
     node: (script, args, logFile, timeoutMs) => start(windowsNode.nodeExe, [script, ...args], logFile, timeoutMs),
     exe: start,
     async finish(dirty) {
       // Only after a kill: a killed sender can leave its echo process behind in the prefix.
       if (dirty) await windowsNode.stopWine();
-      windowsNode.release();
+      lock.release();
     },
   };
 }

@@ -59,6 +59,7 @@ import {
 } from '../bench/report.ts';
 import type { Distribution, Environment, Report, Row, ThroughputRow } from '../bench/report.ts';
 import { nativeRunner, provisionWine } from '../bench/windows-node.ts';
+import { NODE_MAJORS } from './harness/packages.ts';
 import { HarnessError } from './harness/steps.ts';
 import type { WindowsRunner } from '../bench/windows-node.ts';
 
@@ -95,6 +96,10 @@ with --modes, the latency rows given there run first.
                       suffix (default 256M; --quick: 64M; at least 1M)
   --runs N            runs per throughput row, round robin; the median counts (default 3)
   --ffi-cost          instead: the cost of one FFI call into ws2_32 against one node:net write
+  --node MAJOR        the Windows Node.js major to measure with under Wine: \${NODE_MAJORS.join(', ')}
+                      (default \${DEFAULT_BENCH_NODE}; the newest patch; 24 and 26 need Wine 10, which
+                      on Debian 12 comes from a trixie root built as root, as npm test does).
+                      On Windows the node at hand runs, and --node must name its major.
   --help
 
 Environment: WINSOCK_FFI_CACHE (cache folder, default .cache/ at the repository root).
@@ -116,7 +121,12 @@ interface Options {
   throughput: (ThroughputModeName | CThroughputModeName)[];
   bytes: number;
   runs: number;
+  /** The Windows Node.js major under Wine. */
+  node: number;
 }
+
+/** Under Wine without --node: the one major that every Wine the harness knows (8 and later) starts. */
+const DEFAULT_BENCH_NODE = 22;
 
 const rootDir = fileURLToPath(new URL('..', import.meta.url));
 const cacheDir = path.resolve(rootDir, process.env.WINSOCK_FFI_CACHE || '.cache');
@@ -150,6 +160,7 @@ const CLI_OPTIONS = {
   'throughput-modes': { type: 'string' },
   bytes: { type: 'string' },
   runs: { type: 'string' },
+  node: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsOptionsConfig;
 
@@ -184,6 +195,17 @@ function parseArgv(argv: string[]) {
   }
   // Nothing left for it to reject; strict for the typed values.
   return parseArgs({ args: argv, options: CLI_OPTIONS, strict: true, allowPositionals: false }).values;
+}
+
+/** --node: one of NODE_MAJORS; on Windows, only the running node's own major. */
+function nodeMajor(text: string): number {
+  const major = Number(text.replace(/^v/, ''));
+  if (!(NODE_MAJORS as readonly number[]).includes(major)) throw new Error(`--node takes one supported Node.js major (${NODE_MAJORS.join(', ')}), got "${text}"`);
+  const here = Number(process.versions.node.split('.')[0]);
+  if (process.platform === 'win32' && major !== here) {
+    throw new Error(`on Windows the benchmark runs on the node at hand (${process.version}); to measure Node.js ${major}, run it with that node`);
+  }
+  return major;
 }
 
 function positive(flag: string, text: string, integer: boolean): number {
@@ -233,6 +255,7 @@ function parseOptions(argv: string[]): Options {
     throughput: [],
     bytes: values.bytes !== undefined ? parseBytes('--bytes', values.bytes) : values.quick === true ? QUICK_BULK_BYTES : DEFAULT_BULK_BYTES,
     runs: values.runs !== undefined ? positive('--runs', values.runs, true) : 3,
+    node: values.node !== undefined ? nodeMajor(values.node) : process.platform === 'win32' ? Number(process.versions.node.split('.')[0]) : DEFAULT_BENCH_NODE,
   };
   if (values['throughput-modes'] !== undefined) {
     options.throughput = parseModes(values['throughput-modes'], ALL_THROUGHPUT_MODES, '--throughput-modes');
@@ -664,8 +687,9 @@ async function runThroughput(runner: WindowsRunner, options: Options, c: CRefere
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
   fs.mkdirSync(workDir, { recursive: true });
-  say(process.platform === 'win32' ? `Windows Node.js ${process.version} (this process)` : 'provisioning Wine and Windows Node.js (as npm test does) ...');
-  const runner = process.platform === 'win32' ? nativeRunner(rootDir) : await provisionWine(rootDir, cacheDir);
+  say(process.platform === 'win32' ? `Windows Node.js ${process.version} (this process)` : `provisioning Wine and Windows Node.js ${options.node} (as npm test does) ...`);
+  const runner = process.platform === 'win32' ? nativeRunner(rootDir) : await provisionWine(rootDir, cacheDir, options.node);
+  say(`measuring with ${runner.description}`);
   let dirty = false;
   try {
     if (options.ffiCost) {

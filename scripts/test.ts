@@ -1,7 +1,11 @@
 // `npm test`: type-check, then run the mocha suite (.mocharc.json) on Windows Node.js:
-// natively on Windows, and elsewhere under Wine, provisioning Wine, Windows node.exe and
-// koffi's win32 module into a git-ignored cache first. Extra arguments go to mocha
-// (`npm test -- --grep IOCP`). The last line printed is `N passed, N failed, N skipped`.
+// natively on Windows (on the node at hand), and elsewhere under Wine on each supported
+// major (NODE_MAJORS: 22, 24, 26, the newest patch of each), provisioning Wine, Windows
+// node.exe and koffi's win32 module into a git-ignored cache first. Node 22 runs under the
+// system's Wine (Debian 12: Wine 8); 24 and 26 need Wine 10, which on Debian 12 comes from
+// a Debian trixie root (scripts/harness/trixie-root.ts). `--node 26` (or `--node 22,26`)
+// runs only those majors; every other argument goes to mocha (`npm test -- --grep IOCP`).
+// A line per Node gives its counts; the last line printed is `N passed, N failed, N skipped`.
 //
 // Environment: WINSOCK_FFI_CACHE (cache folder, default .cache/ at the repo root),
 // WINSOCK_FFI_TEST_TIMEOUT_S (whole mocha run, default 1800). The RIO test double
@@ -13,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { typedocArgs } from './docs.ts';
 import { buildRioDouble, RIO_DOUBLE_VARIABLE } from './harness/mingw.ts';
 import { run } from './harness/proc.ts';
-import { provisionWindowsNode } from './harness/provision.ts';
+import { NODE_MAJORS } from './harness/packages.ts';
+import { lockCache, provisionWindowsNode } from './harness/provision.ts';
 import { HarnessError, say, step } from './harness/steps.ts';
 import { readSummary, summaryLine } from './harness/summary.ts';
 import type { Summary } from './harness/summary.ts';
@@ -24,7 +29,6 @@ const DEFAULT_TIMEOUT_S = 1800;
 
 const rootDir = fileURLToPath(new URL('..', import.meta.url));
 const cacheDir = path.resolve(rootDir, process.env.WINSOCK_FFI_CACHE || '.cache');
-const summaryFile = path.join(cacheDir, 'test-summary.json');
 
 /**
  * The suite runs twice: whole, on the engine the Promise API picks by itself (Node's
@@ -49,23 +53,40 @@ const WORKER_PUMP_SPECS = [
   'test/handoff.test.ts',
 ];
 
-function suiteRuns(userArgs: readonly string[]): SuiteRun[] {
+/** The two runs on Node.js `major`, each with its own summary file. */
+function suiteRuns(major: number, userArgs: readonly string[]): SuiteRun[] {
   const defaults = defaultMochaArgs();
   return [
-    { name: 'event-loop engine (the whole suite)', args: [...defaults, ...userArgs], env: {}, summaryFile },
+    {
+      name: 'event-loop engine (the whole suite)',
+      args: [...defaults, ...userArgs],
+      env: {},
+      summaryFile: path.join(cacheDir, `test-summary-node${major}.json`),
+    },
     {
       name: 'worker-pump engine (the async specs again)',
       // --no-config: .mocharc.json's spec glob would add every file back.
       args: ['--no-config', '--extension', 'ts', '--timeout', '20000', '--reporter', './test/support/summary-reporter.cjs', ...defaults, ...userArgs, ...WORKER_PUMP_SPECS],
       env: { WINSOCK_FFI_ENGINE: 'worker-pump' },
-      summaryFile: path.join(cacheDir, 'test-summary-worker-pump.json'),
+      summaryFile: path.join(cacheDir, `test-summary-node${major}-worker-pump.json`),
     },
   ];
 }
 /** Relative, so the same argument works for Linux and Windows node (cwd is the repo root). */
 const MOCHA = path.join('node_modules', 'mocha', 'bin', 'mocha.js');
 
+/** The runs on one Node.js: its name for the summary, and its two suite runs. */
+interface NodeRuns {
+  /** "Windows Node.js 26.10.0 under Wine 10.0 (...)", once known. */
+  description: string;
+  readonly major: number;
+  readonly runs: SuiteRun[];
+  /** mocha's exit code per run, once run. */
+  readonly exits: number[];
+}
+
 async function main(): Promise<number> {
+  const { majors, mochaArgs } = await step('read the command line', () => parseCommandLine(process.argv.slice(2)));
   await step('type check (tsc --noEmit)', typeCheck);
   await step('build dist/ (npm run build)', build);
   await step('API reference (npm run docs: typedoc, a warning fails)', apiReference);
@@ -73,11 +94,46 @@ async function main(): Promise<number> {
   // On Windows the whole suite, test/pure/ included, runs natively below.
   if (process.platform !== 'win32') await step('pure logic on this node, without Wine (test/pure/)', pureTests);
   fs.mkdirSync(cacheDir, { recursive: true });
-  const runs = suiteRuns(process.argv.slice(2));
-  for (const run of runs) fs.rmSync(run.summaryFile, { force: true }); // a stale summary must not pass for this run's
+  const nodes: NodeRuns[] = majors.map((major) => ({ description: `Node.js ${major}`, major, runs: suiteRuns(major, mochaArgs), exits: [] }));
+  for (const node of nodes) for (const run of node.runs) fs.rmSync(run.summaryFile, { force: true }); // a stale summary must not pass for this run's
 
-  const exits = process.platform === 'win32' ? await runNative(runs, timeoutMs) : await runUnderWine(runs, timeoutMs);
-  return verdict(runs, exits);
+  if (process.platform === 'win32') await runNative(nodes[0]!, timeoutMs);
+  else await runUnderWine(nodes, timeoutMs);
+  return verdict(nodes);
+}
+
+/**
+ * `--node 26` / `--node 22,26` / `--node=24` picks majors (default: all of NODE_MAJORS;
+ * on Windows, the node at hand's, the only one there is); the rest goes to mocha.
+ */
+function parseCommandLine(argv: readonly string[]): { majors: number[]; mochaArgs: string[] } {
+  const mochaArgs: string[] = [];
+  let asked: number[] | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    let value: string | undefined;
+    if (arg === '--node') value = argv[++i] ?? '';
+    else if (arg.startsWith('--node=')) value = arg.slice('--node='.length);
+    else {
+      mochaArgs.push(arg);
+      continue;
+    }
+    const majors = value.split(',').map((part) => part.trim().replace(/^v/, ''));
+    const known = NODE_MAJORS.map(String);
+    const unknown = majors.filter((major) => !known.includes(major));
+    if (value === '' || unknown.length > 0) {
+      throw new Error(`--node takes a comma-separated list of supported Node.js majors (${known.join(', ')}), got "${value}"`);
+    }
+    asked = [...new Set([...(asked ?? []), ...majors.map(Number)])].sort((x, y) => x - y);
+  }
+  if (process.platform === 'win32') {
+    const here = Number(process.versions.node.split('.')[0]);
+    if (asked !== undefined && !asked.every((major) => major === here)) {
+      throw new Error(`on Windows npm test runs on the node at hand (${process.version}); to test Node.js ${asked.join(', ')}, run it with that node (nvm-windows, fnm, volta)`);
+    }
+    return { majors: [here], mochaArgs };
+  }
+  return { majors: asked ?? [...NODE_MAJORS], mochaArgs };
 }
 
 const TSC = path.join(rootDir, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -138,13 +194,13 @@ function defaultMochaArgs(): string[] {
   return args;
 }
 
-/** On Windows: mocha on the current node, once per run. Returns mocha's exit codes. */
-async function runNative(runs: readonly SuiteRun[], timeoutMs: number): Promise<number[]> {
-  const exits: number[] = [];
+/** On Windows: mocha on the current node, once per run. */
+async function runNative(node: NodeRuns, timeoutMs: number): Promise<void> {
+  node.description = `Windows Node.js ${process.versions.node} (this machine's)`;
   // Windows without MinGW: the specs that need the double skip, saying so.
   const rioDouble = await step('build the RIO test double (MinGW-w64)', () => buildRioDouble(rootDir, cacheDir));
   if (rioDouble === null) say('no MinGW-w64 gcc here: the Registered I/O specs that need the test double are skipped');
-  for (const suite of runs) {
+  for (const suite of node.runs) {
     const env: NodeJS.ProcessEnv = { ...process.env, ...suite.env, WINSOCK_FFI_SUMMARY_FILE: suite.summaryFile };
     if (rioDouble !== null) env[RIO_DOUBLE_VARIABLE] = rioDouble;
     if (!process.features.typescript) {
@@ -154,79 +210,90 @@ async function runNative(runs: readonly SuiteRun[], timeoutMs: number): Promise<
     say(`mocha on ${process.execPath} ${process.version}: ${suite.name}`);
     const result = await step(`run mocha: ${suite.name}`, () => run(process.execPath, [MOCHA, ...suite.args], { cwd: rootDir, env, timeoutMs }));
     if (result.timedOut) throw new HarnessError('run mocha', `timed out after ${timeoutMs / 1000} s`);
-    exits.push(result.code ?? 1);
+    node.exits.push(result.code ?? 1);
   }
-  return exits;
 }
 
-/** Elsewhere: provision, then mocha on Windows node.exe under Wine, once per run. Returns mocha's exit codes. */
-async function runUnderWine(runs: readonly SuiteRun[], timeoutMs: number): Promise<number[]> {
-  const windowsNode = await provisionWindowsNode(rootDir, cacheDir); // its cache lock is released when we exit
+/** Elsewhere: for each Node, provision, then mocha on Windows node.exe under Wine, once per run. */
+async function runUnderWine(nodes: readonly NodeRuns[], timeoutMs: number): Promise<void> {
+  const lock = await lockCache(cacheDir); // released when we exit
   const rioDouble = await step('build the RIO test double (MinGW-w64)', () => buildRioDouble(rootDir, cacheDir));
-  const exits: number[] = [];
-  try {
-    for (const [index, suite] of runs.entries()) {
-      const logFile = path.join(cacheDir, index === 0 ? 'test-output.log' : `test-output-${index}.log`);
-      say(`mocha on Windows Node.js ${windowsNode.nodeVersion} under Wine: ${suite.name} (output also in ${logFile})`);
-      const outcome: WineOutcome = await step(`run mocha under Wine: ${suite.name}`, () =>
-        runWineProgram({
-          exe: windowsNode.nodeExe,
-          args: [MOCHA, ...suite.args],
-          cwd: rootDir,
-          env: windowsNode.env({
-            ...suite.env,
-            WINSOCK_FFI_UNDER_WINE: '1',
-            // The Linux node running this harness: a test starts it from inside Wine as a native peer.
-            WINSOCK_FFI_LINUX_NODE: process.execPath,
-            WINSOCK_FFI_SUMMARY_FILE: windowsPath(suite.summaryFile),
-            ...(rioDouble === null ? {} : { [RIO_DOUBLE_VARIABLE]: windowsPath(rioDouble) }),
-            // Mocha's colours, when not asked for with --color above, are only escape-code noise in a log.
-            ...(process.stdout.isTTY || process.env.FORCE_COLOR !== undefined ? {} : { NO_COLOR: '1' }),
+  for (const node of nodes) {
+    const windowsNode = await provisionWindowsNode(rootDir, cacheDir, node.major, lock);
+    node.description = windowsNode.description;
+    try {
+      for (const [index, suite] of node.runs.entries()) {
+        const logFile = path.join(cacheDir, `test-output-node${node.major}${index === 0 ? '' : `-${index}`}.log`);
+        say(`mocha on ${windowsNode.description}: ${suite.name} (output also in ${logFile})`);
+        const outcome: WineOutcome = await step(`run mocha on Node.js ${node.major} under Wine: ${suite.name}`, () =>
+          runWineProgram({
+            prefix: windowsNode.prefix,
+            exe: windowsNode.nodeExe,
+            args: [MOCHA, ...suite.args],
+            cwd: rootDir,
+            env: windowsNode.env({
+              ...suite.env,
+              WINSOCK_FFI_UNDER_WINE: '1',
+              // The Linux node running this harness: a test starts it from inside Wine as a native peer.
+              WINSOCK_FFI_LINUX_NODE: process.execPath,
+              WINSOCK_FFI_SUMMARY_FILE: windowsPath(suite.summaryFile),
+              ...(rioDouble === null ? {} : { [RIO_DOUBLE_VARIABLE]: windowsPath(rioDouble) }),
+              // Mocha's colours, when not asked for with --color above, are only escape-code noise in a log.
+              ...(process.stdout.isTTY || process.env.FORCE_COLOR !== undefined ? {} : { NO_COLOR: '1' }),
+            }),
+            logFile,
+            timeoutMs,
           }),
-          logFile,
-          timeoutMs,
-        }),
-      );
-      if (outcome.interruptedBy !== undefined) {
-        throw new HarnessError('run mocha under Wine', `interrupted by ${outcome.interruptedBy}`);
+        );
+        if (outcome.interruptedBy !== undefined) {
+          throw new HarnessError('run mocha under Wine', `interrupted by ${outcome.interruptedBy}`);
+        }
+        if (outcome.timedOut) {
+          throw new HarnessError('run mocha under Wine', `timed out after ${timeoutMs / 1000} s (WINSOCK_FFI_TEST_TIMEOUT_S); killed`);
+        }
+        node.exits.push(outcome.code ?? 1);
       }
-      if (outcome.timedOut) {
-        throw new HarnessError('run mocha under Wine', `timed out after ${timeoutMs / 1000} s (WINSOCK_FFI_TEST_TIMEOUT_S); killed`);
-      }
-      exits.push(outcome.code ?? 1);
+    } finally {
+      await step('stop Wine (wineserver -k)', () => windowsNode.stopWine());
     }
-  } finally {
-    await step('stop Wine (wineserver -k)', () => windowsNode.stopWine());
   }
-  return exits;
 }
 
-/** Checks the runs as a whole and prints the summary line (both runs added up) last. Returns the exit code. */
-async function verdict(runs: readonly SuiteRun[], exits: readonly number[]): Promise<number> {
+/**
+ * Checks the runs as a whole, prints a line per Node (its runs added up) and the summary
+ * line (everything added up) last. Returns the exit code.
+ */
+async function verdict(nodes: readonly NodeRuns[]): Promise<number> {
   const problems: string[] = [];
   const total: Summary = { passed: 0, failed: 0, skipped: 0, skipReasons: {} };
-  for (const [index, suite] of runs.entries()) {
-    const mochaExit = exits[index]!;
-    const summary = await step(`read the test summary: ${suite.name}`, () => readSummary(suite.summaryFile));
-    if (summary === undefined) {
-      throw new HarnessError(
-        'read the test summary',
-        `mocha (${suite.name}) exited with code ${mochaExit} and wrote no ${suite.summaryFile}: it stopped before the end of the run ` +
-          '(a spec that fails to load, a crash), or the run no longer uses test/support/summary-reporter.cjs',
-      );
+  const lines: string[] = [];
+  for (const node of nodes) {
+    const ofNode: Summary = { passed: 0, failed: 0, skipped: 0, skipReasons: {} };
+    for (const [index, suite] of node.runs.entries()) {
+      const mochaExit = node.exits[index]!;
+      const summary = await step(`read the test summary: ${suite.name}`, () => readSummary(suite.summaryFile));
+      if (summary === undefined) {
+        throw new HarnessError(
+          'read the test summary',
+          `mocha (${suite.name}) on ${node.description} exited with code ${mochaExit} and wrote no ${suite.summaryFile}: it stopped before the end of the run ` +
+            '(a spec that fails to load, a crash), or the run no longer uses test/support/summary-reporter.cjs',
+        );
+      }
+      if (mochaExit !== 0) problems.push(`mocha (${suite.name}) on ${node.description} exited with code ${mochaExit}`);
+      if (summary.failed > 0) problems.push(`${summary.failed} failed (${suite.name}) on ${node.description}`);
+      for (const into of [ofNode, total]) {
+        into.passed += summary.passed;
+        into.failed += summary.failed;
+        into.skipped += summary.skipped;
+      }
     }
-    if (mochaExit !== 0) problems.push(`mocha (${suite.name}) exited with code ${mochaExit}`);
-    if (summary.failed > 0) problems.push(`${summary.failed} failed (${suite.name})`);
-    total.passed += summary.passed;
-    total.failed += summary.failed;
-    total.skipped += summary.skipped;
+    if (ofNode.passed + ofNode.failed === 0) problems.push(`no test ran on ${node.description}`);
+    lines.push(`${node.description}: ${summaryLine(ofNode)}`);
   }
-  if (total.passed + total.failed === 0) problems.push('no test ran');
   for (const problem of problems) process.stderr.write(`npm test: FAILED: ${problem}\n`);
-  process.stdout.write(`${summaryLine(total)}\n`);
+  process.stdout.write(`\n${lines.join('\n')}\n${summaryLine(total)}\n`);
   return problems.length === 0 ? 0 : 1;
 }
-
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {

