@@ -145,6 +145,21 @@ describe(`Promise API engine (${forcedPump ? 'worker pump, forced' : 'as chosen'
     });
   }
 
+  it('I/O whose every step awaits the last completes and exits in a process with no timer to wake the loop (Node 26.4+ makes no microtask checkpoint of its own)', async function () {
+    const out = tempFile('chained-io.json');
+    // Before the fix this child hung on Node 26 (stalled with reactions queued), and the test failed here.
+    const child = startFixture('chained-io.ts', [out]);
+    expect(await exited(child, START_MS), 'exit code').to.equal(0);
+    const result = JSON.parse(fs.readFileSync(out, 'utf8')) as Record<string, unknown>;
+    expect(result).to.deep.equal({
+      engine: forcedPump ? 'worker-pump' : 'event-loop',
+      promiseEcho: true,
+      concurrentEchoes: 300,
+      streamPipe: true,
+      nextTick: true,
+    });
+  });
+
   it('a pending receive keeps the process alive, as a pending net.Socket read does', async function () {
     const out = tempFile('exit-alive.jsonl');
     const child = startFixture('engine-exit.ts', ['alive', out]);

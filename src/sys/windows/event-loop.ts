@@ -21,6 +21,15 @@
 // 3. A handle holds the loop open only while its operation is pending and its owner
 //    wants that (uv_ref/uv_unref), as a pending net.Socket read does.
 // 4. Handle memory is freed only in libuv's close callback.
+// 5. After each callback, Node drains the microtask and nextTick queues in this loop turn.
+//    libuv calls our koffi callback directly, and koffi calls JavaScript with a plain
+//    napi_call_function: no callback scope, so nothing runs the promise reactions it
+//    queued. Up to Node 26.3 that went unnoticed, because Node drained the queues on every
+//    loop turn as a side effect of its native immediates; 26.4 (nodejs/node#62969) skips
+//    that drain when there is nothing to drain, and the reactions then waited for the next
+//    timer or I/O, forever if there was none. An empty setImmediate, one per loop turn
+//    however many completions it brings, runs in this turn's check phase through Node's
+//    MakeCallback, which drains both queues, on every Node alike.
 // Only the main thread uses this: a worker's loop must have no handle left when the
 // worker ends (libuv aborts the process otherwise), which worker.terminate() cannot
 // promise, so workers complete their I/O through a completion port of their own.
@@ -133,14 +142,29 @@ export function setCompletionHandler(handler: (slot: LoopSlot) => void): void {
   onCompletion = handler;
 }
 
+let drainScheduled = false;
+
+function drained(): void {
+  drainScheduled = false;
+}
+
+/** Rule 5: once per loop turn, whatever the callback did or threw. */
+function scheduleDrain(): void {
+  if (drainScheduled) return;
+  drainScheduled = true;
+  setImmediate(drained);
+}
+
 function dispatch(handle: number): void {
   try {
     const slot = slots.get(handle);
     if (slot === undefined || !slot.pending) return; // a probe, or a closed slot's last packet
     slot.completed();
+    scheduleDrain();
     onCompletion?.(slot);
   } catch (error) {
     // Rule 2: never into libuv.
+    scheduleDrain();
     process.nextTick(() => {
       throw error;
     });
@@ -154,6 +178,7 @@ function released(handle: number): void {
     else probes.get(handle)?.free();
     probes.delete(handle);
   } catch (error) {
+    scheduleDrain();
     process.nextTick(() => {
       throw error;
     });
