@@ -15,7 +15,7 @@ import type { ConnectOptions } from '../src/index.ts';
 import { pumpState } from '../src/iocp/async-io.ts';
 import { pattern, sha256 } from './support/data.ts';
 import { exited } from './support/processes.ts';
-import { underWine } from './support/env.ts';
+import { underWine, wineName } from './support/env.ts';
 import { skipUnder } from './support/skip.ts';
 import { families, SocketTracker } from './support/sockets.ts';
 import type { FamilyCase } from './support/sockets.ts';
@@ -382,7 +382,7 @@ describe('Promise API', function () {
       } catch (error) {
         if (error instanceof AbortError) {
           if (++stuck < 3) continue;
-          skipUnder(this, true, 'Wine 8 did not close the connection of the killed peer process this time (its recv never completed)');
+          skipUnder(this, true, `${wineName} did not close the connection of the killed peer process this time (its recv never completed)`);
         }
         failures.push(error);
         break;

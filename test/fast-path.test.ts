@@ -4,11 +4,11 @@
 
 import { expect } from 'chai';
 import { Socket, SocketStateError, loopbackFastPathSupported } from '../src/index.ts';
-import { underWine } from './support/env.ts';
+import { underWine, wineName } from './support/env.ts';
 import { skipUnder } from './support/skip.ts';
 import { families, recvText, SocketTracker, tcpPair, thrownBy } from './support/sockets.ts';
 
-const NO_FAST_PATH_UNDER_WINE = 'needs real Windows: Wine 8 has no SIO_LOOPBACK_FAST_PATH';
+const NO_FAST_PATH_UNDER_WINE = `needs real Windows: ${wineName} has no SIO_LOOPBACK_FAST_PATH`;
 
 function expectTooLate(fn: () => unknown): void {
   const error = thrownBy(fn);

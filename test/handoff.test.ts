@@ -17,12 +17,12 @@ import { Worker } from 'node:worker_threads';
 import { Socket, SocketClosedError, SocketStateError, WinsockError } from '../src/index.ts';
 import { pumpState } from '../src/iocp/async-io.ts';
 import { exited } from './support/processes.ts';
-import { underWine } from './support/env.ts';
+import { underWine, wineName } from './support/env.ts';
 import { needsRealWindows, skipUnder } from './support/skip.ts';
 import { families, SocketTracker, tcpPair } from './support/sockets.ts';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
-const NO_MOVE = 'Wine 8 cannot take a handle off its completion port (FileReplaceCompletionInformation: STATUS_NOT_IMPLEMENTED)';
+const NO_MOVE = `${wineName} cannot take a handle off its completion port (FileReplaceCompletionInformation: STATUS_NOT_IMPLEMENTED)`;
 /** node.exe under Wine takes seconds to start. */
 const START_MS = 60000;
 
@@ -171,7 +171,7 @@ describe('handing a socket to a worker thread or another process', function () {
     });
 
     it('where the system cannot move it, the worker gets ERR_SOCKET_ASSOCIATED from the Promise API and its synchronous calls work', async function () {
-      skipUnder(this, !underWine, 'the path for systems without FileReplaceCompletionInformation (Wine 8); Windows 8.1+ moves the handle');
+      skipUnder(this, !underWine, 'the path for systems without FileReplaceCompletionInformation (Wine 8 and 10); Windows 8.1+ moves the handle');
       const { client, server } = await pair(true);
       const report = await inWorker(server.detach());
       expect(report).to.deep.equal({ engine: 'worker-pump', asyncError: 'ERR_SOCKET_ASSOCIATED' });

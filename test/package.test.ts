@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as source from '../src/index.ts';
+import { NODE_MAJORS } from '../scripts/harness/packages.ts';
 import { exited } from './support/processes.ts';
 
 const root = new URL('../', import.meta.url);
@@ -68,11 +69,12 @@ describe('the published package for CommonJS and debuggers', function () {
   this.timeout(60_000);
   const rootDir = fileURLToPath(root);
 
-  it("engines.node asks for the require(esm) of Node 22.12+, and this node meets it", function () {
+  it('engines.node names exactly the majors npm test runs on (22 from 22.12, for require(esm); 24; 26), and this node is one of them', function () {
     // CommonJS code can require() this ES module package only from Node 22.12 on.
-    expect(packageJson.engines.node).to.equal('>=22.12');
+    expect(packageJson.engines.node).to.equal(NODE_MAJORS.map((major) => (major === 22 ? '^22.12.0' : `^${major}.0.0`)).join(' || '));
     const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
-    expect(major > 22 || (major === 22 && minor >= 12), process.version).to.equal(true);
+    expect((NODE_MAJORS as readonly number[]).includes(major), process.version).to.equal(true);
+    if (major === 22) expect(minor, process.version).to.be.at.least(12);
   });
 
   it("require('winsock-ffi') from a CommonJS program loads dist/index.js through exports and works", async function () {
