@@ -26,8 +26,8 @@ export async function wineFor(nodeMajor: number, mounts: readonly string[]): Pro
   const system = await systemWine();
   if (system !== undefined && system.major >= needed) return system;
   if (needed <= 8) return ensureSystemWine();
-  if (system !== undefined) say(`${describeWine(system)} cannot run Windows Node.js ${nodeMajor} (it needs Wine ${needed}+): using the trixie root's`);
   if (process.getuid?.() !== 0) throw new Error(withoutRootAdvice(`Windows Node.js ${nodeMajor}`));
+  if (system !== undefined) say(`${describeWine(system)} cannot run Windows Node.js ${nodeMajor} (it needs Wine ${needed}+): using the trixie root's`);
   return ensureTrixieWine(mounts);
 }
 
