@@ -39,8 +39,10 @@ const result: ProbeResult = {
   environment: {
     os: `Windows ${windows.major}.${windows.minor}.${windows.build}`,
     wine: wineVersion(),
-    cpu: cpus[0]?.model.trim() ?? 'unknown',
-    cpuCount: cpus.length,
+    // Windows Node 26 under Wine 10 gets an empty os.cpus(): the count then comes from
+    // availableParallelism(), and the model is unknown.
+    cpu: cpus[0]?.model.trim() ?? 'unknown (os.cpus() is empty here)',
+    cpuCount: cpus.length > 0 ? cpus.length : os.availableParallelism(),
     node: process.version,
     koffi: koffiVersion,
   },
