@@ -51,6 +51,7 @@ const WORKER_PUMP_SPECS = [
   'test/socket-udp-async.test.ts',
   'test/scatter-gather.test.ts',
   'test/handoff.test.ts',
+  'test/hostile-clients.test.ts',
 ];
 
 /** The two runs on Node.js `major`, each with its own summary file. */

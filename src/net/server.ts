@@ -152,6 +152,15 @@ export class Server extends EventEmitter {
     return Socket.listen({ address, port }, options);
   }
 
+  /**
+   * Accepts until the listener closes, and never stops before: as libuv's
+   * uv__process_tcp_accept_req, a failure of one incoming connection (reset or aborted
+   * while it waited, AcceptEx's WSAECONNRESET, ERROR_NETNAME_DELETED, WSAENOTCONN under
+   * Wine, or any failure setting up the accepted socket) drops that connection and
+   * accepts the next, unreported. Only a failure of the listener itself (no socket could
+   * be made for the next connection: out of handles or buffers) is an 'error', as
+   * node:net reports it, and accepting goes on after a pause.
+   */
   async #acceptLoop(listener: Socket): Promise<void> {
     for (;;) {
       let socket: Socket;
@@ -159,37 +168,71 @@ export class Server extends EventEmitter {
         socket = await listener.acceptAsync();
       } catch (error) {
         if (listener.closed || this.#listener !== listener) break;
-        this.emit('error', toNodeError(error, 'accept'));
-        // A failing accept (out of sockets, say) must not spin: try again on the next turn.
-        await new Promise((resolve) => setImmediate(resolve));
+        if (isConnectionFailure(error)) {
+          // One turn of the loop per failure, never a spin on microtasks.
+          await new Promise((resolve) => setImmediate(resolve));
+          continue;
+        }
+        this.#report('error', toNodeError(error, 'accept'));
+        await pause(LISTENER_RETRY_MS, this.#referenced);
         continue;
       }
+      if (listener.closed || this.#listener !== listener) {
+        socket.close();
+        break;
+      }
+      this.#admit(socket);
+    }
+  }
+
+  /** Hands an accepted connection on ('connection', or 'drop' past maxConnections); one that failed meanwhile is closed unreported. */
+  #admit(socket: Socket): void {
+    let stream: SocketStream;
+    try {
       if (this.maxConnections !== undefined && this.#connections.size >= this.maxConnections) {
         const local = socket.localAddress;
         const remote = socket.remoteAddress;
         socket.close();
-        this.emit('drop', { localAddress: local.address, localPort: local.port, localFamily: local.family === 'ipv4' ? 'IPv4' : 'IPv6', remoteAddress: remote.address, remotePort: remote.port, remoteFamily: remote.family === 'ipv4' ? 'IPv4' : 'IPv6' });
-        continue;
+        this.#report('drop', { localAddress: local.address, localPort: local.port, localFamily: local.family === 'ipv4' ? 'IPv4' : 'IPv6', remoteAddress: remote.address, remotePort: remote.port, remoteFamily: remote.family === 'ipv4' ? 'IPv4' : 'IPv6' });
+        return;
       }
-      let stream: SocketStream;
-      try {
-        if (this.#options.noDelay === true) socket.setNoDelay(true);
-        stream = socket.toStream({
-          ...(this.#options.allowHalfOpen !== undefined ? { allowHalfOpen: this.#options.allowHalfOpen } : {}),
-          ...(this.#options.highWaterMark !== undefined ? { highWaterMark: this.#options.highWaterMark } : {}),
-        });
-        if (this.#options.keepAlive === true) stream.setKeepAlive(true, this.#options.keepAliveInitialDelay ?? 0);
-      } catch (error) {
-        socket.close();
-        this.emit('error', toNodeError(error));
-        continue;
-      }
-      this.#connections.add(stream);
-      stream.once('close', () => {
-        this.#connections.delete(stream);
-        this.#maybeClosed();
+      if (this.#options.noDelay === true) socket.setNoDelay(true);
+      stream = socket.toStream({
+        ...(this.#options.allowHalfOpen !== undefined ? { allowHalfOpen: this.#options.allowHalfOpen } : {}),
+        ...(this.#options.highWaterMark !== undefined ? { highWaterMark: this.#options.highWaterMark } : {}),
       });
-      this.emit('connection', stream);
+    } catch {
+      // Reset before it could be set up (its addresses or options fail with WSAENOTCONN,
+      // WSAECONNRESET): a failure of that connection alone, dropped as libuv drops it.
+      socket.close();
+      return;
+    }
+    try {
+      if (this.#options.keepAlive === true) stream.setKeepAlive(true, this.#options.keepAliveInitialDelay ?? 0);
+    } catch {
+      stream.destroy(); // the stream owns the socket now
+      return;
+    }
+    this.#connections.add(stream);
+    stream.once('close', () => {
+      this.#connections.delete(stream);
+      this.#maybeClosed();
+    });
+    this.#report('connection', stream);
+  }
+
+  /**
+   * Emits outside the accept loop's promise chain, so that a listener that throws, or an
+   * 'error' nobody listens for, is an uncaught exception as with node:net, not the silent
+   * end of accepting.
+   */
+  #report(event: string, value: unknown): void {
+    try {
+      this.emit(event, value);
+    } catch (error) {
+      process.nextTick(() => {
+        throw error;
+      });
     }
   }
 
@@ -253,6 +296,26 @@ export class Server extends EventEmitter {
     if (!this.listening) return;
     await new Promise<void>((resolve) => this.close(() => resolve()));
   }
+}
+
+/** After a failure of the listener itself, accepting resumes this much later. */
+const LISTENER_RETRY_MS = 100;
+
+/**
+ * Whether an accept failed for that one connection, not for the listener: every
+ * failure except that of making the socket for it (WSASocketW: out of handles or
+ * buffers). Those come from AcceptEx itself or from setting up the accepted socket.
+ */
+function isConnectionFailure(error: unknown): boolean {
+  return error instanceof WinsockError && error.syscall !== 'socket';
+}
+
+/** Resolves after `ms`; holds the process open only when the server does. */
+function pause(ms: number, referenced: boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    if (!referenced) timer.unref();
+  });
 }
 
 /** node:net's createServer([options][, connectionListener]). */
