@@ -252,6 +252,24 @@ describe('Promise API', function () {
     expect(pumpState().pending).to.equal(0);
   });
 
+  it('closing a socket rejects every sendAsync made before it with WSA_OPERATION_ABORTED, also those still queued behind it', async function () {
+    // The queued ones are issued only after the first settles, on the closed socket: that
+    // is the path a close falling between two pieces of one large send takes too.
+    const { client } = await pairAsync(tracker, families[0]!);
+    const sends = [client.sendAsync(Buffer.alloc(64 * 1024 * 1024, 2)), client.sendAsync(Buffer.alloc(1000, 3)), client.sendAsync([Buffer.alloc(10), Buffer.alloc(20)])];
+    client.close();
+    const errors = await Promise.all(sends.map((sending) => sending.then(() => null, (e: unknown) => e)));
+    for (const [index, error] of errors.entries()) {
+      expect(error, `send ${index}`).to.be.instanceOf(WinsockError);
+      expect((error as WinsockError).code, `send ${index}`).to.equal('WSA_OPERATION_ABORTED');
+    }
+    expect((errors[1] as { bytesWritten?: number }).bytesWritten).to.equal(0);
+    expect((errors[2] as { bytesWritten?: number }).bytesWritten).to.equal(0);
+    expect(pumpState().pending).to.equal(0);
+    const after = await client.sendAsync('late').catch((e: unknown) => e);
+    expect(after, 'a send made after close()').to.be.instanceOf(SocketClosedError);
+  });
+
   it('rejects bad arguments before any native call', async function () {
     const { server } = await pairAsync(tracker, families[0]!);
     expect(await server.recvAsync(Buffer.alloc(0)).catch((e: unknown) => e)).to.be.instanceOf(RangeError);

@@ -557,7 +557,7 @@ function advance(queue: SendQueue): void {
     try {
       operation = issuePiece(queue, job);
     } catch (error) {
-      settleJob(job, finishJob(job, error));
+      settleJob(job, finishJob(job, queue.socket.closed ? closedUnder(job) : error));
       continue;
     }
     if (operation === null) {
@@ -570,6 +570,16 @@ function advance(queue: SendQueue): void {
     }
     settleJob(job, pieceDone(job, operation));
   }
+}
+
+/**
+ * A send the socket was closed under, between two of its WSASends or before its turn
+ * came: it ends as one whose WSASend the close aborted (WSA_OPERATION_ABORTED, with
+ * bytesWritten), so that a close rejects every send made before it the same way, whenever
+ * it falls.
+ */
+function closedUnder(job: SendJob): WinsockError {
+  return withBytes(new WinsockError('WSASend', WSA_OPERATION_ABORTED), job.sent);
 }
 
 /** Marks the job done (once) and lets go of its data; returns `error` for the caller to settle with. */
