@@ -1,7 +1,7 @@
 // createServer() with node:net's Server surface: listen() in its forms, 'listening',
 // 'connection' (a SocketStream), 'close', 'error' with Node's codes, address(),
 // close(), ref()/unref(), maxConnections and getConnections(). Connections come from
-// AcceptEx on the Promise API's engine. serve() hands them to an http/https/http2
+// AcceptEx on the Promise API's engine. serve.ts hands them to an http/https/http2
 // server, which then runs over winsock-ffi.
 
 import { EventEmitter } from 'node:events';
@@ -38,11 +38,6 @@ export interface ServerListenOptions {
   readonly ipv6Only?: boolean;
   /** node:net's IPC form: not supported here; throws. */
   readonly path?: string;
-}
-
-/** One thing that accepts 'connection' events: an http, https, http2 or net Server. */
-export interface ConnectionTarget {
-  emit(event: 'connection', socket: SocketStream): boolean;
 }
 
 export class Server extends EventEmitter {
@@ -322,15 +317,4 @@ function pause(ms: number, referenced: boolean): Promise<void> {
 export function createServer(options?: ServerOptions | ((socket: SocketStream) => void), connectionListener?: (socket: SocketStream) => void): Server {
   if (typeof options === 'function') return new Server({}, options);
   return new Server(options ?? {}, connectionListener);
-}
-
-/**
- * Feeds `target` (an http.Server, https.Server, http2 server or net.Server) with
- * connections accepted by winsock-ffi: `serve(http.createServer(handler), { loopbackFastPath: true }).listen(8080)`.
- */
-export function serve(target: ConnectionTarget, options: ServerOptions = {}): Server {
-  if (typeof target !== 'object' || target === null || typeof (target as { emit?: unknown }).emit !== 'function') {
-    throw new TypeError(`target must be a server with emit(), such as http.createServer(), got ${describe(target)}`);
-  }
-  return new Server(options, (socket) => target.emit('connection', socket));
 }
