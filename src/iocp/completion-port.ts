@@ -51,8 +51,6 @@ export const io: unique symbol = Symbol('winsock-ffi.io');
 export const markCompleted: unique symbol = Symbol('winsock-ffi.markCompleted');
 /** @internal True for the port whose completions arrive through Node's event loop. */
 export const onEventLoop: unique symbol = Symbol('winsock-ffi.onEventLoop');
-/** @internal Passed to the constructor: make the event-loop port (see iocp/async-io.ts). */
-export const EVENT_LOOP: unique symbol = Symbol('winsock-ffi.EVENT_LOOP');
 /** @internal A receive straight into a Buffer the caller owns and hands out only after the completion. */
 export const recvInto: unique symbol = Symbol('winsock-ffi.recvInto');
 /** @internal One WSASend of several Buffers without copying them. */
@@ -66,6 +64,8 @@ export const pendingFor: unique symbol = Symbol('winsock-ffi.pendingFor');
 
 /** True only while a port makes an Operation (newOperation): the constructor refuses any other caller. */
 let making = false;
+/** True only while newEventLoopPort() makes the Promise API's port: the constructor then makes that one. */
+let makingEventLoopPort = false;
 /** Every Operation a port made: cancel() takes nothing else (a look-alike has no native state). */
 const madeOperations = new WeakSet<object>();
 
@@ -125,6 +125,16 @@ function newOperation(port: CompletionPort, kind: OperationKind, socket: Socket,
     return new Operation(port, kind, socket, block, target);
   } finally {
     making = false;
+  }
+}
+
+/** @internal The Promise API's port (iocp/async-io.ts): libuv's own, on Node's event loop; one per thread. */
+export function newEventLoopPort(): CompletionPort {
+  makingEventLoopPort = true;
+  try {
+    return new CompletionPort();
+  } finally {
+    makingEventLoopPort = false;
   }
 }
 
@@ -272,11 +282,13 @@ export class CompletionPort {
 
   /**
    * A new completion port of your own: its completions are collected by poll(), wait()
-   * or waitAsync(). (Internally, EVENT_LOOP makes the Promise API's port instead: Node's
-   * own loop dequeues its completions, see sys/windows/event-loop.ts.)
+   * or waitAsync().
    */
-  constructor(source?: typeof EVENT_LOOP) {
-    this[onEventLoop] = source === EVENT_LOOP;
+  constructor() {
+    // Only newEventLoopPort() makes the Promise API's port, whose completions Node's own
+    // loop dequeues (sys/windows/event-loop.ts). No parameter says so: the published
+    // signature must not name what the package keeps to itself.
+    this[onEventLoop] = makingEventLoopPort;
     this.#handle = this[onEventLoop] ? eventLoop.loopPort() : ov.createPort();
     if (this[onEventLoop]) {
       if (loopPortInstance !== null) throw new Error('internal error: a second event-loop port');
