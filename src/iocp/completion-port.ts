@@ -64,6 +64,8 @@ export const pendingFor: unique symbol = Symbol('winsock-ffi.pendingFor');
 
 /** True only while a port makes an Operation (newOperation): the constructor refuses any other caller. */
 let making = false;
+/** Operation's private constructor, for newOperation (set by the class's static block). */
+let construct: (port: CompletionPort, kind: OperationKind, socket: Socket, block: PinnedMemory | null, target: Uint8Array | null) => Operation;
 /** True only while newEventLoopPort() makes the Promise API's port: the constructor then makes that one. */
 let makingEventLoopPort = false;
 /** Every Operation a port made: cancel() takes nothing else (a look-alike has no native state). */
@@ -97,8 +99,14 @@ export class Operation {
   /** @internal What the port holds for the operation until it is reported. */
   readonly [io]: InFlight;
 
-  /** @internal Use newOperation(). */
-  constructor(port: CompletionPort, kind: OperationKind, socket: Socket, block: PinnedMemory | null, target: Uint8Array | null) {
+  static {
+    construct = (port, kind, socket, block, target) => new Operation(port, kind, socket, block, target);
+  }
+
+  /** Operations come only from a CompletionPort (recv, send, accept, connect, recvFrom, sendTo). */
+  // Private, so that the published type offers no constructor: newOperation() calls it
+  // through `construct`, and the check below refuses plain JavaScript callers.
+  private constructor(port: CompletionPort, kind: OperationKind, socket: Socket, block: PinnedMemory | null, target: Uint8Array | null) {
     // Before anything is allocated: an Operation made by hand would only hold an OVERLAPPED slot for nothing.
     if (!making) throw new TypeError('Operation objects come from a CompletionPort (recv, send, accept, connect): they cannot be constructed');
     madeOperations.add(this);
@@ -122,7 +130,7 @@ export class Operation {
 function newOperation(port: CompletionPort, kind: OperationKind, socket: Socket, block: PinnedMemory | null, target: Uint8Array | null): Operation {
   making = true;
   try {
-    return new Operation(port, kind, socket, block, target);
+    return construct(port, kind, socket, block, target);
   } finally {
     making = false;
   }
