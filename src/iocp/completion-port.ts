@@ -260,6 +260,7 @@ export interface Completion {
   readonly key: number;
 }
 
+/** A CompletionPort's state (CompletionPort.state). */
 export type PortState = 'open' | 'closing' | 'closed';
 
 export class CompletionPort {
