@@ -24,7 +24,7 @@ export type { AddressFamily, ParsedIPv6, SocketAddress, SocketAddressInput } fro
 export { loopbackFastPathSupported, processHandleCount, wineVersion } from './platform.ts';
 export { constants } from './sys/index.ts';
 export { CompletionPort, Operation } from './iocp/completion-port.ts';
-export type { Completion, OperationKind } from './iocp/completion-port.ts';
+export type { Completion, OperationKind, PortState } from './iocp/completion-port.ts';
 export { AbortError, asyncEngine } from './iocp/async-io.ts';
 export type { AsyncEngine, AsyncOptions } from './iocp/async-io.ts';
 export { CompletionQueue, RegisteredBuffer, registeredIoSupported, registeredIoUnavailableBecause, RequestQueue, RioResult } from './rio.ts';

@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 
 export interface RunOptions {
   cwd?: string;
@@ -17,6 +18,11 @@ export interface RunOptions {
    * programs: the wineserver they start lives on with their stdio, so pipes would stay open.
    */
   logFile?: string;
+  /**
+   * Run `command` and `args` as one command line through the shell (for a `.cmd` such as
+   * npm.cmd on Windows, which Node no longer starts without one); each argument is quoted.
+   */
+  shell?: boolean;
 }
 
 export interface RunResult {
@@ -32,7 +38,8 @@ export function run(command: string, args: readonly string[], options: RunOption
   const stdio: StdioOptions =
     logFd !== undefined ? ['ignore', logFd, logFd] : options.capture === true ? ['ignore', 'pipe', 'pipe'] : 'inherit';
   return new Promise<RunResult>((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio });
+    const spawnOptions = { cwd: options.cwd, env: options.env ?? process.env, stdio };
+    const child = options.shell === true ? spawn(shellCommandLine(command, args), { ...spawnOptions, shell: true }) : spawn(command, args, spawnOptions);
     const chunks: Buffer[] = [];
     child.stdout?.on('data', (chunk: Buffer) => chunks.push(chunk));
     child.stderr?.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -60,6 +67,15 @@ export function run(command: string, args: readonly string[], options: RunOption
   });
 }
 
+/**
+ * One command line for the shell: an argument with anything beyond letters, digits and
+ * `_ . / \ : = @ + , -` is put in double quotes (cmd.exe and sh both read those; the
+ * arguments passed here hold no quote, `%` or `$` of their own).
+ */
+function shellCommandLine(command: string, args: readonly string[]): string {
+  return [command, ...args].map((part) => (/^[\w./\\:=@+,-]+$/.test(part) ? part : `"${part}"`)).join(' ');
+}
+
 /** Like run(), but throws (with the captured output) unless the command exits with 0. */
 export async function runChecked(command: string, args: readonly string[], options: RunOptions = {}): Promise<string> {
   const result = await run(command, args, options);
@@ -81,12 +97,20 @@ export function succeeds(command: string, args: readonly string[], env?: NodeJS.
 
 /**
  * How to invoke npm: the npm that runs `npm test` (npm_execpath) when there is one, so the
- * same npm and configuration fetch the tarballs; otherwise whatever `npm` is on PATH.
+ * same npm and configuration fetch the tarballs; otherwise whatever `npm` is on PATH. On
+ * Windows that is npm.cmd, which Node starts only through a shell (`shell` says so, for
+ * run()); the npm that comes with this node.exe is tried first (the installer, nvm-windows,
+ * fnm and volta put it beside node.exe), run by node itself.
  */
-export function npmCommand(): { command: string; prefixArgs: string[] } {
+export function npmCommand(): { command: string; prefixArgs: string[]; shell: boolean } {
   const execPath = process.env.npm_execpath;
   if (execPath !== undefined && /\.c?js$/.test(execPath)) {
-    return { command: process.execPath, prefixArgs: [execPath] };
+    return { command: process.execPath, prefixArgs: [execPath], shell: false };
   }
-  return { command: 'npm', prefixArgs: [] };
+  if (process.platform === 'win32') {
+    const bundled = path.join(path.dirname(process.execPath), 'node_modules', 'npm', 'bin', 'npm-cli.js');
+    if (fs.existsSync(bundled)) return { command: process.execPath, prefixArgs: [bundled], shell: false };
+    return { command: 'npm.cmd', prefixArgs: [], shell: true };
+  }
+  return { command: 'npm', prefixArgs: [], shell: false };
 }

@@ -23,7 +23,7 @@ import { SocketStateError, WinsockError } from '../errors.ts';
 import type { RecvFromResult, Socket } from '../socket.ts';
 import { isReferenced } from '../socket-internals.ts';
 import { eventLoop, WSA_OPERATION_ABORTED, WSAENOBUFS, WSAETIMEDOUT } from '../sys/index.ts';
-import { CompletionPort, context, EVENT_LOOP, Operation, recvInto, referenceChanged, releaseForHandoff as releaseFromPort, sendCopied, sendGathered, settled } from './completion-port.ts';
+import { CompletionPort, context, newEventLoopPort, Operation, recvInto, referenceChanged, releaseForHandoff as releaseFromPort, sendCopied, sendGathered, settled } from './completion-port.ts';
 import { MAX_POOLED_BLOCK } from './pools.ts';
 
 /** Rejection of an async call whose AbortSignal fired, shaped like Node's own AbortError. */
@@ -66,7 +66,7 @@ export function port(): CompletionPort {
   if (sharedPort !== null) return sharedPort;
   const unavailable = eventLoop.eventLoopUnavailableBecause();
   if (unavailable === null) {
-    sharedPort = new CompletionPort(EVENT_LOOP);
+    sharedPort = newEventLoopPort();
     engine = { name: 'event-loop', reason: "node.exe exports libuv and its layout checked out: completions arrive on Node's own loop" };
   } else {
     sharedPort = new CompletionPort();

@@ -51,8 +51,6 @@ export const io: unique symbol = Symbol('winsock-ffi.io');
 export const markCompleted: unique symbol = Symbol('winsock-ffi.markCompleted');
 /** @internal True for the port whose completions arrive through Node's event loop. */
 export const onEventLoop: unique symbol = Symbol('winsock-ffi.onEventLoop');
-/** @internal Passed to the constructor: make the event-loop port (see iocp/async-io.ts). */
-export const EVENT_LOOP: unique symbol = Symbol('winsock-ffi.EVENT_LOOP');
 /** @internal A receive straight into a Buffer the caller owns and hands out only after the completion. */
 export const recvInto: unique symbol = Symbol('winsock-ffi.recvInto');
 /** @internal One WSASend of several Buffers without copying them. */
@@ -66,6 +64,10 @@ export const pendingFor: unique symbol = Symbol('winsock-ffi.pendingFor');
 
 /** True only while a port makes an Operation (newOperation): the constructor refuses any other caller. */
 let making = false;
+/** Operation's private constructor, for newOperation (set by the class's static block). */
+let construct: (port: CompletionPort, kind: OperationKind, socket: Socket, block: PinnedMemory | null, target: Uint8Array | null) => Operation;
+/** True only while newEventLoopPort() makes the Promise API's port: the constructor then makes that one. */
+let makingEventLoopPort = false;
 /** Every Operation a port made: cancel() takes nothing else (a look-alike has no native state). */
 const madeOperations = new WeakSet<object>();
 
@@ -97,8 +99,14 @@ export class Operation {
   /** @internal What the port holds for the operation until it is reported. */
   readonly [io]: InFlight;
 
-  /** @internal Use newOperation(). */
-  constructor(port: CompletionPort, kind: OperationKind, socket: Socket, block: PinnedMemory | null, target: Uint8Array | null) {
+  static {
+    construct = (port, kind, socket, block, target) => new Operation(port, kind, socket, block, target);
+  }
+
+  /** Operations come only from a CompletionPort (recv, send, accept, connect, recvFrom, sendTo). */
+  // Private, so that the published type offers no constructor: newOperation() calls it
+  // through `construct`, and the check below refuses plain JavaScript callers.
+  private constructor(port: CompletionPort, kind: OperationKind, socket: Socket, block: PinnedMemory | null, target: Uint8Array | null) {
     // Before anything is allocated: an Operation made by hand would only hold an OVERLAPPED slot for nothing.
     if (!making) throw new TypeError('Operation objects come from a CompletionPort (recv, send, accept, connect): they cannot be constructed');
     madeOperations.add(this);
@@ -122,9 +130,19 @@ export class Operation {
 function newOperation(port: CompletionPort, kind: OperationKind, socket: Socket, block: PinnedMemory | null, target: Uint8Array | null): Operation {
   making = true;
   try {
-    return new Operation(port, kind, socket, block, target);
+    return construct(port, kind, socket, block, target);
   } finally {
     making = false;
+  }
+}
+
+/** @internal The Promise API's port (iocp/async-io.ts): libuv's own, on Node's event loop; one per thread. */
+export function newEventLoopPort(): CompletionPort {
+  makingEventLoopPort = true;
+  try {
+    return new CompletionPort();
+  } finally {
+    makingEventLoopPort = false;
   }
 }
 
@@ -242,6 +260,7 @@ export interface Completion {
   readonly key: number;
 }
 
+/** A CompletionPort's state (CompletionPort.state). */
 export type PortState = 'open' | 'closing' | 'closed';
 
 export class CompletionPort {
@@ -272,11 +291,13 @@ export class CompletionPort {
 
   /**
    * A new completion port of your own: its completions are collected by poll(), wait()
-   * or waitAsync(). (Internally, EVENT_LOOP makes the Promise API's port instead: Node's
-   * own loop dequeues its completions, see sys/windows/event-loop.ts.)
+   * or waitAsync().
    */
-  constructor(source?: typeof EVENT_LOOP) {
-    this[onEventLoop] = source === EVENT_LOOP;
+  constructor() {
+    // Only newEventLoopPort() makes the Promise API's port, whose completions Node's own
+    // loop dequeues (sys/windows/event-loop.ts). No parameter says so: the published
+    // signature must not name what the package keeps to itself.
+    this[onEventLoop] = makingEventLoopPort;
     this.#handle = this[onEventLoop] ? eventLoop.loopPort() : ov.createPort();
     if (this[onEventLoop]) {
       if (loopPortInstance !== null) throw new Error('internal error: a second event-loop port');
