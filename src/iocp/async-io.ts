@@ -511,6 +511,9 @@ function pieceDone(job: SendJob, operation: Operation): unknown {
   }
   const remaining = job.index < chunks.length;
   if (operation.bytes === 0 && remaining) return finishJob(job, withBytes(new WinsockError('WSASend', WSAENOBUFS), job.sent)); // nothing was taken
+  // The signal fired after this piece finished but before its completion came (CancelIoEx
+  // then has nothing to cancel): the rest is not sent, as if the piece had been cancelled.
+  if (remaining && job.signal?.aborted === true) return finishJob(job, withBytes(abortedBy(job.signal), job.sent));
   if (!remaining) finishJob(job, null);
   return null;
 }
