@@ -253,17 +253,25 @@ export class Socket {
   /**
    * Takes over a socket another process duplicated for this one with `duplicate(pid)`
    * (the WSAPROTOCOL_INFOW bytes it returned): WSASocketW(FROM_PROTOCOL_INFO). The new
-   * Socket owns its handle; the other process closes its own.
+   * Socket owns its handle; the other process closes its own. An info is for one use: when
+   * the handle the system gives is one this package already owns (the info was taken over
+   * already, and the system answered with the same handle, as Wine does), it is refused with
+   * ERR_SOCKET_OWNED and left to its owner.
    */
   static fromDuplicate(info: Uint8Array): Socket {
     const bytes = checkBuffer(info, 'info', true);
     if (bytes.byteLength !== PROTOCOL_INFO_SIZE) throw new RangeError(`info must be the ${PROTOCOL_INFO_SIZE} bytes duplicate() returned, got ${bytes.byteLength}`);
+    // Windows makes a new handle here. Wine's WSASocketW returns the handle number written
+    // in the info as it is (its WSADuplicateSocketW made the handle in this process already):
+    // the same info twice gives the same number, the one the first Socket owns.
     const handle = sys.socketFromProtocolInfo(bytes);
     try {
       claimHandle(handle);
-    } catch (error) {
-      sys.closeSocket(handle);
-      throw error;
+    } catch {
+      throw new SocketStateError(
+        'ERR_SOCKET_OWNED',
+        `fromDuplicate: the system answered with handle ${handle}, which a Socket here (or a pending acceptAsync) already owns: this info was taken over already (an info is for one use); the handle stays with its owner`,
+      );
     }
     try {
       const { family, type } = sys.describeSocket(handle);

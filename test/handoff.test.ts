@@ -67,6 +67,16 @@ async function inWorker(handle: bigint): Promise<WorkerReport> {
   }
 }
 
+/** What test/fixtures/duplicate-child.ts writes. */
+interface ChildReport {
+  engine?: string;
+  sent?: string;
+  asyncError?: string;
+  /** 'twice': what the second Socket.fromDuplicate() of the same info gave ('distinct' for a second handle, else the error's code). */
+  second?: string;
+  error?: string;
+}
+
 /** Reads exactly `length` bytes without blocking the event loop (the worker or child needs it). */
 async function readText(socket: Socket, length: number): Promise<string> {
   const buffer = Buffer.alloc(length);
@@ -186,18 +196,27 @@ describe('handing a socket to a worker thread or another process', function () {
       return file;
     }
 
-    /** Starts the child, duplicates `socket` for it, waits for its report. */
-    async function toChild(socket: Socket): Promise<{ engine?: string; sent?: string; asyncError?: string; error?: string }> {
+    /** Socket.fromDuplicate(info) once more: the Socket, or what it threw. */
+    function adoptAgain(info: Buffer): Socket | unknown {
+      try {
+        return Socket.fromDuplicate(info);
+      } catch (error) {
+        return error;
+      }
+    }
+
+    /** Starts the child, duplicates `socket` for it, waits for its report ('twice': the child takes the info over a second time too). */
+    async function toChild(socket: Socket, mode?: 'twice'): Promise<ChildReport> {
       const infoFile = tempFile('info');
       const resultFile = tempFile('result.json');
-      const child = spawn(process.execPath, [path.join(fixtures, 'duplicate-child.ts'), infoFile, resultFile], { stdio: 'ignore' });
+      const child = spawn(process.execPath, [path.join(fixtures, 'duplicate-child.ts'), infoFile, resultFile, ...(mode === undefined ? [] : [mode])], { stdio: 'ignore' });
       children.push(child);
       const info = socket.duplicate(child.pid!);
       expect(info).to.be.instanceOf(Buffer).with.property('length', 628);
       fs.writeFileSync(`${infoFile}.tmp`, info);
       fs.renameSync(`${infoFile}.tmp`, infoFile);
       expect(await exited(child, START_MS)).to.equal(0);
-      return JSON.parse(fs.readFileSync(resultFile, 'utf8')) as { engine?: string; sent?: string; asyncError?: string; error?: string };
+      return JSON.parse(fs.readFileSync(resultFile, 'utf8')) as ChildReport;
     }
 
     it('a real child process takes over a socket and sends on it with the Promise API', async function () {
@@ -230,6 +249,39 @@ describe('handing a socket to a worker thread or another process', function () {
       server.close();
       copy.sendAll('via the copy');
       expect(await readText(client, 12)).to.equal('via the copy');
+    });
+
+    it('the same info taken over twice: the second is refused, and the first Socket keeps its handle', async function () {
+      const { client, server } = await pair(false);
+      const info = server.duplicate(process.pid);
+      const first = tracker.track(Socket.fromDuplicate(info));
+      server.close();
+      const again = adoptAgain(info);
+      if (underWine) {
+        // Wine's WSASocketW returns the handle number the info names: the first Socket's.
+        expect(again).to.be.instanceOf(SocketStateError).with.property('code', 'ERR_SOCKET_OWNED');
+      } else if (again instanceof Socket) {
+        tracker.track(again);
+        expect(again.handle).to.not.equal(first.handle);
+      } else {
+        // Windows takes an info once: its WSASocketW refuses the second.
+        expect(again).to.be.instanceOf(Error);
+      }
+      first.sendAll('still open');
+      expect(await readText(client, 10)).to.equal('still open');
+      await first.sendAsync('and async');
+      expect(await readText(client, 9)).to.equal('and async');
+    });
+
+    it('a child that takes the same info over twice keeps the first socket', async function () {
+      const { client, server } = await pair(false);
+      const report = await toChild(server, 'twice');
+      server.close();
+      expect(report.error).to.equal(undefined);
+      expect(report.asyncError).to.equal(undefined);
+      if (underWine) expect(report.second).to.equal('ERR_SOCKET_OWNED');
+      else expect(report.second).to.be.a('string');
+      expect(await readText(client, report.sent!.length)).to.equal(report.sent);
     });
 
     it('check their arguments before any native call', function () {
