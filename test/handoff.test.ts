@@ -16,10 +16,11 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Socket, SocketClosedError, SocketStateError, WinsockError } from '../src/index.ts';
 import { pumpState } from '../src/iocp/async-io.ts';
+import * as sys from '../src/sys/index.ts';
 import { exited } from './support/processes.ts';
 import { underWine, wineName } from './support/env.ts';
 import { needsRealWindows, skipUnder } from './support/skip.ts';
-import { families, SocketTracker, tcpPair } from './support/sockets.ts';
+import { families, SocketTracker, tcpPair, thrownBy } from './support/sockets.ts';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const NO_MOVE = `${wineName} cannot take a handle off its completion port (FileReplaceCompletionInformation: STATUS_NOT_IMPLEMENTED)`;
@@ -282,6 +283,51 @@ describe('handing a socket to a worker thread or another process', function () {
       if (underWine) expect(report.second).to.equal('ERR_SOCKET_OWNED');
       else expect(report.second).to.be.a('string');
       expect(await readText(client, report.sent!.length)).to.equal(report.sent);
+    });
+
+    // Wine's WSADuplicateSocketW makes the handle in the target process itself and writes its
+    // number into the info (dwServiceFlags3, marked by 0xff00ff00 in dwServiceFlags4); its
+    // WSASocketW then returns that number unchecked. An info that was forged, or made for
+    // another process, names whatever that number is here.
+    const FORGERY = 'Windows makes a new handle from an info (its provider checks it): an info cannot name one of this process';
+
+    /** A genuine info for this process, its handle number replaced by `handle` (Wine's layout). */
+    function forgedFor(handle: number): { forged: Buffer; genuine: Buffer } {
+      const genuine = tracker.track(new Socket()).duplicate(process.pid);
+      const forged = Buffer.from(genuine);
+      forged.writeUInt32LE(handle, 8);
+      return { forged, genuine };
+    }
+
+    it('an info that names a handle that is no socket is refused, and that handle stays open', function () {
+      skipUnder(this, !underWine, FORGERY);
+      const port = sys.overlapped.createPort();
+      try {
+        const { forged, genuine } = forgedFor(port);
+        const error = thrownBy(() => Socket.fromDuplicate(forged));
+        expect(error).to.be.instanceOf(WinsockError).with.property('code', 'WSAENOTSOCK');
+        // Still open: a packet can be posted to it.
+        sys.overlapped.postWake(port);
+        // The genuine info's handle, taken over so that it does not leak.
+        tracker.track(Socket.fromDuplicate(genuine));
+      } finally {
+        sys.overlapped.closePort(port);
+      }
+    });
+
+    it('an info that names a socket of another kind than it describes is refused, and that socket stays open', function () {
+      skipUnder(this, !underWine, FORGERY);
+      // No Socket owns this UDP socket; the info describes a TCP one.
+      const raw = sys.createSocket('ipv4', 'udp');
+      try {
+        const { forged, genuine } = forgedFor(raw);
+        const error = thrownBy(() => Socket.fromDuplicate(forged));
+        expect(error).to.be.instanceOf(SocketStateError).with.property('code', 'ERR_SOCKET_NOT_DUPLICATE');
+        expect(sys.describeSocket(raw)).to.deep.equal({ family: 'ipv4', type: 'udp' });
+        tracker.track(Socket.fromDuplicate(genuine));
+      } finally {
+        sys.closeSocket(raw);
+      }
     });
 
     it('check their arguments before any native call', function () {
