@@ -34,7 +34,9 @@ import {
   beforeClose,
   brandSocket,
   claimHandle,
+  claimNewHandle,
   closeWhenCollected,
+  createOwnedSocket,
   forgetCollected,
   handleOf,
   isReferenced,
@@ -201,9 +203,8 @@ export class Socket {
       this.family = family;
       this.type = type;
       const registeredIo = checkOptionalBoolean(options.registeredIo, 'registeredIo') ?? false;
-      this.#handle = sys.createSocket(family, type, registeredIo);
+      this.#handle = createOwnedSocket(family, type, registeredIo);
       this.#registeredIo = registeredIo;
-      claimHandle(this.#handle);
       this.#fastPathTooLate = false;
       this.#loopbackFastPath = false;
       this.#blocking = true;
@@ -526,7 +527,7 @@ export class Socket {
     const handle = this[handleOf]('accept');
     requireTcp(this, 'accept');
     const accepted = sys.accept(handle);
-    claimHandle(accepted);
+    claimNewHandle(accepted, 'accept');
     const socket = this[adoptAccepted](accepted);
     // Accepted sockets inherit the listener's FIONBIO mode too; the contract is a blocking Socket.
     if (!this.#blocking) {

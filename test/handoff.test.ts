@@ -20,7 +20,7 @@ import * as sys from '../src/sys/index.ts';
 import { exited } from './support/processes.ts';
 import { underWine, wineName } from './support/env.ts';
 import { needsRealWindows, skipUnder } from './support/skip.ts';
-import { families, SocketTracker, tcpPair, thrownBy } from './support/sockets.ts';
+import { families, isOpenSocket, outcomeOf, SocketTracker, staleClaims, tcpPair, thrownBy } from './support/sockets.ts';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const NO_MOVE = `${wineName} cannot take a handle off its completion port (FileReplaceCompletionInformation: STATUS_NOT_IMPLEMENTED)`;
@@ -190,20 +190,45 @@ describe('handing a socket to a worker thread or another process', function () {
     });
   });
 
+  describe("acceptAsync's socket, claimed from birth", function () {
+    it('is closed, not leaked, when its new number is still claimed (an old handle closed behind its Socket\'s back)', async function () {
+      const listener = tracker.track(Socket.listen({ address: '127.0.0.1', port: 0 }));
+      // One accept first, so that the engine's port exists and the listener is on it.
+      const [first, peer] = await Promise.all([listener.acceptAsync(), Socket.connectAsync(listener.localAddress)]);
+      tracker.track(first);
+      tracker.track(peer);
+      const stale = staleClaims(8);
+      let outcome: unknown;
+      try {
+        // AcceptEx's socket is made (and claimed) before acceptAsync returns.
+        const accepting = listener.acceptAsync();
+        outcome = await Promise.race([accepting.catch((error: unknown) => error), new Promise((resolve) => setTimeout(resolve, 200, 'pending'))]);
+        if (outcome === 'pending') {
+          // It got a number no Socket claimed: nothing to check. Let it end.
+          tracker.track(await Socket.connectAsync(listener.localAddress));
+          tracker.track(await accepting);
+        } else {
+          expect(outcome).to.be.instanceOf(SocketStateError).with.property('code', 'ERR_SOCKET_OWNED');
+          expect(stale.numbers.filter(isOpenSocket)).to.deep.equal([]);
+        }
+      } finally {
+        stale.release();
+      }
+      skipUnder(this, outcome === 'pending', 'the system did not hand a freed handle number out again at once');
+      // The listener still accepts.
+      const [next, client] = await Promise.all([listener.acceptAsync(), Socket.connectAsync(listener.localAddress)]);
+      tracker.track(next);
+      tracker.track(client);
+      client.sendAll('accepted');
+      expect(await readText(next, 8)).to.equal('accepted');
+    });
+  });
+
   describe('duplicate() / Socket.fromDuplicate()', function () {
     function tempFile(name: string): string {
       const file = path.join(os.tmpdir(), `winsock-ffi-${name}-${process.pid}-${Date.now()}-${Math.random().toString(16).slice(2)}`);
       files.push(file, `${file}.tmp`);
       return file;
-    }
-
-    /** Socket.fromDuplicate(info) once more: the Socket, or what it threw. */
-    function adoptAgain(info: Buffer): Socket | unknown {
-      try {
-        return Socket.fromDuplicate(info);
-      } catch (error) {
-        return error;
-      }
     }
 
     /** Starts the child, duplicates `socket` for it, waits for its report ('twice': the child takes the info over a second time too). */
@@ -257,7 +282,7 @@ describe('handing a socket to a worker thread or another process', function () {
       const info = server.duplicate(process.pid);
       const first = tracker.track(Socket.fromDuplicate(info));
       server.close();
-      const again = adoptAgain(info);
+      const again = outcomeOf(() => Socket.fromDuplicate(info));
       if (underWine) {
         // Wine's WSASocketW returns the handle number the info names: the first Socket's.
         expect(again).to.be.instanceOf(SocketStateError).with.property('code', 'ERR_SOCKET_OWNED');
