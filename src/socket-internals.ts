@@ -6,6 +6,10 @@
 // moment it exists until closesocket, whether a Socket or a pending AcceptEx holds it.
 // Windows reuses handle numbers at once, so a number that is claimed can never be
 // adopted a second time, and a closed Socket's number is never used again by it.
+// A claimed handle is closed only by its claimant. Refused claims: a handle the system
+// made just now (claimNewHandle) is ours and closed; one that may not be new (fromHandle,
+// and fromDuplicate, whose WSASocketW under Wine returns the number the info names) is
+// left to whoever holds it.
 
 import { SocketStateError } from './errors.ts';
 import * as sys from './sys/index.ts';
