@@ -344,14 +344,17 @@ describe('handing a socket to a worker thread or another process', function () {
       skipUnder(this, !underWine, FORGERY);
       // No Socket owns this UDP socket; the info describes a TCP one.
       const raw = sys.createSocket('ipv4', 'udp');
+      let outcome: unknown;
       try {
         const { forged, genuine } = forgedFor(raw);
-        const error = thrownBy(() => Socket.fromDuplicate(forged));
-        expect(error).to.be.instanceOf(SocketStateError).with.property('code', 'ERR_SOCKET_NOT_DUPLICATE');
+        outcome = outcomeOf(() => Socket.fromDuplicate(forged));
+        expect(outcome).to.be.instanceOf(SocketStateError).with.property('code', 'ERR_SOCKET_NOT_DUPLICATE');
         expect(sys.describeSocket(raw)).to.deep.equal({ family: 'ipv4', type: 'udp' });
         tracker.track(Socket.fromDuplicate(genuine));
       } finally {
-        sys.closeSocket(raw);
+        // Adopted after all (the failure this test looks for): its Socket owns it and closes it.
+        if (outcome instanceof Socket) outcome.close();
+        else sys.closeSocket(raw);
       }
     });
 

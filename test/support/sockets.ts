@@ -98,7 +98,15 @@ export interface StaleClaims {
  */
 export function staleClaims(count: number): StaleClaims {
   const numbers = Array.from({ length: count }, () => sys.createSocket('ipv4', 'tcp'));
-  const sockets = numbers.map((raw) => Socket.fromHandle(raw));
+  const sockets: Socket[] = [];
+  try {
+    for (const raw of numbers) sockets.push(Socket.fromHandle(raw));
+  } catch (error) {
+    // A number claimed already (a test before this one left a claim behind): nothing stale is left by this one.
+    for (const socket of sockets) socket.close();
+    for (const raw of numbers.slice(sockets.length)) sys.closeSocket(raw);
+    throw error;
+  }
   for (const raw of numbers) sys.closeSocket(raw);
   return {
     numbers,
