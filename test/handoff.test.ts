@@ -4,7 +4,9 @@
 // duplicate() take it off first (NtSetInformationFile FileReplaceCompletionInformation,
 // Windows 8.1+), which Wine 8 cannot do (STATUS_NOT_IMPLEMENTED); there the handle keeps
 // its synchronous calls elsewhere and its Promise API only here. npm test runs this file
-// on both engines.
+// on both engines. Ownership on the way in: a handle a Socket here owns is never closed by
+// a take-over that fails (one info taken twice, an info that names what it should not), and
+// a new handle that cannot be claimed is closed, not leaked.
 
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
@@ -314,7 +316,7 @@ describe('handing a socket to a worker thread or another process', function () {
     // number into the info (dwServiceFlags3, marked by 0xff00ff00 in dwServiceFlags4); its
     // WSASocketW then returns that number unchecked. An info that was forged, or made for
     // another process, names whatever that number is here.
-    const FORGERY = 'Windows makes a new handle from an info (its provider checks it): an info cannot name one of this process';
+    const FORGERY = "Windows' WSASocketW makes a new descriptor from an info (Microsoft's WSADuplicateSocket documentation): only Wine's returns a handle number the info names";
 
     /** A genuine info for this process, its handle number replaced by `handle` (Wine's layout). */
     function forgedFor(handle: number): { forged: Buffer; genuine: Buffer } {
