@@ -6,6 +6,10 @@
 // moment it exists until closesocket, whether a Socket or a pending AcceptEx holds it.
 // Windows reuses handle numbers at once, so a number that is claimed can never be
 // adopted a second time, and a closed Socket's number is never used again by it.
+// A claimed handle is closed only by its claimant. Refused claims: a handle the system
+// made just now (claimNewHandle) is ours and closed; one that may not be new (fromHandle,
+// and fromDuplicate, whose WSASocketW under Wine returns the number the info names) is
+// left to whoever holds it.
 
 import { SocketStateError } from './errors.ts';
 import * as sys from './sys/index.ts';
@@ -57,10 +61,33 @@ export function releaseHandle(handle: Handle): void {
   owned.delete(handle);
 }
 
-/** @internal A handle this package created, claimed at once. */
-export function createOwnedSocket(family: Parameters<typeof sys.createSocket>[0], type: sys.SocketType): Handle {
-  const handle = sys.createSocket(family, type);
-  claimHandle(handle);
+/**
+ * @internal Claims a handle the system made just now (WSASocketW without an info, accept):
+ * it is ours, whatever the claims say. A claim on its number already is a stale one: some
+ * Socket's handle was closed behind its back and the system handed the number out again.
+ * No Socket can take the new handle then, so it is closed (never left open and unowned),
+ * and ERR_SOCKET_OWNED says why.
+ */
+export function claimNewHandle(handle: Handle, operation: string): void {
+  if (!owned.has(handle)) {
+    owned.add(handle);
+    return;
+  }
+  try {
+    sys.closeSocket(handle);
+  } catch {
+    // The error below is the one to report.
+  }
+  throw new SocketStateError(
+    'ERR_SOCKET_OWNED',
+    `${operation}: the system gave handle ${handle}, which a Socket here still counts as its own (was that Socket's handle closed behind its back, e.g. closesocket on socket.handle?); the new handle was closed`,
+  );
+}
+
+/** @internal A handle this package created, claimed at once (closed if it cannot be). */
+export function createOwnedSocket(family: Parameters<typeof sys.createSocket>[0], type: sys.SocketType, registeredIo = false, operation = 'socket'): Handle {
+  const handle = sys.createSocket(family, type, registeredIo);
+  claimNewHandle(handle, operation);
   return handle;
 }
 

@@ -34,8 +34,9 @@ import {
   beforeClose,
   brandSocket,
   claimHandle,
-  closeOwnedSocket,
+  claimNewHandle,
   closeWhenCollected,
+  createOwnedSocket,
   forgetCollected,
   handleOf,
   isReferenced,
@@ -202,9 +203,8 @@ export class Socket {
       this.family = family;
       this.type = type;
       const registeredIo = checkOptionalBoolean(options.registeredIo, 'registeredIo') ?? false;
-      this.#handle = sys.createSocket(family, type, registeredIo);
+      this.#handle = createOwnedSocket(family, type, registeredIo);
       this.#registeredIo = registeredIo;
-      claimHandle(this.#handle);
       this.#fastPathTooLate = false;
       this.#loopbackFastPath = false;
       this.#blocking = true;
@@ -253,24 +253,48 @@ export class Socket {
   /**
    * Takes over a socket another process duplicated for this one with `duplicate(pid)`
    * (the WSAPROTOCOL_INFOW bytes it returned): WSASocketW(FROM_PROTOCOL_INFO). The new
-   * Socket owns its handle; the other process closes its own.
+   * Socket owns its handle; the other process closes its own. An info is for one use: when
+   * the handle the system gives is one this package already owns (the info was taken over
+   * already, and the system answered with the same handle, as Wine does), it is refused with
+   * ERR_SOCKET_OWNED and left to its owner; a handle that is not the socket the info
+   * describes (no socket, or one of another family or type) is refused, and left
+   * open, with WSAENOTSOCK or ERR_SOCKET_NOT_DUPLICATE.
    */
   static fromDuplicate(info: Uint8Array): Socket {
-    const bytes = checkBuffer(info, 'info', true);
-    if (bytes.byteLength !== PROTOCOL_INFO_SIZE) throw new RangeError(`info must be the ${PROTOCOL_INFO_SIZE} bytes duplicate() returned, got ${bytes.byteLength}`);
+    const view = checkBuffer(info, 'info', true);
+    if (view.byteLength !== PROTOCOL_INFO_SIZE) throw new RangeError(`info must be the ${PROTOCOL_INFO_SIZE} bytes duplicate() returned, got ${view.byteLength}`);
+    // A copy: the handle is checked against the very bytes WSASocketW read.
+    const bytes = Buffer.from(view);
+    // Windows makes a new handle here. Wine's WSASocketW returns the handle number written
+    // in the info as it is (its WSADuplicateSocketW made the handle in this process already):
+    // the same info twice gives the same number, and an info forged, or made for another
+    // process, names whatever has that number here. So this handle is closed on a failure
+    // only once it is known to be the socket the info describes.
     const handle = sys.socketFromProtocolInfo(bytes);
     try {
       claimHandle(handle);
-    } catch (error) {
-      sys.closeSocket(handle);
-      throw error;
+    } catch {
+      throw new SocketStateError(
+        'ERR_SOCKET_OWNED',
+        `fromDuplicate: the system answered with handle ${handle}, which a Socket here (or a pending acceptAsync) already owns: this info was taken over already (an info is for one use); the handle stays with its owner`,
+      );
     }
+    let isTheDuplicate = false;
     try {
+      // WSAENOTSOCK for a handle that is no socket.
+      isTheDuplicate = sys.matchesProtocolInfo(handle, bytes);
+      if (!isTheDuplicate) {
+        throw new SocketStateError(
+          'ERR_SOCKET_NOT_DUPLICATE',
+          `fromDuplicate: handle ${handle}, which the system answered with, is not a socket of the family and type the info describes (was the info made for another process?); it is left open`,
+        );
+      }
       const { family, type } = sys.describeSocket(handle);
       const listening = type === 'tcp' && sys.getIntOption(handle, 'acceptConnections') !== 0;
       return Socket.#adopt({ handle, family, type, fastPathTooLate: listening || sys.hasPeer(handle), loopbackFastPath: false, blocking: true, listening, adopted: true });
     } catch (error) {
-      closeOwnedSocket(handle);
+      releaseHandle(handle);
+      if (isTheDuplicate) closeQuietly(handle);
       throw error;
     }
   }
@@ -503,7 +527,7 @@ export class Socket {
     const handle = this[handleOf]('accept');
     requireTcp(this, 'accept');
     const accepted = sys.accept(handle);
-    claimHandle(accepted);
+    claimNewHandle(accepted, 'accept');
     const socket = this[adoptAccepted](accepted);
     // Accepted sockets inherit the listener's FIONBIO mode too; the contract is a blocking Socket.
     if (!this.#blocking) {
@@ -1184,6 +1208,15 @@ export class Socket {
 
   get [Symbol.toStringTag](): string {
     return `Socket ${this.family} ${this.type}${this.#detached ? ' (detached)' : this.closed ? ' (closed)' : ''}`;
+  }
+}
+
+/** closesocket for a handle of ours that failed to become a Socket: the error that made it fail is the one to report. */
+function closeQuietly(handle: Handle): void {
+  try {
+    sys.closeSocket(handle);
+  } catch {
+    // Nothing more to do with it.
   }
 }
 

@@ -4,7 +4,9 @@
 // duplicate() take it off first (NtSetInformationFile FileReplaceCompletionInformation,
 // Windows 8.1+), which Wine 8 cannot do (STATUS_NOT_IMPLEMENTED); there the handle keeps
 // its synchronous calls elsewhere and its Promise API only here. npm test runs this file
-// on both engines.
+// on both engines. Ownership on the way in: a handle a Socket here owns is never closed by
+// a take-over that fails (one info taken twice, an info that names what it should not), and
+// a new handle that cannot be claimed is closed, not leaked.
 
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
@@ -16,10 +18,11 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Socket, SocketClosedError, SocketStateError, WinsockError } from '../src/index.ts';
 import { pumpState } from '../src/iocp/async-io.ts';
+import * as sys from '../src/sys/index.ts';
 import { exited } from './support/processes.ts';
 import { underWine, wineName } from './support/env.ts';
 import { needsRealWindows, skipUnder } from './support/skip.ts';
-import { families, SocketTracker, tcpPair } from './support/sockets.ts';
+import { families, isOpenSocket, outcomeOf, SocketTracker, staleClaims, tcpPair, thrownBy } from './support/sockets.ts';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const NO_MOVE = `${wineName} cannot take a handle off its completion port (FileReplaceCompletionInformation: STATUS_NOT_IMPLEMENTED)`;
@@ -65,6 +68,16 @@ async function inWorker(handle: bigint): Promise<WorkerReport> {
   } finally {
     await worker.terminate();
   }
+}
+
+/** What test/fixtures/duplicate-child.ts writes. */
+interface ChildReport {
+  engine?: string;
+  sent?: string;
+  asyncError?: string;
+  /** 'twice': what the second Socket.fromDuplicate() of the same info gave ('distinct' for a second handle, else the error's code). */
+  second?: string;
+  error?: string;
 }
 
 /** Reads exactly `length` bytes without blocking the event loop (the worker or child needs it). */
@@ -179,6 +192,40 @@ describe('handing a socket to a worker thread or another process', function () {
     });
   });
 
+  describe("acceptAsync's socket, claimed from birth", function () {
+    it('is closed, not leaked, when its new number is still claimed (an old handle closed behind its Socket\'s back)', async function () {
+      const listener = tracker.track(Socket.listen({ address: '127.0.0.1', port: 0 }));
+      // One accept first, so that the engine's port exists and the listener is on it.
+      const [first, peer] = await Promise.all([listener.acceptAsync(), Socket.connectAsync(listener.localAddress)]);
+      tracker.track(first);
+      tracker.track(peer);
+      const stale = staleClaims(8);
+      let outcome: unknown;
+      try {
+        // AcceptEx's socket is made (and claimed) before acceptAsync returns.
+        const accepting = listener.acceptAsync();
+        outcome = await Promise.race([accepting.catch((error: unknown) => error), new Promise((resolve) => setTimeout(resolve, 200, 'pending'))]);
+        if (outcome === 'pending') {
+          // It got a number no Socket claimed: nothing to check. Let it end.
+          tracker.track(await Socket.connectAsync(listener.localAddress));
+          tracker.track(await accepting);
+        } else {
+          expect(outcome).to.be.instanceOf(SocketStateError).with.property('code', 'ERR_SOCKET_OWNED');
+          expect(stale.numbers.filter(isOpenSocket)).to.deep.equal([]);
+        }
+      } finally {
+        stale.release();
+      }
+      skipUnder(this, outcome === 'pending', 'the system did not hand a freed handle number out again at once');
+      // The listener still accepts.
+      const [next, client] = await Promise.all([listener.acceptAsync(), Socket.connectAsync(listener.localAddress)]);
+      tracker.track(next);
+      tracker.track(client);
+      client.sendAll('accepted');
+      expect(await readText(next, 8)).to.equal('accepted');
+    });
+  });
+
   describe('duplicate() / Socket.fromDuplicate()', function () {
     function tempFile(name: string): string {
       const file = path.join(os.tmpdir(), `winsock-ffi-${name}-${process.pid}-${Date.now()}-${Math.random().toString(16).slice(2)}`);
@@ -186,18 +233,18 @@ describe('handing a socket to a worker thread or another process', function () {
       return file;
     }
 
-    /** Starts the child, duplicates `socket` for it, waits for its report. */
-    async function toChild(socket: Socket): Promise<{ engine?: string; sent?: string; asyncError?: string; error?: string }> {
+    /** Starts the child, duplicates `socket` for it, waits for its report ('twice': the child takes the info over a second time too). */
+    async function toChild(socket: Socket, mode?: 'twice'): Promise<ChildReport> {
       const infoFile = tempFile('info');
       const resultFile = tempFile('result.json');
-      const child = spawn(process.execPath, [path.join(fixtures, 'duplicate-child.ts'), infoFile, resultFile], { stdio: 'ignore' });
+      const child = spawn(process.execPath, [path.join(fixtures, 'duplicate-child.ts'), infoFile, resultFile, ...(mode === undefined ? [] : [mode])], { stdio: 'ignore' });
       children.push(child);
       const info = socket.duplicate(child.pid!);
       expect(info).to.be.instanceOf(Buffer).with.property('length', 628);
       fs.writeFileSync(`${infoFile}.tmp`, info);
       fs.renameSync(`${infoFile}.tmp`, infoFile);
       expect(await exited(child, START_MS)).to.equal(0);
-      return JSON.parse(fs.readFileSync(resultFile, 'utf8')) as { engine?: string; sent?: string; asyncError?: string; error?: string };
+      return JSON.parse(fs.readFileSync(resultFile, 'utf8')) as ChildReport;
     }
 
     it('a real child process takes over a socket and sends on it with the Promise API', async function () {
@@ -230,6 +277,87 @@ describe('handing a socket to a worker thread or another process', function () {
       server.close();
       copy.sendAll('via the copy');
       expect(await readText(client, 12)).to.equal('via the copy');
+    });
+
+    it('the same info taken over twice: the second is refused, and the first Socket keeps its handle', async function () {
+      const { client, server } = await pair(false);
+      const info = server.duplicate(process.pid);
+      const first = tracker.track(Socket.fromDuplicate(info));
+      server.close();
+      const again = outcomeOf(() => Socket.fromDuplicate(info));
+      if (underWine) {
+        // Wine's WSASocketW returns the handle number the info names: the first Socket's.
+        expect(again).to.be.instanceOf(SocketStateError).with.property('code', 'ERR_SOCKET_OWNED');
+      } else if (again instanceof Socket) {
+        tracker.track(again);
+        expect(again.handle).to.not.equal(first.handle);
+      } else {
+        // Windows takes an info once: its WSASocketW refuses the second.
+        expect(again).to.be.instanceOf(Error);
+      }
+      first.sendAll('still open');
+      expect(await readText(client, 10)).to.equal('still open');
+      await first.sendAsync('and async');
+      expect(await readText(client, 9)).to.equal('and async');
+    });
+
+    it('a child that takes the same info over twice keeps the first socket', async function () {
+      const { client, server } = await pair(false);
+      const report = await toChild(server, 'twice');
+      server.close();
+      expect(report.error).to.equal(undefined);
+      expect(report.asyncError).to.equal(undefined);
+      if (underWine) expect(report.second).to.equal('ERR_SOCKET_OWNED');
+      else expect(report.second).to.be.a('string');
+      expect(await readText(client, report.sent!.length)).to.equal(report.sent);
+    });
+
+    // Wine's WSADuplicateSocketW makes the handle in the target process itself and writes its
+    // number into the info (dwServiceFlags3, marked by 0xff00ff00 in dwServiceFlags4); its
+    // WSASocketW then returns that number unchecked. An info that was forged, or made for
+    // another process, names whatever that number is here.
+    const FORGERY = "Windows' WSASocketW makes a new descriptor from an info (Microsoft's WSADuplicateSocket documentation): only Wine's returns a handle number the info names";
+
+    /** A genuine info for this process, its handle number replaced by `handle` (Wine's layout). */
+    function forgedFor(handle: number): { forged: Buffer; genuine: Buffer } {
+      const genuine = tracker.track(new Socket()).duplicate(process.pid);
+      const forged = Buffer.from(genuine);
+      forged.writeUInt32LE(handle, 8);
+      return { forged, genuine };
+    }
+
+    it('an info that names a handle that is no socket is refused, and that handle stays open', function () {
+      skipUnder(this, !underWine, FORGERY);
+      const port = sys.overlapped.createPort();
+      try {
+        const { forged, genuine } = forgedFor(port);
+        const error = thrownBy(() => Socket.fromDuplicate(forged));
+        expect(error).to.be.instanceOf(WinsockError).with.property('code', 'WSAENOTSOCK');
+        // Still open: a packet can be posted to it.
+        sys.overlapped.postWake(port);
+        // The genuine info's handle, taken over so that it does not leak.
+        tracker.track(Socket.fromDuplicate(genuine));
+      } finally {
+        sys.overlapped.closePort(port);
+      }
+    });
+
+    it('an info that names a socket of another kind than it describes is refused, and that socket stays open', function () {
+      skipUnder(this, !underWine, FORGERY);
+      // No Socket owns this UDP socket; the info describes a TCP one.
+      const raw = sys.createSocket('ipv4', 'udp');
+      let outcome: unknown;
+      try {
+        const { forged, genuine } = forgedFor(raw);
+        outcome = outcomeOf(() => Socket.fromDuplicate(forged));
+        expect(outcome).to.be.instanceOf(SocketStateError).with.property('code', 'ERR_SOCKET_NOT_DUPLICATE');
+        expect(sys.describeSocket(raw)).to.deep.equal({ family: 'ipv4', type: 'udp' });
+        tracker.track(Socket.fromDuplicate(genuine));
+      } finally {
+        // Adopted after all (the failure this test looks for): its Socket owns it and closes it.
+        if (outcome instanceof Socket) outcome.close();
+        else sys.closeSocket(raw);
+      }
     });
 
     it('check their arguments before any native call', function () {

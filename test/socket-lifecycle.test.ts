@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { Socket, SocketClosedError, SocketStateError, WinsockError, constants } from '../src/index.ts';
 import * as sys from '../src/sys/index.ts';
 import { skipUnder } from './support/skip.ts';
-import { families, SocketTracker, tcpPair, thrownBy } from './support/sockets.ts';
+import { families, isOpenSocket, outcomeOf, SocketTracker, staleClaims, tcpPair, thrownBy } from './support/sockets.ts';
 
 describe('Socket lifecycle', function () {
   const tracker = new SocketTracker();
@@ -132,6 +132,40 @@ describe('Socket lifecycle', function () {
       expect(() => Socket.fromHandle(1.5)).to.throw(RangeError);
       expect(() => Socket.fromHandle(0n)).to.throw(RangeError);
       expect(() => Socket.fromHandle(2n ** 64n - 1n)).to.throw(RangeError);
+    });
+  });
+
+  describe('a new handle whose number is still claimed (its old handle was closed behind its Socket\'s back)', function () {
+    // The system made the handle just now, so it is ours, and the claim is the stale one;
+    // no Socket can take the number, so the new handle is closed rather than leaked.
+    it('new Socket() refuses it with ERR_SOCKET_OWNED and closes it', function () {
+      const stale = staleClaims(8);
+      try {
+        const outcome = outcomeOf(() => tracker.track(new Socket()));
+        skipUnder(this, outcome instanceof Socket, 'the system did not hand a freed handle number out again at once');
+        expect(outcome).to.be.instanceOf(SocketStateError).with.property('code', 'ERR_SOCKET_OWNED');
+        expect(stale.numbers.filter(isOpenSocket)).to.deep.equal([]);
+      } finally {
+        stale.release();
+      }
+    });
+
+    it('accept() refuses it with ERR_SOCKET_OWNED and closes it', function () {
+      const listener = tracker.track(Socket.listen({ address: '127.0.0.1', port: 0 }));
+      const client = tracker.track(Socket.connect(listener.localAddress));
+      const stale = staleClaims(8);
+      try {
+        const outcome = outcomeOf(() => tracker.track(listener.accept()));
+        skipUnder(this, outcome instanceof Socket, 'the system did not hand a freed handle number out again at once');
+        expect(outcome).to.be.instanceOf(SocketStateError).with.property('code', 'ERR_SOCKET_OWNED');
+        expect(stale.numbers.filter(isOpenSocket)).to.deep.equal([]);
+      } finally {
+        stale.release();
+      }
+      // The connection was closed with it: the client reads the end (or a reset).
+      client.setReceiveTimeout(5000);
+      const end = outcomeOf(() => client.recv(Buffer.alloc(4)));
+      expect(end === 0 || (end instanceof WinsockError && end.code === 'WSAECONNRESET'), String(end)).to.equal(true);
     });
   });
 

@@ -579,7 +579,7 @@ export class CompletionPort {
     requireTcp(listener, 'accept');
     const association = this.#associationOf(listener, 'accept');
     // Claimed from birth: until it is wrapped or closed, no one may adopt this handle.
-    const acceptHandle = createOwnedSocket(listener.family, 'tcp');
+    const acceptHandle = createOwnedSocket(listener.family, 'tcp', false, 'acceptAsync');
     const operation = newOperation(this, 'accept', listener, null, null);
     operation[io].acceptHandle = acceptHandle;
     return this.#issue(operation, () => ov.issueAccept(handle, acceptHandle, operation[io].slot), association);

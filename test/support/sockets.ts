@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import { Socket, WinsockError } from '../../src/index.ts';
 import type { AddressFamily } from '../../src/index.ts';
+import * as sys from '../../src/sys/index.ts';
 
 export interface FamilyCase {
   readonly family: AddressFamily;
@@ -70,4 +71,62 @@ export function recvText(socket: Socket, length: number): string {
   const buffer = Buffer.alloc(length);
   socket.recvExact(buffer);
   return buffer.toString('utf8');
+}
+
+/** Whether `handle` is an open socket now (SO_PROTOCOL_INFOW answers for it). */
+export function isOpenSocket(handle: number): boolean {
+  try {
+    sys.describeSocket(handle);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Handle numbers this package counts as owned while the system is free to hand them out again. */
+export interface StaleClaims {
+  readonly numbers: readonly number[];
+  /** Closes the Sockets that hold the claims (their handles are gone: WSAENOTSOCK, ignored). */
+  release(): void;
+}
+
+/**
+ * `count` sockets adopted by Sockets and then closed behind those Sockets' backs, as a
+ * library closing a handle it had handed over would: the package still counts their
+ * numbers as owned, and the system hands them out again (Windows and Wine reuse freed
+ * numbers at once). What the package creates next is likely to get one of them.
+ */
+export function staleClaims(count: number): StaleClaims {
+  const numbers = Array.from({ length: count }, () => sys.createSocket('ipv4', 'tcp'));
+  const sockets: Socket[] = [];
+  try {
+    for (const raw of numbers) sockets.push(Socket.fromHandle(raw));
+  } catch (error) {
+    // A number claimed already (a test before this one left a claim behind): nothing stale is left by this one.
+    for (const socket of sockets) socket.close();
+    for (const raw of numbers.slice(sockets.length)) sys.closeSocket(raw);
+    throw error;
+  }
+  for (const raw of numbers) sys.closeSocket(raw);
+  return {
+    numbers,
+    release() {
+      for (const socket of sockets) {
+        try {
+          socket.close();
+        } catch {
+          // WSAENOTSOCK: the handle was closed behind its back.
+        }
+      }
+    },
+  };
+}
+
+/** Runs `fn` and returns what it returned or what it threw. */
+export function outcomeOf<T>(fn: () => T): T | unknown {
+  try {
+    return fn();
+  } catch (error) {
+    return error;
+  }
 }

@@ -520,15 +520,30 @@ function decodeOrThrow(bytes: Uint8Array, syscall: string): SocketAddress {
   return address;
 }
 
+// WSAPROTOCOL_INFOW (628 bytes): iAddressFamily at offset 76, iSocketType at 88.
+const INFO_FAMILY = 76;
+const INFO_TYPE = 88;
+
 /** The family and type of an existing socket (SO_PROTOCOL_INFOW). */
 export function describeSocket(handle: Handle): { family: AddressFamily; type: SocketType } {
-  // WSAPROTOCOL_INFOW: iAddressFamily at offset 76, iSocketType at 88; 628 bytes.
-  const info = getRawOption(handle, SOL_SOCKET, SO_PROTOCOL_INFOW, 628);
-  const af = info.readInt32LE(76);
-  const socketType = info.readInt32LE(88);
+  const info = getRawOption(handle, SOL_SOCKET, SO_PROTOCOL_INFOW, WSAPROTOCOL_INFOW_SIZE);
+  const af = info.readInt32LE(INFO_FAMILY);
+  const socketType = info.readInt32LE(INFO_TYPE);
   if (af !== AF_INET && af !== AF_INET6) throw new TypeError(`handle ${handle} is a socket of address family ${af}; only IPv4 and IPv6 are supported`);
   if (socketType !== SOCK_STREAM && socketType !== SOCK_DGRAM) throw new TypeError(`handle ${handle} is a socket of type ${socketType}; only TCP and UDP are supported`);
   return { family: af === AF_INET ? 'ipv4' : 'ipv6', type: socketType === SOCK_STREAM ? 'tcp' : 'udp' };
+}
+
+/**
+ * Whether `handle` is a socket of the kind `info` (a WSAPROTOCOL_INFOW) describes: the same
+ * address family and type as its own SO_PROTOCOL_INFOW. (Not the protocol: a socket made
+ * from an info with protocol 0 gets the type's own.) Throws WinsockError when the handle is
+ * no socket (WSAENOTSOCK).
+ */
+export function matchesProtocolInfo(handle: Handle, info: Uint8Array): boolean {
+  const own = getRawOption(handle, SOL_SOCKET, SO_PROTOCOL_INFOW, WSAPROTOCOL_INFOW_SIZE);
+  const given = Buffer.from(info.buffer, info.byteOffset, info.byteLength);
+  return own.readInt32LE(INFO_FAMILY) === given.readInt32LE(INFO_FAMILY) && own.readInt32LE(INFO_TYPE) === given.readInt32LE(INFO_TYPE);
 }
 
 /** GetAddrInfoW: the addresses a host name resolves to, in resolver order (it reports errors itself, not through WSAGetLastError). */
