@@ -8,15 +8,28 @@
 // OS in place (queued ones gathered into one WSASend); a write's callback fires when the
 // stack has taken every byte. Errors carry Node's codes (ECONNRESET, ...), with the
 // Winsock name and number as winsockCode / winsockErrno.
+//
+// A write in flight keeps the connection watched, so that a peer that goes away ends the
+// stream even when nobody reads (node:http pauses reading while it writes a response):
+// while the readable side wants no data, a zero-byte receive (libuv's "zero read") waits
+// for the peer's end or reset without consuming anything. Wine does not always complete a
+// pending WSASend when the peer resets (Windows fails it with WSAECONNRESET), and Wine 8
+// reports the reset to a receive as an orderly end: so when the end comes while a write
+// is in flight, getpeername() says whether the peer is gone (WSAENOTCONN: the connection
+// was reset) or only ended its side; and where no receive can watch (the peer's end
+// already read, or data waiting that nobody asked for) a probe asks getpeername() every
+// PEER_PROBE_MS until the write finishes. A peer found gone destroys the stream with
+// ECONNRESET, which closes the socket and so settles the stuck send.
 
 import { Duplex } from 'node:stream';
 import type { SocketAddress } from './address.ts';
 import { checkBoolean, checkInteger, checkObject, checkSocket, describe, requireTcp } from './checks.ts';
-import { recvIntoAsync, sendChunksAsync } from './iocp/async-io.ts';
+import { WinsockError } from './errors.ts';
+import { cancelWatch, recvIntoAsync, sendChunksAsync, watchAsync } from './iocp/async-io.ts';
 import { toNodeError } from './net/errors.ts';
 import type { Socket } from './socket.ts';
 import { claimStream, handleOf, requireConnectable } from './socket-internals.ts';
-import { constants } from './sys/index.ts';
+import { constants, WSA_OPERATION_ABORTED, WSAECONNRESET, WSAENOTCONN } from './sys/index.ts';
 
 export interface SocketStreamOptions {
   /** Keep the writable side open after the peer ends its side (default false, as net.Socket). */
@@ -53,6 +66,8 @@ const DEFAULT_WRITABLE_HIGH_WATER_MARK = 1024 * 1024;
 const LINGER_ABORT = new Uint8Array([1, 0, 0, 0]);
 /** Node's largest timer delay; a longer setTimeout() would fire at once. */
 const MAX_TIMEOUT_MS = 0x7fffffff;
+/** How often a write in flight asks whether the peer is still there when no receive can tell. */
+const PEER_PROBE_MS = 1000;
 
 /** @internal Passed instead of a Socket: a stream that is still connecting (createConnection), whose Socket comes later. */
 export const CONNECTING: unique symbol = Symbol('winsock-ffi.connecting');
@@ -68,7 +83,21 @@ export class SocketStream extends Duplex {
   /** No readSize given: receives grow while they come back full. */
   readonly #growReads: boolean;
   #connecting: boolean;
+  /** A receive into #target is in flight. */
   #reading = false;
+  /** A zero-byte receive is in flight (see the top of the file). */
+  #watching = false;
+  /** _read was called while #watching: receive once the watch completes. */
+  #readWanted = false;
+  /** A write's WSASend is in flight. */
+  #writing = false;
+  /** The peer's end of the stream was read. */
+  #readEnded = false;
+  /** Data waits in the socket that the readable side has not asked for. */
+  #unread = false;
+  /** The peer probe (one timer for the stream's life, re-armed with refresh()) and whether it is armed. */
+  #probe: NodeJS.Timeout | null = null;
+  #probing = false;
   /** The Buffer the next receive fills; null once handed out. */
   #target: Buffer | null = null;
   #bytesRead = 0;
@@ -347,8 +376,15 @@ export class SocketStream extends Duplex {
       this.once('connect', () => this._read());
       return;
     }
+    // One receive at a time: a watch in flight hands over to the receive when it completes.
+    if (this.#watching) this.#readWanted = true;
+    else this.#receive();
+  }
+
+  #receive(): void {
     if (this.#reading) return;
     this.#reading = true;
+    this.#unread = false;
     // The OS writes straight into a Buffer of ours (no copy), handed out once filled.
     if (this.#target === null || this.#target.byteLength !== this.#readSize) this.#target = Buffer.allocUnsafeSlow(this.#readSize);
     recvIntoAsync(this.#live('read'), this.#target).then(this.#onRead, this.#onReadError);
@@ -361,9 +397,18 @@ export class SocketStream extends Duplex {
     if (this.destroyed) return;
     // 0 bytes is the peer's FIN; push() asks for more by calling _read again.
     if (bytes === 0) {
+      // Under Wine 8 a reset reads as an end too, and a send in flight may then never
+      // complete: a peer that is gone ends the stream with the error Windows reports.
+      if (this.#writing && this.#peerGone()) {
+        this.destroy(peerResetError());
+        return;
+      }
+      this.#readEnded = true;
       this.push(null);
       // As net.Socket: 'end' comes even when nobody is reading.
       this.read(0);
+      // The peer only ended its side: watch the write in flight with the probe.
+      if (this.#writing && !this.destroyed) this.#armProbe();
       return;
     }
     this.#bytesRead += bytes;
@@ -373,21 +418,111 @@ export class SocketStream extends Duplex {
       if (bytes === target.byteLength) this.#readSize = Math.min(this.#readSize * 2, MAX_READ_SIZE);
       else if (bytes * 4 <= target.byteLength) this.#readSize = FIRST_READ_SIZE;
     }
+    let more: boolean;
     if (bytes * 4 <= target.byteLength) {
       // A small read would pin a whole read buffer per chunk: copy it out and read into the same buffer again.
-      this.push(Buffer.copyBytesFrom(target, 0, bytes));
+      more = this.push(Buffer.copyBytesFrom(target, 0, bytes));
     } else {
       this.#target = null;
-      this.push(bytes === target.byteLength ? target : target.subarray(0, bytes));
+      more = this.push(bytes === target.byteLength ? target : target.subarray(0, bytes));
     }
+    // The readable side is full: no receive until it is read from, so a write in flight needs a watch.
+    if (!more) this.#watch();
   };
 
   readonly #onReadError = (error: unknown): void => {
     this.#reading = false;
+    this.#failed(error);
+  };
+
+  /** A receive (or watch) failed: the stream ends with the error (a closed socket: just closes). */
+  #failed(error: unknown): void {
     if (this.destroyed) return;
     // The socket was closed under the stream: like a net.Socket whose handle is gone, just close.
     if (this.#socket === null || this.#socket.closed) this.destroy();
     else this.destroy(toNodeError(error, 'read') as Error);
+  }
+
+  /**
+   * While a write is in flight and the readable side wants no data: a zero-byte receive,
+   * which completes when the peer sends, ends or resets, and consumes nothing.
+   */
+  #watch(): void {
+    if (!this.#writing || this.#reading || this.#watching || this.#readEnded || this.#unread || this.#connecting || this.destroyed) return;
+    const socket = this.#socket;
+    if (socket === null || socket.closed) return;
+    this.#watching = true;
+    watchAsync(socket).then(this.#onWatch, this.#onWatchError);
+  }
+
+  readonly #watchLater = (): void => this.#watch();
+
+  readonly #onWatch = (): void => {
+    this.#watching = false;
+    if (this.destroyed) return;
+    if (this.#readWanted) {
+      this.#readWanted = false;
+      this.#receive();
+      return;
+    }
+    if (!this.#writing || this.#reading) return;
+    let waiting: number;
+    try {
+      waiting = this.#socket!.bytesAvailable;
+    } catch (error) {
+      this.#failed(error);
+      return;
+    }
+    if (waiting > 0) {
+      // Data nobody asked for: it stays in the socket (backpressure), so only the probe can tell whether the peer goes.
+      this.#unread = true;
+      this.#armProbe();
+    } else {
+      // Nothing to read, yet the watch completed: the peer's end (or a reset read as one). Read it.
+      this.#receive();
+    }
+  };
+
+  readonly #onWatchError = (error: unknown): void => {
+    this.#watching = false;
+    // Cancelled by us once the writes were done (see #afterWrite): nothing happened to the connection.
+    if (error instanceof WinsockError && error.errno === WSA_OPERATION_ABORTED && this.#socket !== null && !this.#socket.closed) {
+      if (this.destroyed) return;
+      if (this.#readWanted) {
+        this.#readWanted = false;
+        this.#receive();
+      } else this.#watch();
+      return;
+    }
+    this.#failed(error);
+  };
+
+  /** getpeername() fails with WSAENOTCONN: the connection is gone (reset), not merely ended by the peer. */
+  #peerGone(): boolean {
+    try {
+      void this.#socket!.remoteAddress;
+      return false;
+    } catch (error) {
+      return error instanceof WinsockError && error.errno === WSAENOTCONN;
+    }
+  }
+
+  #armProbe(): void {
+    if (this.#probing || this.destroyed) return;
+    this.#probing = true;
+    if (this.#probe === null) {
+      this.#probe = setTimeout(this.#onProbe, PEER_PROBE_MS);
+      // The write in flight holds the loop open (unless unref'd); the probe never does.
+      this.#probe.unref();
+    } else this.#probe.refresh();
+  }
+
+  readonly #onProbe = (): void => {
+    this.#probing = false;
+    // Only while a write is in flight that no receive watches.
+    if (this.destroyed || !this.#writing || !(this.#readEnded || this.#unread)) return;
+    if (this.#peerGone()) this.destroy(peerResetError());
+    else this.#armProbe();
   };
 
   /** The peer ended its side; without allowHalfOpen Duplex ends ours too. */
@@ -409,13 +544,24 @@ export class SocketStream extends Duplex {
     for (const buffer of buffers) this.#bytesWritten += buffer.byteLength;
     // The stream owns the chunks until the callback: the OS reads them in place (one
     // WSASend with a WSABUF each), as libuv does for net.Socket.
-    sendChunksAsync(this.#live('write'), buffers).then(this.#afterWrite(callback), (error: unknown) => callback(toNodeError(error, 'write') as Error));
+    this.#writing = true;
+    sendChunksAsync(this.#live('write'), buffers).then(this.#afterWrite(callback), (error: unknown) => {
+      this.#writing = false;
+      callback(toNodeError(error, 'write') as Error);
+    });
+    // Keep the peer watched while the write is in flight (see the top of the file): after
+    // this turn's microtasks, so that a send that finished at once needs no watch.
+    if (this.#readEnded || this.#unread) this.#armProbe();
+    else if (!this.#reading && !this.#watching) queueMicrotask(this.#watchLater);
   }
 
   #afterWrite(callback: (error?: Error | null) => void): () => void {
     return () => {
+      this.#writing = false;
       this.#refreshTimer();
       callback();
+      // No further write started from the callback: a watch only for this one is not needed any more.
+      if (!this.#writing && this.#watching && !this.destroyed) cancelWatch(this.#socket!);
     };
   }
 
@@ -435,6 +581,8 @@ export class SocketStream extends Duplex {
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
+    if (this.#probe !== null) clearTimeout(this.#probe);
+    this.#probe = null;
     this.#connecting = false;
     // Closing aborts the pending recv/send; their memory stays with the completion
     // port until the aborted completions arrive, and their results are ignored here.
@@ -445,6 +593,11 @@ export class SocketStream extends Duplex {
     }
     callback(error);
   }
+}
+
+/** A peer found gone while a write was in flight: the error Windows fails that WSASend with. */
+function peerResetError(): Error {
+  return toNodeError(new WinsockError('WSASend', WSAECONNRESET), 'write') as Error;
 }
 
 function familyName(address: SocketAddress): 'IPv4' | 'IPv6' {

@@ -16,6 +16,7 @@ import { createConnection, createServer, serve, Socket, SocketStream } from '../
 import type { NodeSystemError, Server } from '../src/index.ts';
 import { Agent as UndiciAgent, request as undiciRequest } from 'undici';
 import WebSocket, { WebSocketServer } from 'ws';
+import { linuxNodeOrSkip, startResetClients } from './support/linux-peer.ts';
 import { exited } from './support/processes.ts';
 import { SocketTracker } from './support/sockets.ts';
 
@@ -355,6 +356,42 @@ describe('net-compatible layer', function () {
       tracker.track(connection);
       break;
     }
+  });
+
+  it('node:http behind serve(): each of 100 connections whose Linux-native client resets mid-response closes within seconds', async function () {
+    this.timeout(180000);
+    const linuxNode = linuxNodeOrSkip(this);
+    const connections = 100;
+    const closeWithinMs = 10000; // generous against a noisy machine: the requirement is 5 s
+    const reply = Buffer.alloc(4 * 1024 * 1024, 0x62);
+    const httpServer = http.createServer((_request, response) => response.end(reply));
+    const outcomes: Array<Promise<number>> = [];
+    const sockets: SocketStream[] = [];
+    httpServer.on('connection', (socket: SocketStream) => {
+      sockets.push(socket);
+      const accepted = Date.now();
+      outcomes.push(new Promise((resolve) => socket.once('close', () => resolve(Date.now() - accepted))));
+    });
+    const server = track(serve(httpServer));
+    cleanups.push(() => {
+      for (const socket of sockets) socket.destroy();
+    });
+    const port = await listening(server);
+    const clients = startResetClients(linuxNode, { port, count: connections, concurrency: 10, readBytes: 64 * 1024, http: true });
+    const report = await clients.result(90000);
+    expect(report.platform).to.equal('linux');
+    expect(report.errors).to.deep.equal([]);
+    expect(report.resets).to.equal(connections);
+    expect(outcomes).to.have.length(connections);
+    // node:http never calls destroy() here: each connection must close by itself. Wait for
+    // the events, bounded only for the failing case.
+    const all = Promise.all(outcomes);
+    const bound = new Promise<'stuck'>((resolve) => setTimeout(resolve, closeWithinMs, 'stuck').unref());
+    const settled = await Promise.race([all, bound]);
+    const open = sockets.filter((socket) => !socket.destroyed).length;
+    expect(settled, `${open} of ${connections} connections still open ${closeWithinMs} ms after the last client reset`).to.not.equal('stuck');
+    const times = (await all).sort((x, y) => x - y);
+    console.log(`      ${connections}/${connections} closed; after their accept: median ${times[times.length >> 1]} ms, max ${times.at(-1)} ms`);
   });
 
   it('unref() on both ends of an idle connection and on the server lets the process exit', async function () {

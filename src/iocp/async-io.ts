@@ -325,6 +325,41 @@ export function recvIntoAsync(socket: Socket, target: Buffer): Promise<number> {
   return settle(operation, finishBytes, undefined);
 }
 
+/** A zero-byte receive has nowhere to write: one empty Buffer serves them all. */
+const NOTHING = Buffer.alloc(0);
+/** Zero-byte receives in flight, by socket (a stream has at most one), for cancelWatch(). */
+const watches = new WeakMap<Socket, Operation>();
+
+/**
+ * For streams: one zero-byte WSARecv (libuv's "zero read"). It consumes nothing and
+ * resolves 0 once there is something to read (data, or the end of the stream); it rejects
+ * when the connection fails (WSAECONNRESET, ...). It watches a connection whose reader
+ * wants no data now. Nothing is allocated per call beyond the operation itself.
+ */
+export function watchAsync(socket: Socket): Promise<number> {
+  let operation: Operation;
+  try {
+    operation = port()[recvInto](socket, NOTHING);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  if (operation.state !== 'completed') watches.set(socket, operation);
+  return settle(operation, finishWatch, undefined);
+}
+
+const finishWatch: Finish<number> = (operation) => {
+  watches.delete(operation.socket);
+  return 0;
+};
+
+/** Cancels the socket's pending watchAsync(), if any: it then rejects with WSA_OPERATION_ABORTED. */
+export function cancelWatch(socket: Socket): void {
+  const operation = watches.get(socket);
+  if (operation === undefined) return;
+  watches.delete(socket);
+  if (operation.state === 'pending') sharedPort?.cancel(operation);
+}
+
 /** AcceptEx on the shared port: the next connection. */
 export function acceptAsync(listener: Socket, options?: AsyncOptions): Promise<Socket> {
   const signal = checkSignal(options);

@@ -4,6 +4,8 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { skipUnder } from './skip.ts';
 import { underWine } from './env.ts';
 
@@ -33,4 +35,44 @@ export function linuxNodeOrSkip(ctx: Mocha.Context): string {
 /** Runs `script` (a Windows path of ours) with the Linux node, outside Wine. */
 export function startLinuxNode(linuxNode: string, script: string, args: readonly string[]): ChildProcess {
   return spawn('start.exe', ['/unix', linuxNode, wineToUnix(script), ...args], { stdio: 'ignore' });
+}
+
+/** What test/fixtures/linux-reset-client.mjs reports. */
+export interface ResetClientsResult {
+  readonly platform: string;
+  /** Connections that read what they wanted and then reset. */
+  readonly resets: number;
+  readonly errorCount: number;
+  /** The first few problems (an error, or the server closing first). */
+  readonly errors: readonly string[];
+}
+
+/**
+ * Starts test/fixtures/linux-reset-client.mjs on the Linux node: `count` connections to
+ * 127.0.0.1:`port`, `concurrency` at a time, each sending a request (`requestBytes` bytes,
+ * or an HTTP GET with `http`), reading `readBytes` of the reply and then resetting (an
+ * RST mid-response). `result()` waits for its report.
+ */
+export function startResetClients(
+  linuxNode: string,
+  options: { port: number; count: number; concurrency: number; readBytes: number; requestBytes?: number; http?: boolean },
+): { child: ChildProcess; result(withinMs: number): Promise<ResetClientsResult> } {
+  const resultUnix = `/tmp/winsock-ffi-reset-clients-${process.pid}-${Date.now()}-${Math.floor(Math.random() * 1e9)}.json`;
+  const script = path.join(fileURLToPath(new URL('../fixtures/', import.meta.url)), 'linux-reset-client.mjs');
+  const args = [options.port, options.count, options.concurrency, options.readBytes, options.requestBytes ?? 100].map(String);
+  const child = startLinuxNode(linuxNode, script, [...args, options.http === true ? 'http' : 'raw', resultUnix]);
+  const result = async (withinMs: number): Promise<ResetClientsResult> => {
+    const file = unixToWine(resultUnix);
+    const deadline = Date.now() + withinMs;
+    while (!fs.existsSync(file)) {
+      if (Date.now() > deadline) throw new Error(`the Linux reset clients wrote no result within ${withinMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    try {
+      return JSON.parse(fs.readFileSync(file, 'utf8')) as ResetClientsResult;
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  };
+  return { child, result };
 }
