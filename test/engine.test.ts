@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { asyncEngine, Socket } from '../src/index.ts';
 import { pumpState } from '../src/iocp/async-io.ts';
-import { exited } from './support/processes.ts';
+import { exitCodeOrSkip } from './support/processes.ts';
 import { SocketTracker } from './support/sockets.ts';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -56,10 +56,25 @@ describe(`Promise API engine (${forcedPump ? 'worker pump, forced' : 'as chosen'
     return file;
   }
 
+  /** Each fixture's stderr goes to a file (never a pipe under Wine), read by exitCode(). */
+  const stderrFiles = new Map<ChildProcess, string>();
+
   function startFixture(script: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
-    const child = spawn(process.execPath, [path.join(fixtures, script), ...args], { stdio: 'ignore', env });
-    children.push(child);
-    return child;
+    const stderr = tempFile(`${script}.stderr`);
+    const fd = fs.openSync(stderr, 'w');
+    try {
+      const child = spawn(process.execPath, [path.join(fixtures, script), ...args], { stdio: ['ignore', 'ignore', fd], env });
+      children.push(child);
+      stderrFiles.set(child, stderr);
+      return child;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** The fixture's exit code; the test is skipped, with the reason, if Node's own exit race ended it (see exitCodeOrSkip). */
+  function exitCode(ctx: Mocha.Context, child: ChildProcess): Promise<number | null> {
+    return exitCodeOrSkip(ctx, child, START_MS, stderrFiles.get(child)!);
   }
 
   it('names the engine it runs and why: Node\'s event loop on the main thread, unless told otherwise', function () {
@@ -117,7 +132,7 @@ describe(`Promise API engine (${forcedPump ? 'worker pump, forced' : 'as chosen'
   it('with UV_THREADPOOL_SIZE=1 and 50 idle connections awaiting recvAsync, fs and dns still complete at once', async function () {
     const out = tempFile('threadpool.json');
     const child = startFixture('threadpool.ts', [out], { ...process.env, UV_THREADPOOL_SIZE: '1' });
-    expect(await exited(child, START_MS)).to.equal(0);
+    expect(await exitCode(this, child)).to.equal(0);
     const result = JSON.parse(fs.readFileSync(out, 'utf8')) as { engine: string; fsMs: number; dnsMs: number };
     expect(result.engine).to.equal(forcedPump ? 'worker-pump' : 'event-loop');
     // A held threadpool thread shows as seconds, or forever; a 50 ms slice of the pump at most as that.
@@ -135,7 +150,7 @@ describe(`Promise API engine (${forcedPump ? 'worker pump, forced' : 'as chosen'
     it(`with a receive pending, ${scenario === 'unref' ? 'unref() lets the process exit by itself' : scenario === 'wait-async-exit' ? 'process.exit() ends at once even with a user CompletionPort.waitAsync() pending' : `${scenario === 'exit' ? 'process.exit(7)' : scenario === 'throw' ? 'an uncaught exception' : 'an unhandled rejection'} ends the process at once`}`, async function () {
       const out = tempFile(`exit-${scenario}.jsonl`);
       const child = startFixture('engine-exit.ts', [scenario, out]);
-      expect(await exited(child, START_MS)).to.equal(code);
+      expect(await exitCode(this, child)).to.equal(code);
       const gone = Date.now();
       const events = readEvents(out);
       expect(events.find((e) => e.event === 'pending')?.engine).to.equal(forcedPump ? 'worker-pump' : 'event-loop');
@@ -149,7 +164,7 @@ describe(`Promise API engine (${forcedPump ? 'worker pump, forced' : 'as chosen'
     const out = tempFile('chained-io.json');
     // Before the fix this child hung on Node 26 (stalled with reactions queued), and the test failed here.
     const child = startFixture('chained-io.ts', [out]);
-    expect(await exited(child, START_MS), 'exit code').to.equal(0);
+    expect(await exitCode(this, child), 'exit code').to.equal(0);
     const result = JSON.parse(fs.readFileSync(out, 'utf8')) as Record<string, unknown>;
     expect(result).to.deep.equal({
       engine: forcedPump ? 'worker-pump' : 'event-loop',
@@ -175,7 +190,7 @@ describe(`Promise API engine (${forcedPump ? 'worker pump, forced' : 'as chosen'
   it('worker.terminate() returns at once while the worker has a receive pending', async function () {
     const out = tempFile('exit-worker.jsonl');
     const child = startFixture('engine-exit.ts', ['worker-terminate', out]);
-    expect(await exited(child, START_MS)).to.equal(0);
+    expect(await exitCode(this, child)).to.equal(0);
     const events = readEvents(out);
     expect(events.find((e) => e.event === 'pending' && e.thread === 'worker')?.engine).to.equal('worker-pump');
     const terminated = events.find((e) => e.event === 'terminated');

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { exited } from './support/processes.ts';
+import { exitCodeOrSkip } from './support/processes.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const examplesDir = path.join(root, 'examples');
@@ -48,7 +48,7 @@ describe('examples/', function () {
         try {
           const child = spawn(process.execPath, [path.join(examplesDir, file)], { cwd: root, stdio: ['ignore', out, out], windowsHide: true });
           try {
-            code = await exited(child, EXIT_WITHIN_MS);
+            code = await exitCodeOrSkip(this, child, EXIT_WITHIN_MS, outputFile);
           } catch (error) {
             child.kill();
             throw error;
