@@ -25,7 +25,10 @@ export async function wineFor(nodeMajor: number, mounts: readonly string[]): Pro
   const needed = minimumWineFor(nodeMajor);
   const system = await systemWine();
   if (system !== undefined && system.major >= needed) return system;
-  if (needed <= 8) return ensureSystemWine();
+  if (needed <= 8) {
+    if (system === undefined) return installSystemWine();
+    throw new Error(`${describeWine(system)} is too old for Windows Node.js ${nodeMajor}: install Wine ${needed} or later`);
+  }
   if (process.getuid?.() !== 0) throw new Error(withoutRootAdvice(`Windows Node.js ${nodeMajor}`));
   if (system !== undefined) say(`${describeWine(system)} cannot run Windows Node.js ${nodeMajor} (it needs Wine ${needed}+): using the trixie root's`);
   return ensureTrixieWine(mounts);
@@ -42,10 +45,8 @@ async function systemWine(): Promise<Wine | undefined> {
   return { ...parsed, origin: "the system's", id: `wine${parsed.major}`, argv: (program, args) => [program, [...args]], extraEnv: {} };
 }
 
-/** The system's Wine, installed with apt-get first when running as root (Debian 12 gives Wine 8). */
-async function ensureSystemWine(): Promise<Wine> {
-  const found = await systemWine();
-  if (found !== undefined) return found;
+/** Installs the system's Wine with apt-get when running as root (Debian 12 gives Wine 8); else says what to install. */
+async function installSystemWine(): Promise<Wine> {
   const install = `apt-get install -y --no-install-recommends ${APT_PACKAGES.join(' ')}`;
   if (process.getuid?.() !== 0) {
     throw new Error(
