@@ -1,8 +1,8 @@
 // poll() over WSAPoll: readiness of several sockets at once.
 
-import { checkInteger, checkOptionalBoolean, describe } from './checks.ts';
+import { checkInteger, checkOptionalBoolean, describe } from './core/checks.ts';
+import { sockets as socketCores } from './core/socket-core.ts';
 import type { Socket } from './socket.ts';
-import { handleOf, isSocket } from './socket-internals.ts';
 import * as sys from './sys/index.ts';
 import { POLLERR, POLLHUP, POLLNVAL, POLLRDNORM, POLLWRNORM } from './sys/index.ts';
 
@@ -44,13 +44,13 @@ export function poll(requests: readonly PollRequest[], timeoutMs: number): PollR
     const request: unknown = requests[i];
     if (typeof request !== 'object' || request === null) throw new TypeError(`requests[${i}] must be { socket: Socket, events }, got ${describe(request)}`);
     const { socket, events } = request as { socket?: unknown; events?: unknown };
-    if (!isSocket(socket)) throw new TypeError(`requests[${i}].socket must be a Socket, got ${describe(socket)}`);
+    const core = socketCores.of(socket, `requests[${i}].socket`);
     if (typeof events !== 'object' || events === null) throw new TypeError(`requests[${i}].events must be an object { readable?, writable? }, got ${describe(events)}`);
     const { readable, writable } = events as PollEvents;
     const mask = (checkOptionalBoolean(readable, `requests[${i}].events.readable`) === true ? POLLRDNORM : 0) | (checkOptionalBoolean(writable, `requests[${i}].events.writable`) === true ? POLLWRNORM : 0);
     if (mask === 0) throw new RangeError(`requests[${i}].events asks for nothing: set readable and/or writable`);
     sockets.push(socket as Socket);
-    records.push({ handle: (socket as Socket)[handleOf]('poll'), events: mask, revents: 0 });
+    records.push({ handle: core.live('poll'), events: mask, revents: 0 });
   }
   sys.poll(records, timeoutMs);
   return records.map((record, i) => {

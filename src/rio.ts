@@ -21,10 +21,10 @@
 // Results are dequeued into `results`, an array of RioResult objects made once per
 // completion queue and overwritten by each dequeue(): no allocation per result.
 
-import { checkBoolean, checkInteger, checkMsOrZero, checkObject, checkSocket, describe, requireTcp } from './checks.ts';
-import { SocketStateError, WinsockError } from './errors.ts';
+import { checkBoolean, checkInteger, checkMsOrZero, checkObject, describe, requireTcp } from './core/checks.ts';
+import { SocketStateError, WinsockError } from './core/errors.ts';
 import type { Socket } from './socket.ts';
-import { handleOf } from './socket-internals.ts';
+import { sockets } from './core/socket-core.ts';
 import { constants, eventLoop, INFINITE, overlapped as ov, PinnedMemory, rio, WSA_IO_PENDING } from './sys/index.ts';
 import type { Handle, OverlappedSlot, RioApi } from './sys/index.ts';
 
@@ -818,7 +818,7 @@ export class RequestQueue {
   readonly #id: number;
 
   constructor(socket: Socket, options: RequestQueueOptions) {
-    checkSocket(socket, 'socket');
+    sockets.of(socket, 'socket');
     checkObject(options);
     const { completionQueue, receiveQueue: receive, sendQueue: send, maxOutstandingReceive, maxOutstandingSend, context } = options;
     const receiveQueue = receive ?? completionQueue;
@@ -832,7 +832,7 @@ export class RequestQueue {
     const maxReceive = maxOutstandingReceive === undefined ? 1 : checkInteger(maxOutstandingReceive, 'maxOutstandingReceive', 0, UINT32_MAX);
     const maxSend = maxOutstandingSend === undefined ? 1 : checkInteger(maxOutstandingSend, 'maxOutstandingSend', 0, UINT32_MAX);
     if (maxReceive === 0 && maxSend === 0) throw new RangeError('maxOutstandingReceive and maxOutstandingSend cannot both be 0');
-    const handle = socket[handleOf]('RequestQueue');
+    const handle = sockets.of(socket, 'socket').live('RequestQueue');
     if (!socket.registeredIo) {
       throw new SocketStateError('ERR_RIO_SOCKET', 'RequestQueue: the socket was not created with WSA_FLAG_REGISTERED_IO; make it with new Socket({ registeredIo: true }), or accept it from such a listener');
     }
@@ -904,7 +904,7 @@ export class RequestQueue {
 
   #request(kind: Kind, buffer: RegisteredBuffer, offset: number, length: number, context: unknown, options: RequestOptions | undefined): void {
     const syscall = kind === 'send' ? 'RIOSend' : 'RIOReceive';
-    this.socket[handleOf](kind);
+    sockets.of(this.socket, 'socket').live(kind);
     if (!RegisteredBuffer.isBuffer(buffer)) throw new TypeError(`buffer must be a RegisteredBuffer, got ${describe(buffer)}`);
     const native = RegisteredBuffer.nativeOf(buffer, kind);
     if (native.api !== this.#api) throw new TypeError(`${kind}: the buffer was registered with another RIO function table than this queue's`);
@@ -943,7 +943,7 @@ export class RequestQueue {
 
   /** RIO_MSG_COMMIT_ONLY: starts the deferred receives and sends now. */
   commit(): void {
-    this.socket[handleOf]('commit');
+    sockets.of(this.socket, 'socket').live('commit');
     for (const send of [false, true]) {
       CompletionQueue.beforeRequest(send ? this.sendQueue : this.receiveQueue, 'commit');
       const rc = this.#api.commit(this.#handle, send);
@@ -953,7 +953,7 @@ export class RequestQueue {
 
   /** RIOResizeRequestQueue: new maximums, no lower than what is outstanding. */
   resize(maxOutstandingReceive: number, maxOutstandingSend: number): void {
-    this.socket[handleOf]('resize');
+    sockets.of(this.socket, 'socket').live('resize');
     checkInteger(maxOutstandingReceive, 'maxOutstandingReceive', this.#receives, UINT32_MAX);
     checkInteger(maxOutstandingSend, 'maxOutstandingSend', this.#sends, UINT32_MAX);
     if (maxOutstandingReceive === 0 && maxOutstandingSend === 0) throw new RangeError('maxOutstandingReceive and maxOutstandingSend cannot both be 0');

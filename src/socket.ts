@@ -2,7 +2,11 @@
 // Promise API's entry points. Arguments are checked here (src/checks.ts) before any
 // native call; the calls themselves are the platform layer's (src/sys).
 
-import type { AddressFamily, SocketAddress, SocketAddressInput } from './address.ts';
+import { setReferenced } from './async/engine.ts';
+import * as asyncIo from './async/run.ts';
+import type { RecvFromResult } from './async/run.ts';
+import { releaseForHandoff, sendAsync as queueSend } from './async/sends.ts';
+import type { AddressFamily, SocketAddress, SocketAddressInput } from './base/address.ts';
 import {
   checkAddressInput,
   checkBacklog,
@@ -13,7 +17,6 @@ import {
   checkInt32,
   checkInteger,
   checkInterface,
-  checkMsOrZero,
   checkMulticastGroup,
   checkObject,
   checkOptionalBoolean,
@@ -23,35 +26,19 @@ import {
   describe,
   requireTcp,
   requireUdp,
-} from './checks.ts';
-import type { CheckedAddress } from './checks.ts';
-import { EndOfStreamError, SocketClosedError, SocketStateError, WinsockError } from './errors.ts';
-import * as asyncIo from './iocp/async-io.ts';
-import type { AsyncOptions } from './iocp/async-io.ts';
-import { resolveFor, resolveOne } from './resolve.ts';
-import {
-  adoptAccepted,
-  beforeClose,
-  brandSocket,
-  claimHandle,
-  claimNewHandle,
-  closeWhenCollected,
-  createOwnedSocket,
-  forgetCollected,
-  handleOf,
-  isReferenced,
-  isStreamed,
-  markConnected,
-  requireConnectable,
-  releaseHandle,
-  wasAdopted,
-} from './socket-internals.ts';
+} from './core/checks.ts';
+import type { CheckedAddress } from './core/checks.ts';
+import { abortedBy, EndOfStreamError, SocketStateError, WinsockError } from './core/errors.ts';
+import { getOption, OPTIONS, requireFamily, setKeepAlive, setLinger, setOption } from './core/options.ts';
+import { resolveFor, resolveOne } from './core/resolve.ts';
+import { acceptedCore, claimHandle, claimNewHandle, closeQuietly, createOwnedSocket, releaseHandle, requireDataSocket, SocketCore, sockets } from './core/socket-core.ts';
 import { SocketStream } from './stream.ts';
 import type { SocketStreamOptions } from './stream.ts';
 import * as sys from './sys/index.ts';
-import type { Handle, IntOption, ShutdownHow, SocketType, TcpInfo } from './sys/index.ts';
+import type { Handle, ShutdownHow, SocketType, TcpInfo } from './sys/index.ts';
 
 export type { ShutdownHow, SocketType, TcpInfo, TcpState } from './sys/index.ts';
+export type { RecvFromResult } from './async/run.ts';
 
 export interface SocketOptions {
   /** 'ipv4' (default) or 'ipv6'. */
@@ -84,6 +71,12 @@ export interface ConnectOptions {
   readonly ipv6Only?: boolean;
 }
 
+/** Options of the Promise API's calls. */
+export interface AsyncOptions {
+  /** Cancels the native operation and rejects with AbortError when it fires. */
+  readonly signal?: AbortSignal;
+}
+
 export interface ConnectAsyncOptions extends ConnectOptions, AsyncOptions {}
 
 export interface ListenOptions {
@@ -111,12 +104,6 @@ export interface KeepAliveOptions {
   readonly intervalMs: number;
 }
 
-export interface RecvFromResult {
-  readonly bytes: number;
-  readonly address: string;
-  readonly port: number;
-}
-
 export interface SendToAsyncOptions extends AsyncOptions {}
 
 /** SO_LINGER as getLinger() reads it. */
@@ -131,28 +118,13 @@ const MAX_OPTION_SIZE = 4096;
 const PROTOCOL_INFO_SIZE = sys.constants.WSAPROTOCOL_INFOW_SIZE;
 /** sendv/recvv's checked views, reused (emptied after each call). */
 const vectorViews: Uint8Array[] = [];
-/** Windows' default TCP keep-alive timings, used when only one of them is given. */
-const DEFAULT_KEEPALIVE_IDLE_MS = 2 * 60 * 60 * 1000;
-const DEFAULT_KEEPALIVE_INTERVAL_MS = 1000;
 
-/** How a Socket takes over a handle that is already claimed: see Socket.#adopt. */
-const ADOPT = Symbol('winsock-ffi.adopt');
-
-interface Adoption {
-  readonly handle: Handle;
-  readonly family: AddressFamily;
-  readonly type: SocketType;
-  /** Connected already, or a listener that accepted: the fast path can no longer be asked for. */
-  readonly fastPathTooLate: boolean;
-  readonly loopbackFastPath: boolean;
-  readonly blocking: boolean;
-  /** Made with WSA_FLAG_REGISTERED_IO (an accepted socket: its listener was). */
-  readonly registeredIo?: boolean;
-  /** An adopted handle that is listening already. */
-  readonly listening?: boolean;
-  /** Made elsewhere (fromHandle, fromDuplicate): its completion mode is unknown. */
-  readonly adopted?: boolean;
-}
+/** Passed to the constructor by Socket.#over: wrap this core instead of making a socket. */
+const OVER = Symbol('winsock-ffi.over');
+/** The Socket over each core (one per core). */
+const facades = new WeakMap<SocketCore, Socket>();
+/** Socket.#over, for socketOver() below the class. */
+let socketFor: (core: SocketCore) => Socket;
 
 /**
  * A Winsock socket. Calls are synchronous and block the thread when the socket is
@@ -162,71 +134,55 @@ interface Adoption {
 export class Socket {
   readonly family: AddressFamily;
   readonly type: SocketType;
-  #handle: Handle;
-  /** Connected, or a listener that has accepted: enableLoopbackFastPath() comes too late. */
-  #fastPathTooLate: boolean;
-  #blocking: boolean;
-  #loopbackFastPath: boolean;
-  /** Created with WSA_FLAG_REGISTERED_IO. */
-  #registeredIo = false;
-  /** Whether pending async operations keep the process alive (ref/unref). */
-  #referenced = true;
-  /** listen() was called (or the adopted handle was listening): only accept calls make sense. */
-  #listening = false;
-  /** Known to be bound (a UDP socket must be, for a receive to ever complete). */
-  #bound = false;
-  /** Over a handle made elsewhere (fromHandle, fromDuplicate). */
-  #adopted = false;
-  /** detach() gave the handle away: every call is refused, close() does nothing. */
-  #detached = false;
+  /** Everything the layers below know about this socket; the facade adds checks and the public shape. */
+  readonly #core: SocketCore;
 
   constructor(options: SocketOptions = {}) {
-    const adoption = (options as { [ADOPT]?: Adoption } | null)?.[ADOPT];
-    if (adoption !== undefined) {
-      // Socket.#adopt: the handle is claimed already, by the caller.
-      this.family = adoption.family;
-      this.type = adoption.type;
-      this.#handle = adoption.handle;
-      this.#fastPathTooLate = adoption.fastPathTooLate;
-      this.#loopbackFastPath = adoption.loopbackFastPath;
-      this.#blocking = adoption.blocking;
-      this.#registeredIo = adoption.registeredIo ?? false;
-      this.#listening = adoption.listening ?? false;
-      this.#bound = adoption.fastPathTooLate || this.#listening;
-      this.#adopted = adoption.adopted ?? false;
+    const over = (options as { [OVER]?: SocketCore } | null)?.[OVER];
+    if (over !== undefined) {
+      // Socket.#over: the core exists, its handle claimed already.
+      this.#core = over;
     } else {
       checkObject(options);
       const family = checkFamily(options.family ?? 'ipv4');
       const type = options.type ?? 'tcp';
       if (type !== 'tcp' && type !== 'udp') throw new TypeError(`type must be 'tcp' or 'udp', got ${describe(type)}`);
       const ipv6Only = checkOptionalBoolean(options.ipv6Only, 'ipv6Only') ?? false;
-      this.family = family;
-      this.type = type;
       const registeredIo = checkOptionalBoolean(options.registeredIo, 'registeredIo') ?? false;
-      this.#handle = createOwnedSocket(family, type, registeredIo);
-      this.#registeredIo = registeredIo;
-      this.#fastPathTooLate = false;
-      this.#loopbackFastPath = false;
-      this.#blocking = true;
+      const handle = createOwnedSocket(family, type, registeredIo);
       if (family === 'ipv6') {
         // Windows starts IPv6 sockets IPv6-only; node:net and dgram make them dual-stack
         // unless asked not to, and so does this package. Before bind(), or it is too late.
         try {
-          sys.setIntOption(this.#handle, 'ipv6Only', ipv6Only ? 1 : 0);
+          sys.setRawIntOption(handle, sys.constants.IPPROTO_IPV6, sys.constants.IPV6_V6ONLY, ipv6Only ? 1 : 0);
         } catch (error) {
-          releaseHandle(this.#handle);
-          sys.closeSocket(this.#handle);
+          releaseHandle(handle);
+          closeQuietly(handle);
           throw error;
         }
       }
+      this.#core = new SocketCore({ handle, family, type, registeredIo });
     }
-    brandSocket(this);
-    closeWhenCollected(this, this.#handle);
+    this.family = this.#core.family;
+    this.type = this.#core.type;
+    sockets.bind(this, this.#core);
+    facades.set(this.#core, this);
   }
 
-  /** The one way to wrap a handle that is claimed already (adopted, accepted). */
-  static #adopt(adoption: Adoption): Socket {
-    return new Socket({ [ADOPT]: adoption } as SocketOptions);
+  static {
+    socketFor = (core) => Socket.#over(core);
+  }
+
+  /** The public Socket over `core` (made once per core). */
+  static #over(core: SocketCore): Socket {
+    return facades.get(core) ?? new Socket({ [OVER]: core } as SocketOptions);
+  }
+
+  /** A new Socket over a handle this package just claimed (fromHandle, fromDuplicate): its state is asked of the system. */
+  static #adopt(handle: Handle): Socket {
+    const { family, type } = sys.describeSocket(handle);
+    const listening = type === 'tcp' && sys.getRawIntOption(handle, sys.constants.SOL_SOCKET, sys.constants.SO_ACCEPTCONN) !== 0;
+    return Socket.#over(new SocketCore({ handle, family, type, fastPathTooLate: listening || sys.hasPeer(handle), listening, adopted: true }));
   }
 
   /**
@@ -241,9 +197,7 @@ export class Socket {
     const value = Number(handle);
     claimHandle(value);
     try {
-      const { family, type } = sys.describeSocket(value);
-      const listening = type === 'tcp' && sys.getIntOption(value, 'acceptConnections') !== 0;
-      return Socket.#adopt({ handle: value, family, type, fastPathTooLate: listening || sys.hasPeer(value), loopbackFastPath: false, blocking: true, listening, adopted: true });
+      return Socket.#adopt(value);
     } catch (error) {
       releaseHandle(value);
       throw error;
@@ -289,9 +243,7 @@ export class Socket {
           `fromDuplicate: handle ${handle}, which the system answered with, is not a socket of the family and type the info describes (was the info made for another process?); it is left open`,
         );
       }
-      const { family, type } = sys.describeSocket(handle);
-      const listening = type === 'tcp' && sys.getIntOption(handle, 'acceptConnections') !== 0;
-      return Socket.#adopt({ handle, family, type, fastPathTooLate: listening || sys.hasPeer(handle), loopbackFastPath: false, blocking: true, listening, adopted: true });
+      return Socket.#adopt(handle);
     } catch (error) {
       releaseHandle(handle);
       if (isTheDuplicate) closeQuietly(handle);
@@ -322,11 +274,11 @@ export class Socket {
     checkObject(options);
     // Before the resolver and the new socket: a bad or fired signal starts nothing.
     const signal = checkSignal(options);
-    if (signal?.aborted) throw new asyncIo.AbortError(undefined, { cause: signal.reason });
+    if (signal?.aborted) throw abortedBy(signal);
     const settings = checkConnectOptions(options);
     const { socket, target } = Socket.#beforeConnect(input, settings);
     try {
-      await asyncIo.connectAsync(socket, target, settings.timeoutMs, signalOnly(signal));
+      await asyncIo.connectAsync(socket.#core, target, settings.timeoutMs, signal);
       return socket;
     } catch (error) {
       socket.close();
@@ -378,36 +330,21 @@ export class Socket {
 
   /** The raw SOCKET handle. Throws once the socket is closed: the number may be reused. */
   get handle(): bigint {
-    return BigInt(this[handleOf]('handle'));
+    return BigInt(this.#core.live('handle'));
   }
 
   get closed(): boolean {
-    return this.#handle === sys.INVALID_HANDLE;
+    return this.#core.closed;
   }
 
   /** True once enableLoopbackFastPath() (or the matching option) took effect. */
   get loopbackFastPath(): boolean {
-    return this.#loopbackFastPath;
+    return this.#core.loopbackFastPath;
   }
 
   /** True for a socket created with WSA_FLAG_REGISTERED_IO (the registeredIo option), which can take a RequestQueue. */
   get registeredIo(): boolean {
-    return this.#registeredIo;
-  }
-
-  /** @internal The live handle, or SocketClosedError naming `operation` (ERR_SOCKET_DETACHED after detach()). */
-  [handleOf](operation: string): Handle {
-    const handle = this.#handle;
-    if (handle === sys.INVALID_HANDLE) {
-      if (this.#detached) throw new SocketStateError('ERR_SOCKET_DETACHED', `${operation}: the socket was detached; its handle belongs to whoever took it`);
-      throw new SocketClosedError(operation);
-    }
-    return handle;
-  }
-
-  /** @internal Over a handle made elsewhere (fromHandle, fromDuplicate). */
-  get [wasAdopted](): boolean {
-    return this.#adopted;
+    return this.#core.registeredIo;
   }
 
   /**
@@ -423,18 +360,15 @@ export class Socket {
    * this thread.
    */
   detach(): bigint {
-    const handle = this[handleOf]('detach');
-    if (isStreamed(this)) throw new SocketStateError('ERR_SOCKET_STREAMED', 'detach: a stream owns this socket');
+    const core = this.#core;
+    const handle = core.live('detach');
+    if (core.streamed) throw new SocketStateError('ERR_SOCKET_STREAMED', 'detach: a stream owns this socket');
     // Its request queue and completion queue stay in this thread, which must see it close.
-    if (this.#registeredIo) throw new SocketStateError('ERR_SOCKET_REGISTERED_IO', 'detach: a Registered I/O socket stays in the thread of its queues');
-    asyncIo.releaseForHandoff(this, 'detach');
+    if (core.registeredIo) throw new SocketStateError('ERR_SOCKET_REGISTERED_IO', 'detach: a Registered I/O socket stays in the thread of its queues');
+    releaseForHandoff(core, 'detach');
     // fromHandle() takes a socket as blocking (Windows cannot be asked): make it so.
-    if (!this.#blocking) sys.setBlocking(handle, true);
-    this.#handle = sys.INVALID_HANDLE;
-    this.#detached = true;
-    forgetCollected(this);
-    releaseHandle(handle);
-    return BigInt(handle);
+    if (!core.blocking) sys.setBlocking(handle, true);
+    return BigInt(core.giveAway());
   }
 
   /**
@@ -446,9 +380,9 @@ export class Socket {
    * handle to a socket shares one), where the system can (Windows 8.1+).
    */
   duplicate(processId: number): Buffer {
-    const handle = this[handleOf]('duplicate');
+    const handle = this.#core.live('duplicate');
     checkInteger(processId, 'processId', 1, 0xffffffff);
-    asyncIo.releaseForHandoff(this, 'duplicate');
+    releaseForHandoff(this.#core, 'duplicate');
     return sys.duplicateSocket(handle, processId);
   }
 
@@ -457,9 +391,8 @@ export class Socket {
    * default), as net.Socket.ref() does. Returns the socket.
    */
   ref(): this {
-    this[handleOf]('ref');
-    this.#referenced = true;
-    asyncIo.referenceChangedFor(this);
+    this.#core.live('ref');
+    setReferenced(this.#core, true);
     return this;
   }
 
@@ -469,68 +402,37 @@ export class Socket {
    * Returns the socket.
    */
   unref(): this {
-    this[handleOf]('unref');
-    this.#referenced = false;
-    asyncIo.referenceChangedFor(this);
+    this.#core.live('unref');
+    setReferenced(this.#core, false);
     return this;
-  }
-
-  /** @internal */
-  get [isReferenced](): boolean {
-    return this.#referenced;
-  }
-
-  /** @internal ConnectEx finished: too late for the fast path from here on. */
-  [markConnected](): void {
-    this.#fastPathTooLate = true;
-    this.#bound = true;
-  }
-
-  /**
-   * @internal On a listener: a new connected Socket over `handle`, which the caller
-   * has claimed (AcceptEx's socket). Accepted sockets inherit the listener's options,
-   * the fast path among them, and its blocking mode (FIONBIO).
-   */
-  [adoptAccepted](handle: Handle): Socket {
-    this.#fastPathTooLate = true;
-    return Socket.#adopt({
-      handle,
-      family: this.family,
-      type: this.type,
-      fastPathTooLate: true,
-      loopbackFastPath: this.#loopbackFastPath,
-      registeredIo: this.#registeredIo,
-      // AcceptEx's socket was created here, blocking; accept() restores the mode itself.
-      blocking: true,
-    });
   }
 
   /** bind(): `address` must be a literal of this socket's family or a host name. */
   bind(address: SocketAddressInput): void {
-    const handle = this[handleOf]('bind');
+    const handle = this.#core.live('bind');
     const target = resolveFor(this.family, checkAddressInput(address));
     sys.bind(handle, this.family, target.address, target.port);
-    this.#bound = true;
+    this.#core.bound = true;
   }
 
   /** listen(backlog = SOMAXCONN). */
   listen(backlog: number = sys.SOMAXCONN): void {
-    const handle = this[handleOf]('listen');
+    const handle = this.#core.live('listen');
     checkBacklog(backlog);
     requireTcp(this, 'listen');
     sys.listen(handle, backlog);
-    this.#listening = true;
+    this.#core.listening = true;
   }
 
   /** accept(): the next connection, as a blocking Socket. */
   accept(): Socket {
-    const handle = this[handleOf]('accept');
+    const handle = this.#core.live('accept');
     requireTcp(this, 'accept');
     const accepted = sys.accept(handle);
     claimNewHandle(accepted, 'accept');
-    const socket = this[adoptAccepted](accepted);
+    const socket = Socket.#over(acceptedCore(this.#core, accepted));
     // Accepted sockets inherit the listener's FIONBIO mode too; the contract is a blocking Socket.
-    if (!this.#blocking) {
+    if (!this.#core.blocking) {
       try {
         sys.setBlocking(accepted, true);
       } catch (error) {
@@ -543,41 +445,41 @@ export class Socket {
 
   /** connect(): `address` must be a literal of this socket's family or a host name. */
   connect(address: SocketAddressInput): void {
-    this[handleOf]('connect');
+    this.#core.live('connect');
     this.#connectTo(resolveFor(this.family, checkAddressInput(address)), undefined);
   }
 
   #connectTo(target: SocketAddress, timeoutMs: number | undefined): void {
-    const handle = this[handleOf]('connect');
+    const handle = this.#core.live('connect');
     if (timeoutMs === undefined) {
       try {
         sys.connect(handle, this.family, target.address, target.port);
       } catch (error) {
         // A non-blocking connect goes on in the background: from here on it is too
         // late for options that must precede connect (the fast path).
-        if (error instanceof WinsockError && error.errno === sys.WSAEWOULDBLOCK) this.#fastPathTooLate = true;
+        if (error instanceof WinsockError && error.errno === sys.WSAEWOULDBLOCK) this.#core.fastPathTooLate = true;
         throw error;
       }
     } else {
       try {
         sys.connectWithTimeout(handle, this.family, target.address, target.port, timeoutMs);
       } finally {
-        if (this.#blocking) sys.setBlocking(handle, true);
+        if (this.#core.blocking) sys.setBlocking(handle, true);
       }
     }
-    this.#fastPathTooLate = true;
-    this.#bound = true;
+    this.#core.fastPathTooLate = true;
+    this.#core.bound = true;
   }
 
   /** send() once: returns how many bytes the stack took (maybe fewer than given). */
   send(data: Uint8Array | string): number {
-    const handle = this[handleOf]('send');
+    const handle = this.#core.live('send');
     return sys.send(handle, toBytes(data));
   }
 
   /** Sends every byte of `data`, calling send() as often as it takes. */
   sendAll(data: Uint8Array | string): void {
-    const handle = this[handleOf]('sendAll');
+    const handle = this.#core.live('sendAll');
     this.#requireBlocking('sendAll');
     let bytes = toBytes(data);
     let sent = sys.send(handle, bytes);
@@ -592,25 +494,25 @@ export class Socket {
    * WSAEWOULDBLOCK error, so that poll loops allocate nothing.
    */
   trySend(data: Uint8Array): number {
-    const handle = this[handleOf]('trySend');
+    const handle = this.#core.live('trySend');
     return sys.trySend(handle, checkBuffer(data, 'data', false));
   }
 
   /** recv() once into `buffer`: the number of bytes read; 0 is the orderly end of the stream. */
   recv(buffer: Uint8Array): number {
-    const handle = this[handleOf]('recv');
+    const handle = this.#core.live('recv');
     return sys.recv(handle, checkBuffer(buffer, 'buffer', true));
   }
 
   /** recv() on a non-blocking socket: -1 when nothing is there yet instead of WSAEWOULDBLOCK. */
   tryRecv(buffer: Uint8Array): number {
-    const handle = this[handleOf]('tryRecv');
+    const handle = this.#core.live('tryRecv');
     return sys.tryRecv(handle, checkBuffer(buffer, 'buffer', true));
   }
 
   /** Fills `buffer` completely; EndOfStreamError if the peer ends the stream first. */
   recvExact(buffer: Uint8Array): void {
-    const handle = this[handleOf]('recvExact');
+    const handle = this.#core.live('recvExact');
     const view = checkBuffer(buffer, 'buffer', true);
     this.#requireBlocking('recvExact');
     let filled = sys.recv(handle, view);
@@ -624,17 +526,17 @@ export class Socket {
 
   /** sendto(): one datagram to `address` (a literal of this socket's family or a host name). */
   sendTo(data: Uint8Array | string, address: SocketAddressInput): number {
-    const handle = this[handleOf]('sendTo');
+    const handle = this.#core.live('sendTo');
     const bytes = toBytes(data);
     const target = resolveFor(this.family, checkAddressInput(address));
     const sent = sys.sendTo(handle, bytes, this.family, target.address, target.port);
-    this.#bound = true; // sendto() binds an unbound socket
+    this.#core.bound = true; // sendto() binds an unbound socket
     return sent;
   }
 
   /** recvfrom(): one datagram into `buffer` and who sent it. */
   recvFrom(buffer: Uint8Array): RecvFromResult {
-    const handle = this[handleOf]('recvFrom');
+    const handle = this.#core.live('recvFrom');
     const { bytes, from } = sys.recvFrom(handle, checkBuffer(buffer, 'buffer', true));
     return { bytes, address: from?.address ?? '', port: from?.port ?? 0 };
   }
@@ -644,7 +546,7 @@ export class Socket {
    * the bytes sent (on a blocking socket, all of them unless it fails; on UDP, one datagram).
    */
   sendv(buffers: readonly Uint8Array[]): number {
-    const handle = this[handleOf]('sendv');
+    const handle = this.#core.live('sendv');
     const count = checkBufferList(buffers, 'buffers', vectorViews, false);
     try {
       return sys.sendv(handle, vectorViews, count);
@@ -658,7 +560,7 @@ export class Socket {
    * (0 is the end of the stream; on UDP one datagram, WSAEMSGSIZE when it did not fit).
    */
   recvv(buffers: readonly Uint8Array[]): number {
-    const handle = this[handleOf]('recvv');
+    const handle = this.#core.live('recvv');
     const count = checkBufferList(buffers, 'buffers', vectorViews, true);
     try {
       return sys.recvv(handle, vectorViews, count);
@@ -669,33 +571,16 @@ export class Socket {
 
   /** shutdown(): 'send' sends FIN, 'receive' refuses further data, 'both' does both. */
   shutdown(how: ShutdownHow = 'both'): void {
-    const handle = this[handleOf]('shutdown');
+    const handle = this.#core.live('shutdown');
     if (how !== 'send' && how !== 'receive' && how !== 'both') throw new TypeError(`how must be 'send', 'receive' or 'both', got ${describe(how)}`);
     sys.shutdown(handle, how);
   }
 
   /** closesocket(). Idempotent; afterwards every call throws SocketClosedError. */
   close(): void {
-    const handle = this.#handle;
-    if (handle === sys.INVALID_HANDLE) return;
-    // Forget the handle first: even if closesocket fails, the number is no longer ours.
-    this.#handle = sys.INVALID_HANDLE;
-    forgetCollected(this);
-    const cancelPending = this[beforeClose];
-    if (cancelPending !== null) {
-      this[beforeClose] = null;
-      cancelPending(handle);
-    }
-    releaseHandle(handle);
-    sys.closeSocket(handle);
+    // The core cancels its own pending overlapped I/O first (Wine leaves pending sends of a closed socket hanging otherwise).
+    this.#core.close();
   }
-
-  /**
-   * @internal Set by a completion port: cancels the socket's pending overlapped I/O
-   * with the still-valid handle just before closesocket (Wine leaves pending sends
-   * of a closed socket hanging forever otherwise).
-   */
-  [beforeClose]: ((handle: Handle) => void) | null = null;
 
   [Symbol.dispose](): void {
     this.close();
@@ -713,17 +598,18 @@ export class Socket {
    */
   recvAsync(buffer: Uint8Array, options?: AsyncOptions): Promise<number> {
     try {
-      this[handleOf]('recvAsync');
+      this.#core.live('recvAsync');
       const view = checkBuffer(buffer, 'buffer', true);
-      this.#requireDataSocket('recvAsync');
-      if (this.type === 'udp' && !this.#bound) {
+      requireDataSocket(this.#core, 'recvAsync');
+      if (this.type === 'udp' && !this.#core.bound) {
         // Nothing can arrive on an unbound UDP socket: the receive would wait forever.
-        this.#bound = sys.isBound(this[handleOf]('recvAsync'));
-        if (!this.#bound) throw new SocketStateError('ERR_SOCKET_NOT_BOUND', 'recvAsync: this UDP socket is not bound; bind() it (or send from it) first');
+        this.#core.bound = sys.isBound(this.#core.live('recvAsync'));
+        if (!this.#core.bound) throw new SocketStateError('ERR_SOCKET_NOT_BOUND', 'recvAsync: this UDP socket is not bound; bind() it (or send from it) first');
       }
       // UDP: one datagram, as recvFromAsync receives it; one larger than `buffer` is reported, never cut short.
-      if (this.type === 'udp') return asyncIo.recvDatagramAsync(this, view, signalOnly(checkSignal(options)));
-      return asyncIo.recvAsync(this, view, signalOnly(checkSignal(options)));
+      const signal = checkSignal(options);
+      if (this.type === 'udp') return asyncIo.recvDatagramAsync(this.#core, view, signal);
+      return asyncIo.recvAsync(this.#core, view, signal);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -737,7 +623,7 @@ export class Socket {
    */
   sendAsync(data: Uint8Array | string | readonly Uint8Array[], options?: AsyncOptions): Promise<void> {
     try {
-      this[handleOf]('sendAsync');
+      this.#core.live('sendAsync');
       let bytes: Uint8Array | Uint8Array[];
       if (Array.isArray(data)) {
         const views: Uint8Array[] = [];
@@ -746,8 +632,8 @@ export class Socket {
       } else {
         bytes = toBytes(data as Uint8Array | string);
       }
-      this.#requireDataSocket('sendAsync');
-      return asyncIo.sendAsync(this, bytes, signalOnly(checkSignal(options)));
+      requireDataSocket(this.#core, 'sendAsync');
+      return queueSend(this.#core, bytes, checkSignal(options));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -762,15 +648,15 @@ export class Socket {
    */
   recvFromAsync(buffer: Uint8Array, options?: AsyncOptions): Promise<RecvFromResult> {
     try {
-      this[handleOf]('recvFromAsync');
+      this.#core.live('recvFromAsync');
       const view = checkBuffer(buffer, 'buffer', true);
       requireUdp(this, 'recvFromAsync');
-      if (!this.#bound) {
+      if (!this.#core.bound) {
         // Nothing can arrive on an unbound UDP socket: the receive would wait forever.
-        this.#bound = sys.isBound(this[handleOf]('recvFromAsync'));
-        if (!this.#bound) throw new SocketStateError('ERR_SOCKET_NOT_BOUND', 'recvFromAsync: this UDP socket is not bound; bind() it (or send from it) first');
+        this.#core.bound = sys.isBound(this.#core.live('recvFromAsync'));
+        if (!this.#core.bound) throw new SocketStateError('ERR_SOCKET_NOT_BOUND', 'recvFromAsync: this UDP socket is not bound; bind() it (or send from it) first');
       }
-      return asyncIo.recvFromAsync(this, view, signalOnly(checkSignal(options)));
+      return asyncIo.recvFromAsync(this.#core, view, checkSignal(options));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -783,14 +669,14 @@ export class Socket {
    */
   sendToAsync(data: Uint8Array | string, address: SocketAddressInput, options?: SendToAsyncOptions): Promise<number> {
     try {
-      this[handleOf]('sendToAsync');
+      this.#core.live('sendToAsync');
       const bytes = toBytes(data);
       requireUdp(this, 'sendToAsync');
       const checked = checkAddressInput(address);
       const signal = checkSignal(options);
       const target = resolveFor(this.family, checked);
-      const sending = asyncIo.sendToAsync(this, bytes, target, signalOnly(signal));
-      this.#bound = true; // WSASendTo binds an unbound socket
+      const sending = asyncIo.sendToAsync(this.#core, bytes, target, signal);
+      this.#core.bound = true; // WSASendTo binds an unbound socket
       return sending;
     } catch (error) {
       return Promise.reject(error);
@@ -800,11 +686,11 @@ export class Socket {
   /** AcceptEx: the next connection, without blocking the event loop. */
   acceptAsync(options?: AsyncOptions): Promise<Socket> {
     try {
-      this[handleOf]('acceptAsync');
+      this.#core.live('acceptAsync');
       requireTcp(this, 'acceptAsync');
       // AcceptEx on a socket that is not listening would never complete.
-      if (!this.#listening) throw new SocketStateError('ERR_SOCKET_NOT_LISTENING', 'acceptAsync: this socket is not listening; call listen() first');
-      return asyncIo.acceptAsync(this, signalOnly(checkSignal(options)));
+      if (!this.#core.listening) throw new SocketStateError('ERR_SOCKET_NOT_LISTENING', 'acceptAsync: this socket is not listening; call listen() first');
+      return asyncIo.acceptAsync(this.#core, checkSignal(options)).then(socketOver);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -828,24 +714,14 @@ export class Socket {
     }
   }
 
-  /** Data calls on a listener would wait forever: a listener only accepts. */
-  #requireDataSocket(operation: string): void {
-    if (this.#listening) throw new SocketStateError('ERR_SOCKET_LISTENING', `${operation}: this socket is listening; send and receive on the sockets acceptAsync() gives`);
-  }
-
-  /** @internal For toStream()/SocketStream: refuses a listener. */
-  [requireConnectable](operation: string): void {
-    this.#requireDataSocket(operation);
-  }
-
   /**
    * A stream.Duplex over this connected TCP socket, with net.Socket's behaviour:
    * backpressure, end() sends FIN, destroy() closes the socket. The stream owns the
    * socket from then on.
    */
-  toStream(options?: SocketStreamOptions): SocketStream {
+  toStream(options?: SocketStreamOptions): SocketStream<Socket> {
     if (options === undefined) return new SocketStream(this);
-    this[handleOf]('toStream');
+    this.#core.live('toStream');
     requireTcp(this, 'toStream');
     checkObject(options);
     // Each option read once here; the stream gets a plain copy.
@@ -855,152 +731,72 @@ export class Socket {
 
   /** getsockname(). */
   get localAddress(): SocketAddress {
-    return sys.localAddress(this[handleOf]('localAddress'));
+    return sys.localAddress(this.#core.live('localAddress'));
   }
 
   /** getpeername(). */
   get remoteAddress(): SocketAddress {
-    return sys.remoteAddress(this[handleOf]('remoteAddress'));
+    return sys.remoteAddress(this.#core.live('remoteAddress'));
   }
 
-  // --- Options -------------------------------------------------------------
+  // --- Options (the table in core/options.ts: level, name, codec, requirement, range) ---
 
   /** TCP_NODELAY: send small segments at once instead of coalescing them (Nagle off). */
-  setNoDelay(on = true): void {
-    this.#setBool('setNoDelay', 'noDelay', on);
-  }
-
+  setNoDelay(on = true): void { setOption(this.#core, OPTIONS.noDelay, on, 'setNoDelay'); }
   /** TCP_NODELAY. */
-  getNoDelay(): boolean {
-    return sys.getIntOption(this[handleOf]('getNoDelay'), 'noDelay') !== 0;
-  }
+  getNoDelay(): boolean { return getOption(this.#core, OPTIONS.noDelay, 'getNoDelay'); }
 
   /** SO_REUSEADDR: allow binding a port another socket has bound (Windows semantics: even an active one). */
-  setReuseAddress(on = true): void {
-    this.#setBool('setReuseAddress', 'reuseAddress', on);
-  }
-
+  setReuseAddress(on = true): void { setOption(this.#core, OPTIONS.reuseAddress, on, 'setReuseAddress'); }
   /** SO_REUSEADDR. */
-  getReuseAddress(): boolean {
-    return sys.getIntOption(this[handleOf]('getReuseAddress'), 'reuseAddress') !== 0;
-  }
+  getReuseAddress(): boolean { return getOption(this.#core, OPTIONS.reuseAddress, 'getReuseAddress'); }
 
   /** SO_EXCLUSIVEADDRUSE: no other socket may bind this address, SO_REUSEADDR or not. Set before bind(). */
-  setExclusiveAddressUse(on = true): void {
-    this.#setBool('setExclusiveAddressUse', 'exclusiveAddressUse', on);
-  }
-
+  setExclusiveAddressUse(on = true): void { setOption(this.#core, OPTIONS.exclusiveAddressUse, on, 'setExclusiveAddressUse'); }
   /** SO_EXCLUSIVEADDRUSE. */
-  getExclusiveAddressUse(): boolean {
-    return sys.getIntOption(this[handleOf]('getExclusiveAddressUse'), 'exclusiveAddressUse') !== 0;
-  }
+  getExclusiveAddressUse(): boolean { return getOption(this.#core, OPTIONS.exclusiveAddressUse, 'getExclusiveAddressUse'); }
 
   /**
    * SO_KEEPALIVE; with timings, SIO_KEEPALIVE_VALS (idle time before the first probe
    * and the interval between probes, in milliseconds).
    */
-  setKeepAlive(on: boolean, timings?: Partial<KeepAliveOptions>): void {
-    const handle = this[handleOf]('setKeepAlive');
-    checkBoolean(on, 'on');
-    if (timings === undefined) {
-      sys.setIntOption(handle, 'keepAlive', on ? 1 : 0);
-      return;
-    }
-    if (typeof timings !== 'object' || timings === null) throw new TypeError(`timings must be an object { idleMs?, intervalMs? }, got ${describe(timings)}`);
-    // Only undefined means "the default": null is refused like any other non-number.
-    const { idleMs, intervalMs } = timings;
-    sys.setKeepAliveValues(
-      handle,
-      on,
-      idleMs === undefined ? DEFAULT_KEEPALIVE_IDLE_MS : checkPositiveMs(idleMs, 'idleMs'),
-      intervalMs === undefined ? DEFAULT_KEEPALIVE_INTERVAL_MS : checkPositiveMs(intervalMs, 'intervalMs'),
-    );
-  }
-
+  setKeepAlive(on: boolean, timings?: Partial<KeepAliveOptions>): void { setKeepAlive(this.#core, on, timings, 'setKeepAlive'); }
   /** SO_KEEPALIVE. */
-  getKeepAlive(): boolean {
-    return sys.getIntOption(this[handleOf]('getKeepAlive'), 'keepAlive') !== 0;
-  }
+  getKeepAlive(): boolean { return getOption(this.#core, OPTIONS.keepAlive, 'getKeepAlive'); }
 
   /** SO_RCVBUF, in bytes. */
-  getReceiveBufferSize(): number {
-    return sys.getIntOption(this[handleOf]('getReceiveBufferSize'), 'receiveBufferSize');
-  }
-
+  getReceiveBufferSize(): number { return getOption(this.#core, OPTIONS.receiveBufferSize, 'getReceiveBufferSize'); }
   /** SO_RCVBUF, in bytes (0 lets the stack buffer dynamically). */
-  setReceiveBufferSize(bytes: number): void {
-    const handle = this[handleOf]('setReceiveBufferSize');
-    checkInt32(bytes, 'bytes', 0);
-    sys.setIntOption(handle, 'receiveBufferSize', bytes);
-  }
+  setReceiveBufferSize(bytes: number): void { setOption(this.#core, OPTIONS.receiveBufferSize, bytes, 'setReceiveBufferSize'); }
 
   /** SO_SNDBUF, in bytes. */
-  getSendBufferSize(): number {
-    return sys.getIntOption(this[handleOf]('getSendBufferSize'), 'sendBufferSize');
-  }
-
+  getSendBufferSize(): number { return getOption(this.#core, OPTIONS.sendBufferSize, 'getSendBufferSize'); }
   /** SO_SNDBUF, in bytes (0 sends straight from the caller's buffer). */
-  setSendBufferSize(bytes: number): void {
-    const handle = this[handleOf]('setSendBufferSize');
-    checkInt32(bytes, 'bytes', 0);
-    sys.setIntOption(handle, 'sendBufferSize', bytes);
-  }
+  setSendBufferSize(bytes: number): void { setOption(this.#core, OPTIONS.sendBufferSize, bytes, 'setSendBufferSize'); }
 
   /**
    * SO_RCVTIMEO, in milliseconds (0 = wait forever). A blocking recv() that times out
    * throws WSAETIMEDOUT; Microsoft documents the socket's state as undefined after
    * that, so close it.
    */
-  setReceiveTimeout(ms: number): void {
-    const handle = this[handleOf]('setReceiveTimeout');
-    checkMsOrZero(ms, 'ms');
-    sys.setIntOption(handle, 'receiveTimeout', ms);
-  }
-
+  setReceiveTimeout(ms: number): void { setOption(this.#core, OPTIONS.receiveTimeout, ms, 'setReceiveTimeout'); }
   /** SO_RCVTIMEO, in milliseconds (0 = none). */
-  getReceiveTimeout(): number {
-    return sys.getIntOption(this[handleOf]('getReceiveTimeout'), 'receiveTimeout') >>> 0;
-  }
+  getReceiveTimeout(): number { return getOption(this.#core, OPTIONS.receiveTimeout, 'getReceiveTimeout'); }
 
   /** SO_SNDTIMEO, in milliseconds (0 = wait forever). */
-  setSendTimeout(ms: number): void {
-    const handle = this[handleOf]('setSendTimeout');
-    checkMsOrZero(ms, 'ms');
-    sys.setIntOption(handle, 'sendTimeout', ms);
-  }
-
+  setSendTimeout(ms: number): void { setOption(this.#core, OPTIONS.sendTimeout, ms, 'setSendTimeout'); }
   /** SO_SNDTIMEO, in milliseconds (0 = none). */
-  getSendTimeout(): number {
-    return sys.getIntOption(this[handleOf]('getSendTimeout'), 'sendTimeout') >>> 0;
-  }
+  getSendTimeout(): number { return getOption(this.#core, OPTIONS.sendTimeout, 'getSendTimeout'); }
 
   /** IPV6_V6ONLY: true keeps this IPv6 socket to IPv6, false makes it dual-stack (the default here). Set before bind()/connect(). */
-  setIpv6Only(on: boolean): void {
-    this[handleOf]('setIpv6Only');
-    this.#requireFamily('setIpv6Only', 'ipv6');
-    this.#setBool('setIpv6Only', 'ipv6Only', on);
-  }
-
+  setIpv6Only(on: boolean): void { setOption(this.#core, OPTIONS.ipv6Only, on, 'setIpv6Only'); }
   /** IPV6_V6ONLY. */
-  getIpv6Only(): boolean {
-    const handle = this[handleOf]('getIpv6Only');
-    this.#requireFamily('getIpv6Only', 'ipv6');
-    return sys.getIntOption(handle, 'ipv6Only') !== 0;
-  }
+  getIpv6Only(): boolean { return getOption(this.#core, OPTIONS.ipv6Only, 'getIpv6Only'); }
 
   /** SO_BROADCAST: allow sendTo() to a broadcast address (UDP). */
-  setBroadcast(on: boolean): void {
-    this[handleOf]('setBroadcast');
-    requireUdp(this, 'setBroadcast');
-    this.#setBool('setBroadcast', 'broadcast', on);
-  }
-
+  setBroadcast(on: boolean): void { setOption(this.#core, OPTIONS.broadcast, on, 'setBroadcast'); }
   /** SO_BROADCAST. */
-  getBroadcast(): boolean {
-    const handle = this[handleOf]('getBroadcast');
-    requireUdp(this, 'getBroadcast');
-    return sys.getIntOption(handle, 'broadcast') !== 0;
-  }
+  getBroadcast(): boolean { return getOption(this.#core, OPTIONS.broadcast, 'getBroadcast'); }
 
   /**
    * IP_ADD_MEMBERSHIP / IPV6_ADD_MEMBERSHIP: receive the datagrams sent to multicast
@@ -1017,103 +813,53 @@ export class Socket {
   }
 
   #membership(operation: string, join: boolean, group: string, iface: string | number | undefined): void {
-    const handle = this[handleOf](operation);
+    const handle = this.#core.live(operation);
     requireUdp(this, operation);
     const address = checkMulticastGroup(group, this.family, 'group');
     sys.setMembership(handle, this.family, join, address, checkInterface(iface, this.family, 'iface'));
   }
 
   /** IP_MULTICAST_TTL / IPV6_MULTICAST_HOPS: how many hops multicast datagrams sent from here may travel (0-255; default 1). */
-  setMulticastTTL(ttl: number): void {
-    const handle = this[handleOf]('setMulticastTTL');
-    checkInteger(ttl, 'ttl', 0, 255);
-    requireUdp(this, 'setMulticastTTL');
-    sys.setMulticastHops(handle, this.family, ttl);
-  }
-
+  setMulticastTTL(ttl: number): void { setOption(this.#core, OPTIONS.multicastTTL, ttl, 'setMulticastTTL'); }
   /** IP_MULTICAST_TTL / IPV6_MULTICAST_HOPS. */
-  getMulticastTTL(): number {
-    const handle = this[handleOf]('getMulticastTTL');
-    requireUdp(this, 'getMulticastTTL');
-    return sys.getMulticastHops(handle, this.family);
-  }
+  getMulticastTTL(): number { return getOption(this.#core, OPTIONS.multicastTTL, 'getMulticastTTL'); }
 
   /** IP_MULTICAST_LOOP / IPV6_MULTICAST_LOOP: whether multicast sent from here is also delivered on this host (default true). */
-  setMulticastLoopback(on: boolean): void {
-    const handle = this[handleOf]('setMulticastLoopback');
-    checkBoolean(on, 'setMulticastLoopback: on');
-    requireUdp(this, 'setMulticastLoopback');
-    sys.setMulticastLoopback(handle, this.family, on);
-  }
-
+  setMulticastLoopback(on: boolean): void { setOption(this.#core, OPTIONS.multicastLoopback, on, 'setMulticastLoopback'); }
   /** IP_MULTICAST_LOOP / IPV6_MULTICAST_LOOP. */
-  getMulticastLoopback(): boolean {
-    const handle = this[handleOf]('getMulticastLoopback');
-    requireUdp(this, 'getMulticastLoopback');
-    return sys.getMulticastLoopback(handle, this.family);
-  }
+  getMulticastLoopback(): boolean { return getOption(this.#core, OPTIONS.multicastLoopback, 'getMulticastLoopback'); }
 
   /** IP_MULTICAST_IF / IPV6_MULTICAST_IF: the interface multicast goes out on: a local IPv4 address, or an IPv6 interface index (0: the system's choice). */
   setMulticastInterface(iface: string | number): void {
-    const handle = this[handleOf]('setMulticastInterface');
+    const handle = this.#core.live('setMulticastInterface');
     requireUdp(this, 'setMulticastInterface');
     sys.setMulticastInterface(handle, this.family, checkInterface(iface, this.family, 'iface'));
   }
 
   /** SO_LINGER: with `on`, close() waits up to `seconds` (0-65535) for unsent data; `on` with 0 resets the connection at close. */
-  setLinger(on: boolean, seconds = 0): void {
-    const handle = this[handleOf]('setLinger');
-    checkBoolean(on, 'setLinger: on');
-    checkInteger(seconds, 'seconds', 0, 0xffff);
-    requireTcp(this, 'setLinger');
-    sys.setLinger(handle, on, seconds);
-  }
+  setLinger(on: boolean, seconds = 0): void { setLinger(this.#core, on, seconds, 'setLinger'); }
 
   /** SO_LINGER. */
   getLinger(): Linger {
-    const handle = this[handleOf]('getLinger');
+    const handle = this.#core.live('getLinger');
     requireTcp(this, 'getLinger');
     return sys.getLinger(handle);
   }
 
   /** SO_REUSE_UNICASTPORT (Windows 10+): connecting sockets may share a local port, chosen at connect() (set before bind/connect). */
-  setReuseUnicastPort(on: boolean): void {
-    this.#setBool('setReuseUnicastPort', 'reuseUnicastPort', on);
-  }
-
+  setReuseUnicastPort(on: boolean): void { setOption(this.#core, OPTIONS.reuseUnicastPort, on, 'setReuseUnicastPort'); }
   /** SO_REUSE_UNICASTPORT. */
-  getReuseUnicastPort(): boolean {
-    return sys.getIntOption(this[handleOf]('getReuseUnicastPort'), 'reuseUnicastPort') !== 0;
-  }
+  getReuseUnicastPort(): boolean { return getOption(this.#core, OPTIONS.reuseUnicastPort, 'getReuseUnicastPort'); }
 
   /** TCP_KEEPCNT (Windows 10 1703+): unanswered keep-alive probes before the connection is dropped (0-255). */
-  setKeepAliveProbes(count: number): void {
-    const handle = this[handleOf]('setKeepAliveProbes');
-    checkInteger(count, 'count', 0, 255);
-    requireTcp(this, 'setKeepAliveProbes');
-    sys.setIntOption(handle, 'keepAliveProbes', count);
-  }
-
+  setKeepAliveProbes(count: number): void { setOption(this.#core, OPTIONS.keepAliveProbes, count, 'setKeepAliveProbes'); }
   /** TCP_KEEPCNT. */
-  getKeepAliveProbes(): number {
-    const handle = this[handleOf]('getKeepAliveProbes');
-    requireTcp(this, 'getKeepAliveProbes');
-    return sys.getIntOption(handle, 'keepAliveProbes');
-  }
+  getKeepAliveProbes(): number { return getOption(this.#core, OPTIONS.keepAliveProbes, 'getKeepAliveProbes'); }
 
   /** TCP_FASTOPEN (Windows 10 1607+): TCP Fast Open on a listener or before connect() (Windows sends data in the SYN only with ConnectEx). */
-  setTcpFastOpen(on: boolean): void {
-    this[handleOf]('setTcpFastOpen');
-    requireTcp(this, 'setTcpFastOpen');
-    this.#setBool('setTcpFastOpen', 'fastOpen', on);
-  }
-
+  setTcpFastOpen(on: boolean): void { setOption(this.#core, OPTIONS.fastOpen, on, 'setTcpFastOpen'); }
   /** TCP_FASTOPEN. */
-  getTcpFastOpen(): boolean {
-    const handle = this[handleOf]('getTcpFastOpen');
-    requireTcp(this, 'getTcpFastOpen');
-    return sys.getIntOption(handle, 'fastOpen') !== 0;
-  }
+  getTcpFastOpen(): boolean { return getOption(this.#core, OPTIONS.fastOpen, 'getTcpFastOpen'); }
 
   /**
    * SIO_TCP_INFO (Windows 10 1703+): the connection's TCP_INFO_v0 (state, RTT,
@@ -1121,32 +867,32 @@ export class Socket {
    * (older Windows, Wine).
    */
   tcpInfo(): TcpInfo {
-    const handle = this[handleOf]('tcpInfo');
+    const handle = this.#core.live('tcpInfo');
     requireTcp(this, 'tcpInfo');
     return sys.tcpInfo(handle);
   }
 
   /** FIONBIO: false makes send/recv/accept/connect fail with WSAEWOULDBLOCK instead of waiting. */
   setBlocking(on: boolean): void {
-    const handle = this[handleOf]('setBlocking');
+    const handle = this.#core.live('setBlocking');
     checkBoolean(on, 'on');
     sys.setBlocking(handle, on);
-    this.#blocking = on;
+    this.#core.blocking = on;
   }
 
   /** Whether the socket blocks (Windows cannot be asked; this is the last FIONBIO set here). */
   get blocking(): boolean {
-    return this.#blocking;
+    return this.#core.blocking;
   }
 
   /** FIONREAD: bytes that a recv() would return now without blocking. */
   get bytesAvailable(): number {
-    return sys.bytesAvailable(this[handleOf]('bytesAvailable'));
+    return sys.bytesAvailable(this.#core.live('bytesAvailable'));
   }
 
   /** getsockopt() for any option: up to `size` bytes of its raw value. */
   getOption(level: number, name: number, size = 4): Buffer {
-    const handle = this[handleOf]('getOption');
+    const handle = this.#core.live('getOption');
     checkInt32(level, 'level', -0x80000000);
     checkInt32(name, 'name', -0x80000000);
     checkInteger(size, 'size', 1, MAX_OPTION_SIZE);
@@ -1155,7 +901,7 @@ export class Socket {
 
   /** setsockopt() for any option: a number is sent as a 4-byte int, bytes as they are. */
   setOption(level: number, name: number, value: number | boolean | Uint8Array): void {
-    const handle = this[handleOf]('setOption');
+    const handle = this.#core.live('setOption');
     checkInt32(level, 'level', -0x80000000);
     checkInt32(name, 'name', -0x80000000);
     if (typeof value === 'boolean') value = value ? 1 : 0;
@@ -1179,44 +925,25 @@ export class Socket {
    * (WSAEOPNOTSUPP: Windows 7, Wine). Microsoft now marks the ioctl deprecated.
    */
   enableLoopbackFastPath(): boolean {
-    const handle = this[handleOf]('enableLoopbackFastPath');
+    const handle = this.#core.live('enableLoopbackFastPath');
     requireTcp(this, 'enableLoopbackFastPath');
-    if (this.#fastPathTooLate) {
+    if (this.#core.fastPathTooLate) {
       throw new SocketStateError(
         'ERR_FAST_PATH_TOO_LATE',
         'enableLoopbackFastPath: too late, the socket is connected or has accepted connections; ask before connect() (or on the listener before its first accept())',
       );
     }
-    this.#loopbackFastPath = sys.enableLoopbackFastPath(handle);
-    return this.#loopbackFastPath;
-  }
-
-  #setBool(operation: string, option: IntOption, on: boolean): void {
-    const handle = this[handleOf](operation);
-    checkBoolean(on, `${operation}: on`);
-    sys.setIntOption(handle, option, on ? 1 : 0);
-  }
-
-  #requireFamily(operation: string, family: AddressFamily): void {
-    if (this.family !== family) throw new SocketStateError('ERR_SOCKET_FAMILY', `${operation} needs an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} socket; this one is ${this.family === 'ipv4' ? 'IPv4' : 'IPv6'}`);
+    this.#core.loopbackFastPath = sys.enableLoopbackFastPath(handle);
+    return this.#core.loopbackFastPath;
   }
 
   /** Loops that must not stop half-way cannot run on a non-blocking socket: WSAEWOULDBLOCK would lose the progress. */
   #requireBlocking(operation: string): void {
-    if (!this.#blocking) throw new SocketStateError('ERR_SOCKET_NONBLOCKING', `${operation} needs a blocking socket; use trySend/tryRecv with poll() on a non-blocking one`);
+    if (!this.#core.blocking) throw new SocketStateError('ERR_SOCKET_NONBLOCKING', `${operation} needs a blocking socket; use trySend/tryRecv with poll() on a non-blocking one`);
   }
 
   get [Symbol.toStringTag](): string {
-    return `Socket ${this.family} ${this.type}${this.#detached ? ' (detached)' : this.closed ? ' (closed)' : ''}`;
-  }
-}
-
-/** closesocket for a handle of ours that failed to become a Socket: the error that made it fail is the one to report. */
-function closeQuietly(handle: Handle): void {
-  try {
-    sys.closeSocket(handle);
-  } catch {
-    // Nothing more to do with it.
+    return `Socket ${this.family} ${this.type}${this.#core.detached ? ' (detached)' : this.closed ? ' (closed)' : ''}`;
   }
 }
 
@@ -1246,7 +973,10 @@ function checkConnectOptions(options: ConnectOptions): ConnectSettings {
   };
 }
 
-/** The async options passed on: a plain object holding the signal already read, never the caller's object. */
-function signalOnly(signal: AbortSignal | undefined): AsyncOptions | undefined {
-  return signal === undefined ? undefined : { signal };
+/**
+ * @internal The public Socket over `core`: the one it was made with, or (for a core the
+ * engine made, an accepted connection's) a new one, made once.
+ */
+export function socketOver(core: SocketCore): Socket {
+  return socketFor(core);
 }

@@ -21,15 +21,25 @@
 // PEER_PROBE_MS until the write finishes. A peer found gone destroys the stream with
 // ECONNRESET, which closes the socket and so settles the stuck send.
 
+//
+// The stream runs over the socket's core (src/core/socket-core.ts), below the public
+// Socket: it is generic in the type of the socket it was made over, which it hands back
+// as `socket` (a Socket, from toStream(), createConnection() or `new SocketStream(socket)`).
+
 import { Duplex } from 'node:stream';
-import type { SocketAddress } from './address.ts';
-import { checkBoolean, checkInteger, checkObject, checkSocket, describe, requireTcp } from './checks.ts';
-import { WinsockError } from './errors.ts';
-import { cancelWatch, recvIntoAsync, sendChunksAsync, watchAsync } from './iocp/async-io.ts';
-import { toNodeError } from './net/errors.ts';
-import type { Socket } from './socket.ts';
-import { claimStream, handleOf, requireConnectable } from './socket-internals.ts';
-import { constants, WSA_OPERATION_ABORTED, WSAECONNRESET, WSAENOTCONN } from './sys/index.ts';
+import { setReferenced } from './async/engine.ts';
+import { cancelWatch, recvIntoAsync, watchAsync } from './async/run.ts';
+import { sendChunksAsync } from './async/sends.ts';
+import type { SocketAddress } from './base/address.ts';
+import { checkBoolean, checkInteger, checkObject, describe, requireTcp } from './core/checks.ts';
+import { WinsockError } from './core/errors.ts';
+import { Internals } from './core/internals.ts';
+import { toNodeError } from './core/node-errors.ts';
+import { OPTIONS, setKeepAlive, setLinger, setOption } from './core/options.ts';
+import { claimStream, requireDataSocket, sockets } from './core/socket-core.ts';
+import type { SocketCore } from './core/socket-core.ts';
+import * as sys from './sys/index.ts';
+import { WSA_OPERATION_ABORTED, WSAECONNRESET, WSAENOTCONN } from './sys/index.ts';
 
 export interface SocketStreamOptions {
   /** Keep the writable side open after the peer ends its side (default false, as net.Socket). */
@@ -63,21 +73,40 @@ const FIRST_READ_SIZE = 64 * 1024;
 const MAX_READ_SIZE = 1024 * 1024;
 /** The writable side buffers this much by default before write() returns false. */
 const DEFAULT_WRITABLE_HIGH_WATER_MARK = 1024 * 1024;
-const LINGER_ABORT = new Uint8Array([1, 0, 0, 0]);
 /** Node's largest timer delay; a longer setTimeout() would fire at once. */
 const MAX_TIMEOUT_MS = 0x7fffffff;
 /** How often a write in flight asks whether the peer is still there when no receive can tell. */
 const PEER_PROBE_MS = 1000;
 
-/** @internal Passed instead of a Socket: a stream that is still connecting (createConnection), whose Socket comes later. */
-export const CONNECTING: unique symbol = Symbol('winsock-ffi.connecting');
-/** @internal createConnection() made the Socket (its host name resolved): the stream owns it from now on. */
-export const attach: unique symbol = Symbol('winsock-ffi.attach');
-/** @internal Settles a connecting stream: null on success, or the (already Node-shaped) error. */
-export const connected: unique symbol = Symbol('winsock-ffi.connected');
+/** What createConnection() drives on a stream that is still connecting. */
+export interface ConnectingStream {
+  /** The Socket it made for the stream (its host name resolved): the stream owns it from now on. */
+  attach(socket: object): void;
+  /** The connect finished (null) or failed (the already Node-shaped error). */
+  connected(error: Error | null): void;
+}
 
-export class SocketStream extends Duplex {
-  #socket: Socket | null;
+/** Streams made by newConnectingStream(), and how to drive them. */
+const connecting = new Internals<SocketStream, ConnectingStream>('a connecting SocketStream');
+/** True only while newConnectingStream() constructs: the stream starts without a socket. */
+let makingConnecting = false;
+
+/** A stream still connecting (createConnection): its Socket comes later, through the returned control. */
+export function newConnectingStream<S extends object>(options: SocketStreamOptions): { stream: SocketStream<S>; control: ConnectingStream } {
+  makingConnecting = true;
+  let stream: SocketStream<S>;
+  try {
+    stream = new SocketStream<S>(undefined as unknown as S, options);
+  } finally {
+    makingConnecting = false;
+  }
+  return { stream, control: connecting.of(stream, 'stream') };
+}
+
+export class SocketStream<S extends object = object> extends Duplex {
+  /** The socket it was made over (the public Socket), handed back as `socket`. */
+  #socket: S | null;
+  #core: SocketCore | null;
   /** The size of the next receive. */
   #readSize: number;
   /** No readSize given: receives grow while they come back full. */
@@ -106,7 +135,7 @@ export class SocketStream extends Duplex {
   #timer: NodeJS.Timeout | null = null;
   #referenced = true;
   /** setNoDelay/setKeepAlive called while the Socket does not exist yet: applied when it comes. */
-  #early: Array<(socket: Socket) => void> = [];
+  #early: Array<(core: SocketCore) => void> = [];
   /** Read once (getpeername/getsockname): they do not change while connected. */
   #peer: SocketAddress | null = null;
   #local: SocketAddress | null = null;
@@ -115,13 +144,14 @@ export class SocketStream extends Duplex {
    * A stream over `socket`, which must be a connected TCP Socket; the stream owns it
    * from then on and closes it when destroyed.
    */
-  constructor(socket: Socket, options: SocketStreamOptions = {}) {
-    const connecting = (socket as unknown) === CONNECTING;
-    if (!connecting) {
-      checkSocket(socket, 'socket');
-      socket[handleOf]('toStream');
-      socket[requireConnectable]('toStream');
-      requireTcp(socket, 'toStream');
+  constructor(socket: S, options: SocketStreamOptions = {}) {
+    const isConnecting = makingConnecting;
+    let core: SocketCore | null = null;
+    if (!isConnecting) {
+      core = sockets.of(socket, 'socket');
+      core.live('toStream');
+      requireDataSocket(core, 'toStream');
+      requireTcp(core, 'toStream');
     }
     checkObject(options);
     if (options.allowHalfOpen !== undefined) checkBoolean(options.allowHalfOpen, 'allowHalfOpen');
@@ -135,41 +165,50 @@ export class SocketStream extends Duplex {
       decodeStrings: true,
     });
     // Two streams would race for the same bytes: the first one owns the socket.
-    if (!connecting) claimStream(socket);
-    this.#socket = connecting ? null : socket;
+    if (core !== null) claimStream(core);
+    this.#socket = isConnecting ? null : socket;
+    this.#core = core;
+    if (isConnecting) connecting.bind(this, { attach: (made) => this.#attach(made as S), connected: (error) => this.#connected(error) });
     this.#readSize = readSize ?? FIRST_READ_SIZE;
     this.#growReads = readSize === undefined;
-    this.#connecting = connecting;
+    this.#connecting = isConnecting;
     this.once('end', this.#onEnd);
     // Read from the start, as net.Socket does: the peer's FIN or a reset is noticed even
     // before anyone reads (data waits in the readable buffer, up to highWaterMark).
-    if (!connecting) this.read(0);
+    if (!isConnecting) this.read(0);
   }
 
   /**
    * The Socket underneath (the stream owns it: use it for options, not for I/O). Null
    * only while createConnection() is still resolving the host name.
    */
-  get socket(): Socket | null {
+  get socket(): S | null {
     return this.#socket;
   }
 
-  /** The Socket, for a call that needs one now. */
-  #live(operation: string): Socket {
-    if (this.#socket === null) throw new Error(`internal error: ${operation} before the socket exists`);
-    return this.#socket;
+  /** The socket's core, for a call that needs it now. */
+  #live(operation: string): SocketCore {
+    if (this.#core === null) throw new Error(`internal error: ${operation} before the socket exists`);
+    return this.#core;
   }
 
-  /** @internal createConnection(): the Socket it made for this stream, before connecting it. */
-  [attach](socket: Socket): void {
-    claimStream(socket);
+  /** The core while the socket is open, else null. */
+  #open(): SocketCore | null {
+    return this.#core !== null && !this.#core.closed ? this.#core : null;
+  }
+
+  /** createConnection(): the Socket it made for this stream, before connecting it. */
+  #attach(socket: S): void {
+    const core = sockets.of(socket, 'socket');
+    claimStream(core);
     this.#socket = socket;
-    if (!this.#referenced) socket.unref();
-    for (const apply of this.#early.splice(0)) apply(socket);
+    this.#core = core;
+    if (!this.#referenced) setReferenced(core, false);
+    for (const apply of this.#early.splice(0)) apply(core);
   }
 
-  /** @internal createConnection(): the connect finished (error null) or failed. */
-  [connected](error: Error | null): void {
+  /** createConnection(): the connect finished (error null) or failed. */
+  #connected(error: Error | null): void {
     this.#connecting = false;
     if (this.destroyed) return;
     if (error !== null) {
@@ -250,9 +289,10 @@ export class SocketStream extends Duplex {
   }
 
   #peerAddress(): SocketAddress | null {
-    if (this.#peer === null && !this.#connecting && this.#socket !== null && !this.#socket.closed) {
+    const core = this.#open();
+    if (this.#peer === null && !this.#connecting && core !== null) {
       try {
-        this.#peer = this.#socket.remoteAddress;
+        this.#peer = sys.remoteAddress(core.live('remoteAddress'));
       } catch {
         return null; // not connected (any more)
       }
@@ -261,9 +301,10 @@ export class SocketStream extends Duplex {
   }
 
   #localAddress(): SocketAddress | null {
-    if (this.#local === null && this.#socket !== null && !this.#socket.closed) {
+    const core = this.#open();
+    if (this.#local === null && core !== null) {
       try {
-        this.#local = this.#socket.localAddress;
+        this.#local = sys.localAddress(core.live('localAddress'));
       } catch {
         return null; // not bound yet
       }
@@ -313,8 +354,11 @@ export class SocketStream extends Duplex {
   /** TCP_NODELAY (default true, as net.Socket.setNoDelay()). */
   setNoDelay(noDelay = true): this {
     const on = Boolean(noDelay);
-    if (this.#socket === null) this.#early.push((socket) => socket.setNoDelay(on));
-    else if (!this.#socket.closed) this.#socket.setNoDelay(on);
+    const apply = (core: SocketCore): void => {
+      if (!core.closed) setOption(core, OPTIONS.noDelay, on, 'setNoDelay');
+    };
+    if (this.#core === null) this.#early.push(apply);
+    else apply(this.#core);
     return this;
   }
 
@@ -322,20 +366,19 @@ export class SocketStream extends Duplex {
   setKeepAlive(enable = false, initialDelay = 0): this {
     const on = Boolean(enable);
     const delay = Math.floor(Number(initialDelay) || 0);
-    const apply = (socket: Socket): void => {
-      if (socket.closed) return;
-      if (delay > 0) socket.setKeepAlive(on, { idleMs: delay });
-      else socket.setKeepAlive(on);
+    const apply = (core: SocketCore): void => {
+      if (!core.closed) setKeepAlive(core, on, delay > 0 ? { idleMs: delay } : undefined, 'setKeepAlive');
     };
-    if (this.#socket === null) this.#early.push(apply);
-    else apply(this.#socket);
+    if (this.#core === null) this.#early.push(apply);
+    else apply(this.#core);
     return this;
   }
 
   /** Pending I/O and the idle timer keep the process alive again (the default). */
   ref(): this {
     this.#referenced = true;
-    if (this.#socket !== null && !this.#socket.closed) this.#socket.ref();
+    const core = this.#open();
+    if (core !== null) setReferenced(core, true);
     this.#timer?.ref();
     return this;
   }
@@ -343,7 +386,8 @@ export class SocketStream extends Duplex {
   /** Neither pending I/O nor the idle timer keeps the process alive, as net.Socket.unref(). */
   unref(): this {
     this.#referenced = false;
-    if (this.#socket !== null && !this.#socket.closed) this.#socket.unref();
+    const core = this.#open();
+    if (core !== null) setReferenced(core, false);
     this.#timer?.unref();
     return this;
   }
@@ -357,10 +401,11 @@ export class SocketStream extends Duplex {
 
   /** Closes the connection with a reset (RST) instead of a FIN, as net.Socket.resetAndDestroy(). */
   resetAndDestroy(): this {
-    if (this.#socket !== null && !this.#socket.closed) {
+    const core = this.#open();
+    if (core !== null) {
       try {
-        // SO_LINGER on, 0 seconds (struct linger { u_short l_onoff, l_linger }): closesocket aborts the connection.
-        this.#socket.setOption(constants.SOL_SOCKET, constants.SO_LINGER, LINGER_ABORT);
+        // SO_LINGER on, 0 seconds: closesocket aborts the connection.
+        setLinger(core, true, 0, 'resetAndDestroy');
       } catch {
         // Closing still ends the connection, with a FIN.
       }
@@ -439,7 +484,7 @@ export class SocketStream extends Duplex {
   #failed(error: unknown): void {
     if (this.destroyed) return;
     // The socket was closed under the stream: like a net.Socket whose handle is gone, just close.
-    if (this.#socket === null || this.#socket.closed) this.destroy();
+    if (this.#open() === null) this.destroy();
     else this.destroy(toNodeError(error, 'read') as Error);
   }
 
@@ -449,10 +494,10 @@ export class SocketStream extends Duplex {
    */
   #watch(): void {
     if (!this.#writing || this.#reading || this.#watching || this.#readEnded || this.#unread || this.#connecting || this.destroyed) return;
-    const socket = this.#socket;
-    if (socket === null || socket.closed) return;
+    const core = this.#open();
+    if (core === null) return;
     this.#watching = true;
-    watchAsync(socket).then(this.#onWatch, this.#onWatchError);
+    watchAsync(core).then(this.#onWatch, this.#onWatchError);
   }
 
   readonly #watchLater = (): void => this.#watch();
@@ -468,7 +513,7 @@ export class SocketStream extends Duplex {
     if (!this.#writing || this.#reading) return;
     let waiting: number;
     try {
-      waiting = this.#socket!.bytesAvailable;
+      waiting = sys.bytesAvailable(this.#live('bytesAvailable').live('bytesAvailable'));
     } catch (error) {
       this.#failed(error);
       return;
@@ -486,7 +531,7 @@ export class SocketStream extends Duplex {
   readonly #onWatchError = (error: unknown): void => {
     this.#watching = false;
     // Cancelled by us once the writes were done (see #afterWrite): nothing happened to the connection.
-    if (error instanceof WinsockError && error.errno === WSA_OPERATION_ABORTED && this.#socket !== null && !this.#socket.closed) {
+    if (error instanceof WinsockError && error.errno === WSA_OPERATION_ABORTED && this.#open() !== null) {
       if (this.destroyed) return;
       if (this.#readWanted) {
         this.#readWanted = false;
@@ -500,7 +545,7 @@ export class SocketStream extends Duplex {
   /** getpeername() fails with WSAENOTCONN: the connection is gone (reset), not merely ended by the peer. */
   #peerGone(): boolean {
     try {
-      void this.#socket!.remoteAddress;
+      sys.remoteAddress(this.#live('remoteAddress').live('remoteAddress'));
       return false;
     } catch (error) {
       return error instanceof WinsockError && error.errno === WSAENOTCONN;
@@ -561,7 +606,7 @@ export class SocketStream extends Duplex {
       this.#refreshTimer();
       callback();
       // No further write started from the callback: a watch only for this one is not needed any more.
-      if (!this.#writing && this.#watching && !this.destroyed) cancelWatch(this.#socket!);
+      if (!this.#writing && this.#watching && !this.destroyed) cancelWatch(this.#core!);
     };
   }
 
@@ -571,7 +616,7 @@ export class SocketStream extends Duplex {
       return;
     }
     try {
-      this.#live('end').shutdown('send'); // FIN: the peer's reads end
+      sys.shutdown(this.#live('end').live('end'), 'send'); // FIN: the peer's reads end
       callback();
     } catch (error) {
       callback(toNodeError(error, 'shutdown') as Error);
@@ -587,7 +632,7 @@ export class SocketStream extends Duplex {
     // Closing aborts the pending recv/send; their memory stays with the completion
     // port until the aborted completions arrive, and their results are ignored here.
     try {
-      this.#socket?.close();
+      this.#core?.close();
     } catch (closeError) {
       error ??= closeError as Error;
     }

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AbortError, Socket, SocketClosedError, WinsockError } from '../src/index.ts';
 import type { ConnectOptions } from '../src/index.ts';
-import { pumpState } from '../src/iocp/async-io.ts';
+import { pumpState } from '../src/async/engine.ts';
 import { pattern, sha256 } from './support/data.ts';
 import { exited } from './support/processes.ts';
 import { underWine, wineName } from './support/env.ts';

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { asyncEngine, Socket } from '../src/index.ts';
-import { pumpState } from '../src/iocp/async-io.ts';
+import { pumpState } from '../src/async/engine.ts';
 import { exitCodeOrSkip } from './support/processes.ts';
 import { SocketTracker } from './support/sockets.ts';
 

@@ -39,7 +39,7 @@ import {
   WinsockError,
   wineVersion,
 } from '../src/index.ts';
-import { portStats } from '../src/iocp/completion-port.ts';
+import { portStats } from '../src/iocp/port.ts';
 import { underWine } from './support/env.ts';
 
 const RUNS = Number(process.env.WINSOCK_FFI_FUZZ_RUNS ?? 200);

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Socket, SocketClosedError, SocketStateError, WinsockError } from '../src/index.ts';
-import { pumpState } from '../src/iocp/async-io.ts';
+import { pumpState } from '../src/async/engine.ts';
 import * as sys from '../src/sys/index.ts';
 import { exited } from './support/processes.ts';
 import { underWine, wineName } from './support/env.ts';

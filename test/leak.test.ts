@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { CompletionPort, Socket, processHandleCount } from '../src/index.ts';
-import { portStats } from '../src/iocp/completion-port.ts';
+import { portStats } from '../src/iocp/port.ts';
 import { poolStats } from '../src/iocp/pools.ts';
 import { underWine } from './support/env.ts';
 import { families, SocketTracker, tcpPair } from './support/sockets.ts';

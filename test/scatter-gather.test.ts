@@ -5,7 +5,7 @@
 
 import { expect } from 'chai';
 import { AbortError, Socket, SocketClosedError, WinsockError } from '../src/index.ts';
-import { pumpState } from '../src/iocp/async-io.ts';
+import { pumpState } from '../src/async/engine.ts';
 import { pattern, sha256 } from './support/data.ts';
 import { expectWinsockError, families, SocketTracker, tcpPair } from './support/sockets.ts';
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AbortError, CompletionPort, Socket, SocketClosedError, SocketStateError, WinsockError } from '../src/index.ts';
 import type { Completion } from '../src/index.ts';
-import { pumpState } from '../src/iocp/async-io.ts';
+import { pumpState } from '../src/async/engine.ts';
 import { families, SocketTracker } from './support/sockets.ts';
 import type { FamilyCase } from './support/sockets.ts';
 import { linuxNodeOrSkip, startLinuxNode, unixToWine } from './support/linux-peer.ts';

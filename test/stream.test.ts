@@ -7,7 +7,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Socket, SocketStream, WinsockError, constants } from '../src/index.ts';
 import type { NodeSystemError } from '../src/index.ts';
-import { pumpState } from '../src/iocp/async-io.ts';
+import { pumpState } from '../src/async/engine.ts';
 import { pattern, sha256 } from './support/data.ts';
 import { linuxNodeOrSkip, startResetClients } from './support/linux-peer.ts';
 import { families, SocketTracker } from './support/sockets.ts';

@@ -7,7 +7,7 @@
 // the constructor, or a stranger is refused with a TypeError). No symbols, no public
 // statics, no `@internal` methods on public classes: the published types show nothing.
 
-import { describe } from '../values.ts';
+import { describe } from '../base/values.ts';
 
 export class Internals<Public extends object, State> {
   readonly #states = new WeakMap<object, State>();

@@ -7,3 +7,8 @@ export const WAIT_SLICE_MS = 50;
 export const CLOSE_DRAIN_MS = 5000;
 /** Entries dequeued per GetQueuedCompletionStatusEx / RIODequeueCompletion call. */
 export const BATCH = 256;
+
+/** The next wait slice before `deadline` (a Date.now() time, or Infinity): at most WAIT_SLICE_MS. */
+export function sliceBefore(deadline: number): number {
+  return deadline === Infinity ? WAIT_SLICE_MS : Math.max(0, Math.min(deadline - Date.now(), WAIT_SLICE_MS));
+}

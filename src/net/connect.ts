@@ -4,13 +4,16 @@
 // (libuv's threadpool, as node:net does), literals at once.
 
 import dns from 'node:dns';
-import { literalFamily } from '../address.ts';
-import type { AddressFamily } from '../address.ts';
-import { checkHost, checkInteger, checkObject, checkOptionalBoolean, checkPort, describe } from '../checks.ts';
-import { AbortError, connectAsync } from '../iocp/async-io.ts';
+import { literalFamily } from '../base/address.ts';
+import type { AddressFamily } from '../base/address.ts';
+import { checkHost, checkInteger, checkObject, checkOptionalBoolean, checkPort, describe } from '../core/checks.ts';
+import { connectAsync } from '../async/run.ts';
+import { AbortError } from '../core/errors.ts';
+import { sockets } from '../core/socket-core.ts';
 import { Socket } from '../socket.ts';
-import { attach, CONNECTING, connected, SocketStream } from '../stream.ts';
-import { toNodeError } from './errors.ts';
+import { newConnectingStream } from '../stream.ts';
+import type { ConnectingStream, SocketStream } from '../stream.ts';
+import { toNodeError } from '../core/node-errors.ts';
 
 export interface NetConnectOptions {
   /** The port to connect to (a number, or a string of digits as node:net takes). */
@@ -48,13 +51,13 @@ export interface NetConnectOptions {
  * or `(path[, connectListener])` (IPC paths are not supported: TypeError). Returns at once
  * a SocketStream in the 'connecting' state.
  */
-export function createConnection(options: NetConnectOptions, connectListener?: () => void): SocketStream;
-export function createConnection(port: number | string, host?: string, connectListener?: () => void): SocketStream;
-export function createConnection(port: number | string, connectListener?: () => void): SocketStream;
-export function createConnection(...args: unknown[]): SocketStream {
+export function createConnection(options: NetConnectOptions, connectListener?: () => void): SocketStream<Socket>;
+export function createConnection(port: number | string, host?: string, connectListener?: () => void): SocketStream<Socket>;
+export function createConnection(port: number | string, connectListener?: () => void): SocketStream<Socket>;
+export function createConnection(...args: unknown[]): SocketStream<Socket> {
   const [options, listener] = normalize(args);
   const checked = checkOptions(options);
-  const stream = new SocketStream(CONNECTING as unknown as Socket, {
+  const { stream, control } = newConnectingStream<Socket>({
     ...(checked.allowHalfOpen !== undefined ? { allowHalfOpen: checked.allowHalfOpen } : {}),
     ...(checked.highWaterMark !== undefined ? { highWaterMark: checked.highWaterMark } : {}),
     ...(checked.readSize !== undefined ? { readSize: checked.readSize } : {}),
@@ -74,7 +77,7 @@ export function createConnection(...args: unknown[]): SocketStream {
       stream.once('close', () => signal.removeEventListener('abort', onAbort));
     }
   }
-  void run(stream, checked);
+  void run(stream, control, checked);
   return stream;
 }
 
@@ -148,23 +151,23 @@ function checkOptions(options: NetConnectOptions): Checked {
 }
 
 /** Resolves, makes the Socket, applies what must precede connect, then ConnectEx. */
-async function run(stream: SocketStream, options: Checked): Promise<void> {
+async function run(stream: SocketStream<Socket>, control: ConnectingStream, options: Checked): Promise<void> {
   let socket: Socket | null = null;
   try {
     const target = await resolve(options.host, options.family);
     if (stream.destroyed) return;
     socket = new Socket({ family: target.family, type: 'tcp' });
-    stream[attach](socket);
+    control.attach(socket);
     // The fast path must be asked for before connect; unsupported systems just connect.
     if (options.loopbackFastPath === true) socket.enableLoopbackFastPath();
     if (options.localAddress !== undefined || options.localPort !== undefined) {
       socket.bind({ address: options.localAddress ?? (target.family === 'ipv4' ? '0.0.0.0' : '::'), port: options.localPort ?? 0 });
     }
-    await connectAsync(socket, { address: target.address, port: options.port }, undefined, undefined);
-    stream[connected](null);
+    await connectAsync(sockets.of(socket, 'socket'), { family: target.family, address: target.address, port: options.port }, undefined, undefined);
+    control.connected(null);
   } catch (error) {
     if (stream.destroyed) return;
-    stream[connected](toNodeError(error, 'connect') as Error);
+    control.connected(toNodeError(error, 'connect') as Error);
   }
 }
 

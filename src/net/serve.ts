@@ -10,7 +10,7 @@
 // server.close() themselves (fastify, express) run over it unchanged.
 
 import net from 'node:net';
-import { describe } from '../checks.ts';
+import { describe } from '../core/checks.ts';
 import type { SocketStream } from '../stream.ts';
 import { Server } from './server.ts';
 import type { ServerOptions } from './server.ts';

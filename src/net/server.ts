@@ -5,13 +5,12 @@
 // server, which then runs over winsock-ffi.
 
 import { EventEmitter } from 'node:events';
-import { literalFamily } from '../address.ts';
-import { checkBacklog, checkHost, checkInteger, checkObject, checkOptionalBoolean, describe } from '../checks.ts';
-import { SocketStateError, WinsockError } from '../errors.ts';
+import { literalFamily } from '../base/address.ts';
+import { checkBacklog, checkHost, checkInteger, checkObject, checkOptionalBoolean, describe } from '../core/checks.ts';
+import { SocketStateError, WinsockError } from '../core/errors.ts';
 import { Socket } from '../socket.ts';
 import type { NetAddressInfo, SocketStream } from '../stream.ts';
-import { constants } from '../sys/index.ts';
-import { toNodeError } from './errors.ts';
+import { toNodeError } from '../core/node-errors.ts';
 
 export interface ServerOptions {
   /** Keep a connection's writable side open after the peer ends its side (default false). */
@@ -124,23 +123,11 @@ export class Server extends EventEmitter {
     const address = host ?? '::';
     if (literalFamily(address) === 'ipv6' && (address === '::' || address === '::0')) {
       // Dual stack, as node:net: IPV6_V6ONLY off before bind, so IPv4 clients come too.
-      let socket: Socket;
       try {
-        socket = new Socket({ family: 'ipv6', type: 'tcp' });
+        return Socket.listen({ address: '::', port }, { ...options, ipv6Only });
       } catch (error) {
-        // No IPv6 here: node:net falls back to the IPv4 wildcard.
-        if (host === undefined && error instanceof WinsockError) return Socket.listen({ address: '0.0.0.0', port }, options);
-        throw error;
-      }
-      try {
-        socket.setOption(constants.IPPROTO_IPV6, constants.IPV6_V6ONLY, ipv6Only);
-        if (options.exclusiveAddressUse === true) socket.setExclusiveAddressUse(true);
-        if (options.loopbackFastPath === true) socket.enableLoopbackFastPath();
-        socket.bind({ address: '::', port });
-        socket.listen(backlog);
-        return socket;
-      } catch (error) {
-        socket.close();
+        // No IPv6 here (no socket of that family could be made): node:net falls back to the IPv4 wildcard.
+        if (host === undefined && error instanceof WinsockError && error.syscall === 'socket') return Socket.listen({ address: '0.0.0.0', port }, options);
         throw error;
       }
     }

@@ -4,7 +4,7 @@
 
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { checkBufferList, checkInterface, checkMulticastGroup, MAX_BUFFERS } from '../../src/checks.ts';
+import { checkBufferList, checkInterface, checkMulticastGroup, MAX_BUFFERS } from '../../src/core/checks.ts';
 
 describe('issue #11 argument checks (pure)', function () {
   it('checkBufferList: an array of views, each element read once, written into the scratch array', function () {

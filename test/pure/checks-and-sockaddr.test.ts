@@ -3,7 +3,7 @@
 
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { checkAddressInput, checkBuffer, checkHost, checkInteger, checkMsOrZero, checkOptionalBoolean, checkPositiveMs, describe as describeValue } from '../../src/checks.ts';
+import { checkAddressInput, checkBuffer, checkHost, checkInteger, checkMsOrZero, checkOptionalBoolean, checkPositiveMs, describe as describeValue } from '../../src/core/checks.ts';
 import { formatIPv4, formatIPv6 } from '../../src/index.ts';
 import { decodeSockaddr, encodeSockaddr, SOCKADDR_IN6_SIZE, SOCKADDR_IN_SIZE, SOCKADDR_STORAGE_SIZE } from '../../src/sys/windows/sockaddr.ts';
 import { bytes16, bytes4 } from '../support/address-arbitraries.ts';

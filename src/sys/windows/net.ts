@@ -2,8 +2,8 @@
 // WinsockError on failure. Options and Windows-only features are named functions, so
 // no Winsock number travels above sys/.
 
-import { parseIPv4, parseIPv6 } from '../../address.ts';
-import type { AddressFamily, SocketAddress } from '../../address.ts';
+import { parseIPv4, parseIPv6 } from '../../base/address.ts';
+import type { AddressFamily, SocketAddress } from '../../base/address.ts';
 import {
   AF_INET,
   AF_INET6,
@@ -260,7 +260,7 @@ export function setRawOption(handle: Handle, level: number, name: number, value:
   check(ws2().setsockopt(handle, level, name, value, value.byteLength), 'setsockopt');
 }
 
-function getRawIntOption(handle: Handle, level: number, name: number): number {
+export function getRawIntOption(handle: Handle, level: number, name: number): number {
   intOption.fill(0);
   lengthCell[0] = 4;
   check(ws2().getsockopt(handle, level, name, intOption, lengthCell), 'getsockopt');

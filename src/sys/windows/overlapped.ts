@@ -3,7 +3,7 @@
 // will come later, or the Winsock error it failed with (no completion will come).
 // The memory the OS writes to after the call returns lives in an OverlappedSlot.
 
-import type { AddressFamily, SocketAddress } from '../../address.ts';
+import type { AddressFamily, SocketAddress } from '../../base/address.ts';
 import {
   FILE_REPLACE_COMPLETION_INFORMATION,
   FILE_SKIP_COMPLETION_PORT_ON_SUCCESS,

@@ -1,7 +1,7 @@
 // SOCKADDR_IN / SOCKADDR_IN6 as bytes, encoded and decoded in TypeScript.
 
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../../address.ts';
-import type { AddressFamily, SocketAddress } from '../../address.ts';
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../../base/address.ts';
+import type { AddressFamily, SocketAddress } from '../../base/address.ts';
 import { AF_INET, AF_INET6 } from './constants.ts';
 
 /** sizeof(SOCKADDR_STORAGE): large enough for any address this package reads. */

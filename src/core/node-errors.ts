@@ -5,7 +5,7 @@
 // itself keeps its WSA codes.
 
 import { getSystemErrorMap } from 'node:util';
-import { WinsockError } from '../errors.ts';
+import { WinsockError } from './errors.ts';
 
 /** Winsock / Win32 error names and the libuv error each becomes. */
 const LIBUV_NAMES: Readonly<Record<string, string>> = {

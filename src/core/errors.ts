@@ -1,8 +1,8 @@
 // The package's errors. WinsockError (a failed Winsock call, shaped like Node's system
 // errors) is defined by the platform layer, which throws it; the rest are ours.
 
-export { WinsockError } from './sys/index.ts';
-export type { ErrorEndpoint } from './sys/index.ts';
+export { WinsockError } from '../sys/index.ts';
+export type { ErrorEndpoint } from '../sys/index.ts';
 
 /** Any call on a closed Socket: the handle number may already belong to another socket. */
 export class SocketClosedError extends Error {
@@ -48,4 +48,18 @@ export class BufferDetachedError extends TypeError {
     this.syscall = syscall;
     this.bytesLost = bytesLost;
   }
+}
+
+/** Rejection of an async call whose AbortSignal fired, shaped like Node's own AbortError. */
+export class AbortError extends Error {
+  readonly code = 'ABORT_ERR';
+  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AbortError';
+  }
+}
+
+/** The AbortError for `signal`, its reason as the cause. */
+export function abortedBy(signal: AbortSignal): AbortError {
+  return new AbortError(undefined, { cause: signal.reason });
 }

@@ -1,10 +1,10 @@
 // Name resolution: host names to addresses with GetAddrInfoW, literals as they are.
 
-import { literalFamily } from './address.ts';
-import type { AddressFamily, SocketAddress } from './address.ts';
+import { literalFamily } from '../base/address.ts';
+import type { AddressFamily, SocketAddress } from '../base/address.ts';
 import { checkFamily, checkHost } from './checks.ts';
 import type { CheckedAddress } from './checks.ts';
-import * as sys from './sys/index.ts';
+import * as sys from '../sys/index.ts';
 
 function familyName(family: AddressFamily): string {
   return family === 'ipv4' ? 'IPv4' : 'IPv6';

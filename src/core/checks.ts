@@ -2,13 +2,12 @@
 // with TypeError for the wrong kind of value and RangeError for one out of range,
 // before any native call. Pure TypeScript: no Winsock, so testable on any OS.
 
-import { parseIPv4, parseIPv6 } from './address.ts';
-import type { AddressFamily, SocketAddressInput } from './address.ts';
+import { parseIPv4, parseIPv6 } from '../base/address.ts';
+import type { AddressFamily, SocketAddressInput } from '../base/address.ts';
 import { SocketStateError } from './errors.ts';
-import { isSocket } from './socket-internals.ts';
-import { checkInteger, describe } from './values.ts';
+import { checkInteger, describe } from '../base/values.ts';
 
-export { checkInteger, describe } from './values.ts';
+export { checkInteger, describe } from '../base/values.ts';
 
 const INT32_MAX = 0x7fffffff;
 const UINT32_MAX = 0xffffffff;
@@ -205,11 +204,6 @@ export function checkSignal(options: { readonly signal?: AbortSignal } | undefin
   const signal = options.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`);
   return signal;
-}
-
-/** A Socket made by this package. */
-export function checkSocket(value: unknown, name: string): void {
-  if (!isSocket(value)) throw new TypeError(`${name} must be a Socket, got ${describe(value)}`);
 }
 
 /** Calls only a TCP socket can make (listen, accept, streams, the fast path). */

@@ -1,0 +1,232 @@
+// One operation, one Promise: the Promise API's run path for every kind but sends (which
+// queue per socket: async/sends.ts). Arguments arrive checked by the public layer.
+//
+// Hot path: one Promise per call and no closure per call. The issue function is a
+// module-level function taking its arguments; the waiter is the abort listener itself
+// (an EventListener object) and is the timer's argument. An operation that finishes
+// within the call (skip-on-success, or failed at once) settles in the caller's turn.
+
+import type { SocketAddress } from '../base/address.ts';
+import { abortedBy, WinsockError } from '../core/errors.ts';
+import type { SocketCore } from '../core/socket-core.ts';
+import type { IoOperation } from '../iocp/operation.ts';
+import type { Port } from '../iocp/port.ts';
+import { WSA_OPERATION_ABORTED, WSAETIMEDOUT } from '../sys/index.ts';
+import { cancel, port, track, untrack } from './engine.ts';
+
+/** What recvFrom resolves with. */
+export interface RecvFromResult {
+  readonly bytes: number;
+  readonly address: string;
+  readonly port: number;
+}
+
+/** What a settled operation resolves with. Module-level functions: no closure per call. */
+type Finish<T> = (operation: IoOperation) => T;
+/** Issues one operation on the shared port. Module-level functions: no closure per call. */
+type Issue<A, B> = (port: Port, core: SocketCore, a: A, b: B) => IoOperation;
+
+/** The longest delay setTimeout keeps as given. */
+const MAX_TIMER_MS = 0x7fffffff;
+
+class Waiter<T> {
+  readonly operation: IoOperation;
+  readonly resolve: (value: T) => void;
+  readonly reject: (error: unknown) => void;
+  readonly finish: Finish<T>;
+  readonly signal: AbortSignal | undefined;
+  /** connect's timeout: the error it rejects with. */
+  readonly timeoutError: (() => Error) | undefined;
+  timer: NodeJS.Timeout | undefined = undefined;
+  aborted = false;
+  timedOut = false;
+
+  constructor(operation: IoOperation, resolve: (value: T) => void, reject: (error: unknown) => void, finish: Finish<T>, signal: AbortSignal | undefined, timeoutError: (() => Error) | undefined) {
+    this.operation = operation;
+    this.resolve = resolve;
+    this.reject = reject;
+    this.finish = finish;
+    this.signal = signal;
+    this.timeoutError = timeoutError;
+  }
+
+  /** The signal fired (the waiter is its listener: no closure per call). */
+  handleEvent(): void {
+    this.aborted = true;
+    cancel(this.operation);
+  }
+}
+
+/**
+ * Runs one operation on the shared port: a fired signal rejects before anything is
+ * issued; once issued, the signal (or the timeout) cancels it, and the promise settles
+ * when its completion arrives (so its memory is back in the pool).
+ */
+export function run<A, B, T>(issue: Issue<A, B>, core: SocketCore, a: A, b: B, finish: Finish<T>, signal: AbortSignal | undefined, timeout?: { ms: number; error: () => Error }): Promise<T> {
+  if (signal?.aborted) return Promise.reject(abortedBy(signal));
+  let operation: IoOperation;
+  try {
+    operation = issue(port(), core, a, b);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  if (operation.completed) {
+    if (operation.error !== null) return Promise.reject(withRead(operation.error, operation));
+    try {
+      return Promise.resolve(finish(operation));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+  const { promise, resolve, reject } = Promise.withResolvers<T>();
+  const waiter = new Waiter(operation, resolve, reject, finish, signal, timeout?.error);
+  operation.context = waiter;
+  operation.onSettled = settleWaiter;
+  // Only calls with a signal pay for the listener.
+  signal?.addEventListener('abort', waiter, { once: true });
+  if (timeout !== undefined) armTimeout(waiter, timeout.ms);
+  track(operation);
+  return promise;
+}
+
+function armTimeout<T>(waiter: Waiter<T>, remainingMs: number): void {
+  // setTimeout holds at most 2^31-1 ms (beyond, Node fires after 1 ms): longer timeouts re-arm.
+  waiter.timer = setTimeout(onTimer, Math.min(remainingMs, MAX_TIMER_MS), waiter, remainingMs);
+}
+
+function onTimer<T>(waiter: Waiter<T>, remainingMs: number): void {
+  if (remainingMs > MAX_TIMER_MS) {
+    armTimeout(waiter, remainingMs - MAX_TIMER_MS);
+    return;
+  }
+  waiter.timedOut = true;
+  cancel(waiter.operation);
+}
+
+function settleWaiter(operation: IoOperation): void {
+  const waiter = operation.context as Waiter<unknown>;
+  operation.context = null;
+  waiter.signal?.removeEventListener('abort', waiter);
+  if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+  untrack(operation);
+  const error = operation.error;
+  // An operation that finished despite the abort keeps its result: its data is not lost.
+  if (error === null) {
+    try {
+      waiter.resolve(waiter.finish(operation));
+    } catch (finishError) {
+      waiter.reject(finishError);
+    }
+  } else if (!(error instanceof WinsockError) || error.errno !== WSA_OPERATION_ABORTED) {
+    // It failed on its own before the cancel took effect: that error is the news.
+    waiter.reject(withRead(error, operation));
+  } else if (waiter.aborted) waiter.reject(withRead(abortedBy(waiter.signal!), operation));
+  else if (waiter.timedOut) waiter.reject(waiter.timeoutError!());
+  else waiter.reject(withRead(error, operation));
+}
+
+/** A failed receive's rejection says how many bytes it had received (into the caller's buffer, or lost when that was detached). */
+function withRead<E>(error: E, operation: IoOperation): E {
+  const kind = operation.kind;
+  if ((kind === 'recv' || kind === 'recvfrom') && error instanceof Error) Object.defineProperty(error, 'bytesRead', { value: operation.bytes, enumerable: true, configurable: true });
+  return error;
+}
+
+// --- The kinds' issue and finish functions ------------------------------------------
+
+const issueRecv: Issue<Uint8Array, undefined> = (shared, core, buffer) => shared.recv(core, buffer);
+const issueRecvInto: Issue<Uint8Array, undefined> = (shared, core, target) => shared.recvInto(core, target);
+const issueRecvFrom: Issue<Uint8Array, undefined> = (shared, core, buffer) => shared.recvFrom(core, buffer);
+const issueSendTo: Issue<Uint8Array, SocketAddress> = (shared, core, data, to) => shared.sendTo(core, data, to.address, to.port);
+const issueAccept: Issue<undefined, undefined> = (shared, core) => shared.accept(core);
+const issueConnect: Issue<SocketAddress, undefined> = (shared, core, to) => shared.connect(core, to.address, to.port);
+
+const finishBytes: Finish<number> = (operation) => operation.bytes;
+const finishAccepted: Finish<SocketCore> = (operation) => operation.accepted!;
+const finishNothing: Finish<void> = () => undefined;
+const finishFrom: Finish<RecvFromResult> = (operation) => {
+  const from = operation.remoteAddress;
+  return { bytes: operation.bytes, address: from?.address ?? '', port: from?.port ?? 0 };
+};
+
+/** One overlapped recv into `buffer` (through a pinned block): the byte count, 0 at the end of the stream. */
+export function recvAsync(core: SocketCore, buffer: Uint8Array, signal: AbortSignal | undefined): Promise<number> {
+  return run(issueRecv, core, buffer, undefined, finishBytes, signal);
+}
+
+/**
+ * One overlapped WSARecvFrom: a datagram into `buffer`, with its sender. A datagram
+ * larger than `buffer` rejects with WSAEMSGSIZE (its first bytes in `buffer`; the error
+ * says how many as `bytesRead`, the datagram's size as `datagramBytes`, and the sender).
+ */
+export function recvFromAsync(core: SocketCore, buffer: Uint8Array, signal: AbortSignal | undefined): Promise<RecvFromResult> {
+  return run(issueRecvFrom, core, buffer, undefined, finishFrom, signal);
+}
+
+/** recvAsync on a UDP socket: the same WSARecvFrom, resolving the byte count (a datagram too large is reported, never cut short). */
+export function recvDatagramAsync(core: SocketCore, buffer: Uint8Array, signal: AbortSignal | undefined): Promise<number> {
+  return run(issueRecvFrom, core, buffer, undefined, finishBytes, signal);
+}
+
+/** One overlapped WSASendTo of `data` (copied during the call) to `to` (a literal of the socket's family): the bytes sent. */
+export function sendToAsync(core: SocketCore, data: Uint8Array, to: SocketAddress, signal: AbortSignal | undefined): Promise<number> {
+  return run(issueSendTo, core, data, to, finishBytes, signal);
+}
+
+/** AcceptEx on the shared port: the next connection's core. */
+export function acceptAsync(listener: SocketCore, signal: AbortSignal | undefined): Promise<SocketCore> {
+  return run(issueAccept, listener, undefined, undefined, finishAccepted, signal);
+}
+
+/** ConnectEx on the shared port; `timeoutMs` cancels it and rejects with WSAETIMEDOUT. Errors name 'connect' and the target, as connect() does. */
+export function connectAsync(core: SocketCore, to: SocketAddress, timeoutMs: number | undefined, signal: AbortSignal | undefined): Promise<void> {
+  const endpoint = { address: to.address, port: to.port };
+  const timeout = timeoutMs === undefined ? undefined : { ms: timeoutMs, error: () => new WinsockError('connect', WSAETIMEDOUT, endpoint) };
+  return run(issueConnect, core, to, undefined, finishNothing, signal, timeout).catch((error: unknown) => {
+    if (error instanceof WinsockError && error.syscall === 'ConnectEx') throw new WinsockError('connect', error.errno, endpoint);
+    throw error;
+  });
+}
+
+/**
+ * For streams: one receive straight into `target` (no copy), a Buffer the caller
+ * allocated and shows nobody until this settles; the byte count, 0 at the end of the stream.
+ */
+export function recvIntoAsync(core: SocketCore, target: Buffer): Promise<number> {
+  return run(issueRecvInto, core, target, undefined, finishBytes, undefined);
+}
+
+/** A zero-byte receive has nowhere to write: one empty Buffer serves them all. */
+const NOTHING = Buffer.alloc(0);
+/** Zero-byte receives in flight, by socket (a stream has at most one), for cancelWatch(). */
+const watches = new WeakMap<SocketCore, IoOperation>();
+
+const finishWatch: Finish<number> = (operation) => {
+  watches.delete(operation.core);
+  return 0;
+};
+
+/**
+ * For streams: one zero-byte WSARecv (libuv's "zero read"). It consumes nothing and
+ * resolves 0 once there is something to read (data, or the end of the stream); it rejects
+ * when the connection fails (WSAECONNRESET, ...). It watches a connection whose reader
+ * wants no data now.
+ */
+export function watchAsync(core: SocketCore): Promise<number> {
+  const watching = run(issueWatch, core, undefined, undefined, finishWatch, undefined);
+  return watching;
+}
+
+const issueWatch: Issue<undefined, undefined> = (shared, core) => {
+  const operation = shared.recvInto(core, NOTHING);
+  if (!operation.completed) watches.set(core, operation);
+  return operation;
+};
+
+/** Cancels the socket's pending watchAsync(), if any: it then rejects with WSA_OPERATION_ABORTED. */
+export function cancelWatch(core: SocketCore): void {
+  const operation = watches.get(core);
+  if (operation === undefined) return;
+  watches.delete(core);
+  if (!operation.completed) cancel(operation);
+}

@@ -1,0 +1,149 @@
+// Each kind of overlapped operation, described once (libuv's request kinds, CPython's
+// register-a-finish-function): the call that issues it, whether it receives, what
+// success means (run once the OS is done with the memory) and what is given back
+// whatever the outcome. Adding a kind means adding a record here, its in-flight state
+// in operation.ts, and its public method.
+
+import { BufferDetachedError, WinsockError } from '../core/errors.ts';
+import { acceptedCore, closeOwnedSocket } from '../core/socket-core.ts';
+import { INVALID_HANDLE, overlapped as ov, WSAEMSGSIZE } from '../sys/index.ts';
+import type { Handle } from '../sys/index.ts';
+import type { InFlight, IoOperation, OperationKind, StateOf } from './operation.ts';
+
+export interface KindRecord<S extends InFlight = InFlight> {
+  /** The Winsock call, as errors name it. */
+  readonly syscall: string;
+  /** A receive: data that came before a failure or cancel is still delivered, and a rejection says how much (bytesRead). */
+  readonly receives: boolean;
+  /** Whether the completion's byte count is reported (recv/send) or 0 (accept/connect). */
+  readonly countsBytes: boolean;
+  /** Issues the call on `handle`: 0 (done at once), WSA_IO_PENDING, or the errno it failed with; may throw before the OS has anything. */
+  issue(operation: IoOperation, state: S, handle: Handle): number;
+  /** Success (or a receive's partial data): may throw the operation's error. */
+  onSuccess(operation: IoOperation, state: S, bytes: number): void;
+  /** Whatever the outcome, after onSuccess: gives back what only a failure leaves over. */
+  onDiscard(operation: IoOperation, state: S): void;
+}
+
+const nothing = (): void => undefined;
+
+const recv: KindRecord<StateOf<'recv'>> = {
+  syscall: 'WSARecv',
+  receives: true,
+  countsBytes: true,
+  issue(operation, state, handle) {
+    // Without a block the OS writes into the target itself (a Buffer only the package sees until the completion).
+    if (state.block === null) return ov.issueRecvInto(handle, operation.slot, state.target!);
+    return ov.issueRecv(handle, operation.slot, state.block, Math.min(state.target!.byteLength, state.block.size));
+  },
+  onSuccess(_operation, state, bytes) {
+    const { block, target } = state;
+    if (block === null || bytes === 0) return;
+    // The caller's buffer may have been detached (transferred) or shrunk meanwhile: say so, never lose bytes silently.
+    if (target!.byteLength < bytes) throw new BufferDetachedError('WSARecv', bytes, target!.byteLength);
+    target!.set(block.bytes.subarray(0, bytes), 0);
+  },
+  onDiscard: nothing,
+};
+
+const send: KindRecord<StateOf<'send'>> = {
+  syscall: 'WSASend',
+  receives: false,
+  countsBytes: true,
+  issue(operation, state, handle) {
+    if (state.held !== null) return ov.issueSendGathered(handle, operation.slot, state.held);
+    const pieces = state.pieces;
+    if (pieces === null) return ov.issueSend(handle, operation.slot, state.block!, state.length);
+    state.pieces = null;
+    return ov.issueSendPieces(handle, operation.slot, state.block!, pieces);
+  },
+  onSuccess: nothing,
+  onDiscard: nothing,
+};
+
+const recvfrom: KindRecord<StateOf<'recvfrom'>> = {
+  syscall: 'WSARecvFrom',
+  receives: true,
+  countsBytes: true,
+  issue(operation, state, handle) {
+    return ov.issueRecvFrom(handle, operation.slot, state.block!, state.block!.size);
+  },
+  onSuccess(operation, state, bytes) {
+    const { block, target, length } = state;
+    const from = ov.receivedFrom(operation.slot);
+    operation.remoteAddress = from;
+    const room = target!.byteLength;
+    if (room < Math.min(bytes, length)) throw new BufferDetachedError('WSARecvFrom', bytes, room);
+    if (bytes > 0) target!.set(block!.bytes.subarray(0, Math.min(bytes, room)), 0);
+    if (bytes <= room) return;
+    // The block holds any datagram whole: one larger than the caller's buffer is
+    // reported as Windows' own recvfrom() does (WSAEMSGSIZE), with its first part
+    // in the buffer, the count of bytes delivered and who sent it.
+    operation.bytes = room;
+    const error = new WinsockError('WSARecvFrom', WSAEMSGSIZE, from ?? undefined);
+    Object.defineProperty(error, 'datagramBytes', { value: bytes, enumerable: true, configurable: true });
+    throw error;
+  },
+  onDiscard: nothing,
+};
+
+const sendto: KindRecord<StateOf<'sendto'>> = {
+  syscall: 'WSASendTo',
+  receives: false,
+  countsBytes: true,
+  issue(operation, state, handle) {
+    return ov.issueSendTo(handle, operation.slot, state.block!, state.length, operation.core.family, state.host, state.port);
+  },
+  onSuccess: nothing,
+  onDiscard: nothing,
+};
+
+const accept: KindRecord<StateOf<'accept'>> = {
+  syscall: 'AcceptEx',
+  receives: false,
+  countsBytes: false,
+  issue(operation, state, handle) {
+    return ov.issueAccept(handle, state.acceptHandle, operation.slot);
+  },
+  onSuccess(operation, state) {
+    const listener = operation.core;
+    const listenerHandle = listener.live('accept');
+    ov.updateAcceptContext(state.acceptHandle, listenerHandle);
+    const addresses = ov.acceptedAddresses(listenerHandle, operation.slot);
+    operation.accepted = acceptedCore(listener, state.acceptHandle);
+    state.acceptHandle = INVALID_HANDLE;
+    operation.remoteAddress = addresses.remote;
+  },
+  onDiscard(_operation, state) {
+    // AcceptEx failed or was aborted: the socket it was filling is ours to close.
+    if (state.acceptHandle === INVALID_HANDLE) return;
+    try {
+      closeOwnedSocket(state.acceptHandle);
+    } catch {
+      // Closing a socket nobody saw; nothing to report.
+    }
+    state.acceptHandle = INVALID_HANDLE;
+  },
+};
+
+const connect: KindRecord<StateOf<'connect'>> = {
+  syscall: 'ConnectEx',
+  receives: false,
+  countsBytes: false,
+  issue(operation, state, handle) {
+    return ov.issueConnect(handle, operation.slot, operation.core.family, state.host, state.port);
+  },
+  onSuccess(operation) {
+    ov.updateConnectContext(operation.core.live('connect'));
+    operation.core.markConnected();
+  },
+  onDiscard: nothing,
+};
+
+const KINDS: { readonly [K in OperationKind]: KindRecord<StateOf<K>> } = { recv, send, recvfrom, sendto, accept, connect };
+
+/** The record of an operation's kind. */
+export function kindOf(operation: IoOperation): KindRecord {
+  // The union's kind picks its own record: the cast only forgets which one.
+  return KINDS[operation.state.kind] as KindRecord;
+}
