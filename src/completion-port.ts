@@ -130,6 +130,14 @@ export class CompletionPort {
   /** Scratch for poll/wait: engine operations before they become Completions. */
   readonly #out: IoOperation[] = [];
 
+  /**
+   * A new completion port of your own: its completions are collected by poll(), wait()
+   * or waitAsync().
+   */
+  constructor() {
+    this.#port.owner = this;
+  }
+
   /** 'open'; 'closing' once close() was called while operations or a waitAsync were still out; 'closed'. */
   get state(): PortState {
     return this.#port.state;

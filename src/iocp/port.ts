@@ -71,6 +71,11 @@ export class Port {
   #state: PortState = 'open';
   /** Above 0 while completions are being settled: close() then waits for that to end. */
   #processing = 0;
+  /**
+   * The public CompletionPort over this port: referenced from here so that it lives as
+   * long as the port does (a running waitAsync, a socket associated with it), as users expect.
+   */
+  owner: object | null = null;
 
   /** `onEventLoop`: libuv's own port (one per thread, the Promise API's); else a port of our own. */
   constructor(onEventLoop: boolean) {
