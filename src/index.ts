@@ -6,7 +6,7 @@
 //   socket.ts            the public Socket (checks.ts, resolve.ts, address.ts beside it)
 //   iocp/                the completion engine: CompletionPort, pools, the shared pump
 //   socket's *Async, stream.ts   the Promise API and streams on top of the engine
-//   rio.ts               Registered I/O: registered buffers, completion and request queues
+//   rio/                 Registered I/O: registered buffers, completion and request queues
 //   net/                 node:net's createConnection/createServer over the streams
 // Importing this module loads no DLL: on an OS without Winsock the first native call
 // throws, while the pure helpers (address parsing and formatting) work everywhere.
@@ -27,8 +27,8 @@ export { CompletionPort, Operation } from './iocp/completion-port.ts';
 export type { Completion, OperationKind, PortState } from './iocp/completion-port.ts';
 export { AbortError, asyncEngine } from './iocp/async-io.ts';
 export type { AsyncEngine, AsyncOptions } from './iocp/async-io.ts';
-export { CompletionQueue, RegisteredBuffer, registeredIoSupported, registeredIoUnavailableBecause, RequestQueue, RioResult } from './rio.ts';
-export type { CompletionNotification, CompletionQueueOptions, RequestOptions, RequestQueueOptions, RioRequestKind } from './rio.ts';
+export { CompletionQueue, RegisteredBuffer, registeredIoSupported, registeredIoUnavailableBecause, RequestQueue, RioResult } from './rio/index.ts';
+export type { CompletionNotification, CompletionQueueOptions, RequestOptions, RequestQueueOptions, RioRequestKind } from './rio/index.ts';
 export { SocketStream } from './stream.ts';
 export type { NetAddressInfo, ReadyState, SocketStreamOptions } from './stream.ts';
 export { connect, createConnection } from './net/connect.ts';
