@@ -131,7 +131,7 @@ interface Waiter {
   timer: ReturnType<typeof setTimeout> | null;
 }
 
-/** The state behind a CompletionQueue; request-queue.ts reaches it through index.ts's `completionQueues`. */
+/** The state behind a CompletionQueue. index.ts's RequestQueue resolves a CompletionQueue to it through `completionQueues` (core/internals.ts) and hands it to request-queue.ts. */
 export class CompletionQueueCore {
   #size: number;
   readonly notification: CompletionNotification;
