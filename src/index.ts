@@ -8,7 +8,7 @@
 //   async/         the Promise API's engine: one port per thread, the run path, send queues
 //   stream.ts      SocketStream over a core
 //   socket.ts      the public Socket, a facade over a core
-//   completion-port.ts, poll.ts, platform.ts, rio.ts   public features over Sockets
+//   completion-port.ts, poll.ts, platform.ts, rio/   public features over Sockets
 //   net/           node:net's createConnection/createServer/serve over the streams
 // Importing this module loads no DLL: on an OS without Winsock the first native call
 // throws, while the pure helpers (address parsing and formatting) work everywhere.
@@ -29,8 +29,8 @@ export { CompletionPort, Operation } from './completion-port.ts';
 export type { Completion, OperationKind, PortState } from './completion-port.ts';
 export { asyncEngine } from './async/engine.ts';
 export type { AsyncEngine } from './async/engine.ts';
-export { CompletionQueue, RegisteredBuffer, registeredIoSupported, registeredIoUnavailableBecause, RequestQueue, RioResult } from './rio.ts';
-export type { CompletionNotification, CompletionQueueOptions, RequestOptions, RequestQueueOptions, RioRequestKind } from './rio.ts';
+export { CompletionQueue, RegisteredBuffer, registeredIoSupported, registeredIoUnavailableBecause, RequestQueue, RioResult } from './rio/index.ts';
+export type { CompletionNotification, CompletionQueueOptions, RequestOptions, RequestQueueOptions, RioRequestKind } from './rio/index.ts';
 export { SocketStream } from './stream.ts';
 export type { NetAddressInfo, ReadyState, SocketStreamOptions } from './stream.ts';
 export { connect, createConnection } from './net/connect.ts';
