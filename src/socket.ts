@@ -29,7 +29,7 @@ import {
 } from './core/checks.ts';
 import type { CheckedAddress } from './core/checks.ts';
 import { abortedBy, EndOfStreamError, SocketStateError, WinsockError } from './core/errors.ts';
-import { getOption, OPTIONS, requireFamily, setKeepAlive, setLinger, setOption } from './core/options.ts';
+import { getOption, OPTIONS, setKeepAlive, setLinger, setOption } from './core/options.ts';
 import { resolveFor, resolveOne } from './core/resolve.ts';
 import { acceptedCore, claimHandle, claimNewHandle, closeQuietly, createOwnedSocket, releaseHandle, requireDataSocket, SocketCore, sockets } from './core/socket-core.ts';
 import { SocketStream } from './stream.ts';
