@@ -17,12 +17,13 @@ import {
   RIO_INVALID_QUEUE,
   RIO_IOCP_COMPLETION,
   RIO_MSG_COMMIT_ONLY,
+  SIO_GET_MULTIPLE_EXTENSION_FUNCTION_POINTER,
   WSAEOPNOTSUPP,
 } from './constants.ts';
 import { check, checkNot, errnoIf, errorName, WinsockError } from './error.ts';
-import { addressOf, bindRioTable, bufferAddress, RIO_FUNCTIONS, rioDouble } from './ffi.ts';
+import { addressOf, bindRioTable, bufferAddress, RIO_FUNCTIONS, rioDouble, ws2, WSAID_MULTIPLE_RIO } from './ffi.ts';
 import type { Handle, PinnedMemory, RioFunctions } from './ffi.ts';
-import { closeSocket, createSocket, fetchRioTable } from './net.ts';
+import { closeSocket, createSocket } from './socket.ts';
 import type { OverlappedSlot } from './overlapped.ts';
 
 // --- Layouts (x64, mswsockdef.h / mswsock.h) -----------------------------------------
@@ -159,6 +160,19 @@ export function writePortNotification(memory: PinnedMemory, port: Handle, key: n
 }
 
 // --- Where the table comes from -------------------------------------------------------
+
+const bytesReturnedCell = new Uint32Array(1);
+
+/**
+ * WSAIoctl(SIO_GET_MULTIPLE_EXTENSION_FUNCTION_POINTER, WSAID_MULTIPLE_RIO) into `table`
+ * (an RIO_EXTENSION_FUNCTION_TABLE): 0 when the system filled it, else the Winsock error
+ * it answered with (WSAEOPNOTSUPP under Wine and before Windows 8): "no RIO here" is an
+ * answer, not a failure.
+ */
+export function fetchRioTable(handle: Handle, table: Uint8Array): number {
+  const code = SIO_GET_MULTIPLE_EXTENSION_FUNCTION_POINTER >>> 0;
+  return errnoIf(ws2().WSAIoctl(handle, code, WSAID_MULTIPLE_RIO, WSAID_MULTIPLE_RIO.byteLength, table, table.byteLength, bytesReturnedCell, null, null) !== 0);
+}
 
 /** The system's table, or the error its ioctl answered with. Probed once per process. */
 let system: { api: RioApi } | { error: WinsockError } | undefined;
