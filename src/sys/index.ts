@@ -6,8 +6,10 @@
 // - Arguments are JavaScript values already checked by the caller (src/checks.ts):
 //   this layer converts them, it does not validate them again.
 // - A failed call throws WinsockError, shaped like Node's system errors, with the
-//   system's own message. Calls that report "not available" (the fast path, RIO)
-//   return a value instead.
+//   system's own message. Calls whose failure is an outcome the caller handles return
+//   it instead: issuing overlapped I/O and RIO requests (0, WSA_IO_PENDING or the error
+//   number), would-block (-1), "not available" (the fast path, RIO). One idiom checks
+//   every result; windows/error.ts describes it.
 // - Native memory crosses this boundary only as PinnedMemory / OverlappedSlot objects
 //   whose owners free them once; raw pointers and koffi never leave sys/windows.
 // - Importing this module loads nothing: koffi binds each DLL on first use, and a
@@ -21,8 +23,54 @@ export type { Handle } from './windows/ffi.ts';
 export { INVALID_HANDLE, isWindows, PinnedMemory } from './windows/ffi.ts';
 export type { ErrorEndpoint } from './windows/error.ts';
 export { errorName, statusErrno, WinsockError } from './windows/error.ts';
-export type { IntOption, PollRecord, ShutdownHow, SocketType, TcpInfo, TcpState } from './windows/net.ts';
-export * from './windows/net.ts';
+// Named one by one, so that this list is the platform layer's surface.
+export type { ShutdownHow, SocketType } from './windows/socket.ts';
+export {
+  accept,
+  bind,
+  bytesAvailable,
+  closeSocket,
+  connect,
+  connectWithTimeout,
+  createSocket,
+  hasPeer,
+  isBound,
+  listen,
+  localAddress,
+  recv,
+  recvFrom,
+  recvv,
+  remoteAddress,
+  send,
+  sendTo,
+  sendv,
+  shutdown,
+  tryRecv,
+  trySend,
+} from './windows/socket.ts';
+export type { TcpInfo, TcpState } from './windows/options.ts';
+export {
+  enableLoopbackFastPath,
+  getLinger,
+  getRawIntOption,
+  getRawOption,
+  setBlocking,
+  setKeepAliveValues,
+  setLinger,
+  setMembership,
+  setMulticastInterface,
+  setRawIntOption,
+  setRawOption,
+  tcpInfo,
+} from './windows/options.ts';
+export { describeSocket, duplicateSocket, matchesProtocolInfo, socketFromProtocolInfo } from './windows/handoff.ts';
+export { resolve } from './windows/resolve.ts';
+export type { PollRecord } from './windows/poll.ts';
+export { poll } from './windows/poll.ts';
+export { currentProcessId, processHandleCount, queryPerformanceCounter, queryPerformanceFrequency, windowsVersion, wineVersion } from './windows/process.ts';
+/** WSAGetLastError, for the benchmark that times one FFI call. */
+export { lastError } from './windows/error.ts';
+/** The system's RIO function table (rio.api() is what callers use). */
 export * as overlapped from './windows/overlapped.ts';
 export type { OverlappedSlot } from './windows/overlapped.ts';
 export * as eventLoop from './windows/event-loop.ts';

@@ -1,9 +1,37 @@
 // Failed calls: WinsockError, shaped like Node's system errors (`code`, `errno`,
-// `syscall`, the system's own message), and the one helper every call site checks
-// its return value with.
+// `syscall`, the system's own message), and the one idiom every native call in
+// sys/windows checks its result with.
+//
+// The idiom. What a failure means to the caller picks one of two ways:
+//
+// 1. Failure is an error: check*(result, syscall) returns the result and throws
+//    WinsockError otherwise. Which check* is keyed by how the call signals failure:
+//
+//      check        SOCKET_ERROR (Winsock's int calls)            WSAGetLastError
+//      checkSocket  INVALID_SOCKET (WSASocketW, accept)           WSAGetLastError
+//      checkNot     a failure value of its own (FALSE from a      WSAGetLastError
+//                   Winsock BOOL, RIO_INVALID_BUFFERID, ...)
+//      checkBool    FALSE (kernel32's BOOL calls)                 GetLastError
+//      checkHandle  NULL or INVALID_HANDLE_VALUE (kernel32)       GetLastError
+//      checkErrno   non-zero, the error number itself             its own result
+//                   (WSAStartup, GetAddrInfoW, the RIO double)
+//
+// 2. Failure is an outcome the caller handles: errnoIf(failed) returns 0 or the
+//    Winsock error number, and never throws. Issuing overlapped I/O (0, WSA_IO_PENDING,
+//    or the error: then no completion comes), issuing RIO requests, an operation's final
+//    result, a feature probe's "not here". When one error is an outcome and every other
+//    is an error (WSAEWOULDBLOCK of a non-blocking call, WSAEOPNOTSUPP where a feature is
+//    missing, WAIT_TIMEOUT of a wait), failedWith(failed, errno, syscall) says whether the
+//    call failed with that one and throws WinsockError for any other; systemFailedWith is
+//    its kernel32 twin.
+//
+// Nothing else in sys/windows reads WSAGetLastError or GetLastError. `new WinsockError`
+// is written by hand only for an error number the code already holds (a timeout it
+// measured itself, SO_ERROR, an error a probe kept).
 
 import { ERRORS, FORMAT_MESSAGE_FROM_SYSTEM, FORMAT_MESSAGE_IGNORE_INSERTS, SOCKET_ERROR, WSA_OPERATION_ABORTED } from './constants.ts';
-import { isWindows, kernel32, ws2 } from './ffi.ts';
+import { INVALID_HANDLE, isWindows, kernel32, toHandle, ws2 } from './ffi.ts';
+import type { Handle } from './ffi.ts';
 
 export interface ErrorEndpoint {
   readonly address?: string;
@@ -44,30 +72,76 @@ export function lastError(): number {
 }
 
 /** GetLastError(), for kernel32 calls. */
-export function lastSystemError(): number {
+function lastSystemError(): number {
   return kernel32().GetLastError();
 }
 
-/**
- * socket2's `syscall!`: a Winsock return value, or a WinsockError with the last
- * Winsock error when it is SOCKET_ERROR.
- */
+// --- 1. Failure is an error ----------------------------------------------------------
+
+/** socket2's `syscall!`: Winsock's int result, or a WinsockError when it is SOCKET_ERROR. */
 export function check(rc: number, syscall: string, endpoint?: ErrorEndpoint): number {
   if (rc === SOCKET_ERROR) throw new WinsockError(syscall, lastError(), endpoint);
   return rc;
 }
 
-/** The same for kernel32's BOOL results, with GetLastError. */
-export function checkBool(ok: number, syscall: string): void {
-  if (ok === 0) throw new WinsockError(syscall, lastSystemError());
+/** A SOCKET result (WSASocketW, accept) as a Handle, or a WinsockError when it is INVALID_SOCKET. */
+export function checkSocket(value: number | bigint, syscall: string): Handle {
+  const handle = toHandle(value);
+  if (handle === INVALID_HANDLE) throw new WinsockError(syscall, lastError());
+  return handle;
+}
+
+/** A Winsock result with a failure value of its own (FALSE, RIO_INVALID_BUFFERID, RIO_INVALID_CQ): the value, or a WinsockError. */
+export function checkNot(value: number, failure: number, syscall: string): number {
+  if (value === failure) throw new WinsockError(syscall, lastError());
+  return value;
+}
+
+/** A kernel32 BOOL result: a WinsockError with GetLastError when it is FALSE. */
+export function checkBool(ok: number | boolean, syscall: string): void {
+  if (!ok) throw new WinsockError(syscall, lastSystemError());
+}
+
+/** A kernel32 HANDLE result as a Handle, or a WinsockError when it is NULL or INVALID_HANDLE_VALUE. */
+export function checkHandle(value: number | bigint, syscall: string): Handle {
+  const handle = toHandle(value);
+  if (handle === 0 || handle === INVALID_HANDLE) throw new WinsockError(syscall, lastSystemError());
+  return handle;
+}
+
+/** A call that returns its error number itself (0: success), as WSAStartup and GetAddrInfoW do. */
+export function checkErrno(errno: number, syscall: string, endpoint?: ErrorEndpoint): void {
+  if (errno !== 0) throw new WinsockError(syscall, errno, endpoint);
+}
+
+// --- 2. Failure is an outcome the caller handles --------------------------------------
+
+/**
+ * 0 when the call succeeded, else its Winsock error number. For an overlapped call: 0
+ * when it finished at once, WSA_IO_PENDING when its completion comes later, or the error
+ * it failed with (no completion will come).
+ */
+export function errnoIf(failed: boolean): number {
+  return failed ? lastError() : 0;
 }
 
 /**
- * An overlapped call's outcome: 0 when it finished at once, WSA_IO_PENDING when its
- * completion comes later, or the error it failed with (no completion will come).
+ * For a call where one Winsock error is an outcome: true when it failed with `errno`,
+ * false when it succeeded; any other failure throws WinsockError.
  */
-export function issued(failed: boolean): number {
-  return failed ? lastError() : 0;
+export function failedWith(failed: boolean, errno: number, syscall: string, endpoint?: ErrorEndpoint): boolean {
+  if (!failed) return false;
+  const actual = lastError();
+  if (actual === errno) return true;
+  throw new WinsockError(syscall, actual, endpoint);
+}
+
+/** failedWith for kernel32 calls (GetLastError). */
+export function systemFailedWith(failed: boolean, errno: number, syscall: string): boolean {
+  if (!failed) return false;
+  const actual = lastSystemError();
+  if (actual === errno) return true;
+  throw new WinsockError(syscall, actual);
 }
 
 const messageCache = new Map<number, string>();

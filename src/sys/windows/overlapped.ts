@@ -1,6 +1,7 @@
 // Overlapped Winsock calls and completion-port calls, typed. Each issue* function
 // returns 0 when the operation finished at once, WSA_IO_PENDING when the completion
-// will come later, or the Winsock error it failed with (no completion will come).
+// will come later, or the Winsock error it failed with (no completion will come):
+// error.ts's errnoIf, since the engine above handles each outcome. The port calls throw.
 // The memory the OS writes to after the call returns lives in an OverlappedSlot.
 
 import type { AddressFamily, SocketAddress } from '../../base/address.ts';
@@ -16,10 +17,10 @@ import {
   STATUS_NOT_IMPLEMENTED,
   WAIT_TIMEOUT,
 } from './constants.ts';
-import { check, checkBool, issued, lastError, lastSystemError, WinsockError } from './error.ts';
-import { addressOf, bindPointer, bufferAddress, EXTENSIONS, INVALID_HANDLE, kernel32, ntdll, offsetWithin, PinnedMemory, toHandle, ws2 } from './ffi.ts';
+import { check, checkBool, checkHandle, errnoIf, systemFailedWith } from './error.ts';
+import { addressOf, bindPointer, bufferAddress, EXTENSIONS, kernel32, ntdll, offsetWithin, PinnedMemory, ws2 } from './ffi.ts';
 import type { Handle, Pointer } from './ffi.ts';
-import { decodeSockaddr, encodeSockaddr, SOCKADDR_STORAGE_SIZE } from './sockaddr.ts';
+import { decodeSockaddr, SOCKADDR_STORAGE_SIZE, writeSockaddr } from './sockaddr.ts';
 
 /** sizeof(OVERLAPPED) on x64: Internal, InternalHigh, Offset, OffsetHigh, hEvent. */
 export const OVERLAPPED_SIZE = 32;
@@ -114,7 +115,7 @@ function setWsaBuf(slot: OverlappedSlot, data: PinnedMemory, length: number): vo
 /** WSARecv into `data[0, length)`. */
 export function issueRecv(handle: Handle, slot: OverlappedSlot, data: PinnedMemory, length: number): number {
   setWsaBuf(slot, data, length);
-  return issued(ws2().WSARecv(handle, addressOf(slot.wsabuf), 1, null, addressOf(slot.cells), slot.overlapped, null) === SOCKET_ERROR);
+  return errnoIf(ws2().WSARecv(handle, addressOf(slot.wsabuf), 1, null, addressOf(slot.cells), slot.overlapped, null) === SOCKET_ERROR);
 }
 
 /**
@@ -125,7 +126,7 @@ export function issueRecvInto(handle: Handle, slot: OverlappedSlot, target: Uint
   const wsabuf = slot.wsabuf.bytes;
   wsabuf.writeUInt32LE(target.byteLength, 0);
   wsabuf.writeBigUInt64LE(bufferAddress(target), 8);
-  return issued(ws2().WSARecv(handle, addressOf(slot.wsabuf), 1, null, addressOf(slot.cells), slot.overlapped, null) === SOCKET_ERROR);
+  return errnoIf(ws2().WSARecv(handle, addressOf(slot.wsabuf), 1, null, addressOf(slot.cells), slot.overlapped, null) === SOCKET_ERROR);
 }
 
 /**
@@ -139,7 +140,7 @@ export function issueSendGathered(handle: Handle, slot: OverlappedSlot, chunks: 
     bytes.writeUInt32LE(chunks[i]!.byteLength, 16 * i);
     bytes.writeBigUInt64LE(bufferAddress(chunks[i]!), 16 * i + 8);
   }
-  return issued(ws2().WSASend(handle, addressOf(array), chunks.length, null, 0, slot.overlapped, null) === SOCKET_ERROR);
+  return errnoIf(ws2().WSASend(handle, addressOf(array), chunks.length, null, 0, slot.overlapped, null) === SOCKET_ERROR);
 }
 
 /**
@@ -155,7 +156,7 @@ export function issueSendPieces(handle: Handle, slot: OverlappedSlot, data: Pinn
     bytes.writeBigUInt64LE(addressOf(data, offset), 16 * i + 8);
     offset += lengths[i]!;
   }
-  return issued(ws2().WSASend(handle, addressOf(array), lengths.length, null, 0, slot.overlapped, null) === SOCKET_ERROR);
+  return errnoIf(ws2().WSASend(handle, addressOf(array), lengths.length, null, 0, slot.overlapped, null) === SOCKET_ERROR);
 }
 
 /**
@@ -165,7 +166,7 @@ export function issueSendPieces(handle: Handle, slot: OverlappedSlot, data: Pinn
 export function issueRecvFrom(handle: Handle, slot: OverlappedSlot, data: PinnedMemory, length: number): number {
   setWsaBuf(slot, data, length);
   slot.cells.bytes.writeInt32LE(SOCKADDR_STORAGE_SIZE, 4);
-  return issued(
+  return errnoIf(
     ws2().WSARecvFrom(handle, addressOf(slot.wsabuf), 1, null, addressOf(slot.cells), addressOf(slot.addresses), addressOf(slot.cells, 4), slot.overlapped, null) === SOCKET_ERROR,
   );
 }
@@ -178,16 +179,15 @@ export function receivedFrom(slot: OverlappedSlot): SocketAddress | null {
 
 /** WSASendTo of `data[0, length)` to `address:port` (a literal of `family`); the target is kept in the slot. */
 export function issueSendTo(handle: Handle, slot: OverlappedSlot, data: PinnedMemory, length: number, family: AddressFamily, address: string, port: number): number {
-  const toLength = encodeSockaddr(slot.addresses.bytes, family, address, port);
-  if (toLength < 0) throw new TypeError(`${JSON.stringify(address)} is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address`);
+  const toLength = writeSockaddr(slot.addresses.bytes, family, address, port);
   setWsaBuf(slot, data, length);
-  return issued(ws2().WSASendTo(handle, addressOf(slot.wsabuf), 1, null, 0, addressOf(slot.addresses), toLength, slot.overlapped, null) === SOCKET_ERROR);
+  return errnoIf(ws2().WSASendTo(handle, addressOf(slot.wsabuf), 1, null, 0, addressOf(slot.addresses), toLength, slot.overlapped, null) === SOCKET_ERROR);
 }
 
 /** WSASend of `data[0, length)`. */
 export function issueSend(handle: Handle, slot: OverlappedSlot, data: PinnedMemory, length: number): number {
   setWsaBuf(slot, data, length);
-  return issued(ws2().WSASend(handle, addressOf(slot.wsabuf), 1, null, 0, slot.overlapped, null) === SOCKET_ERROR);
+  return errnoIf(ws2().WSASend(handle, addressOf(slot.wsabuf), 1, null, 0, slot.overlapped, null) === SOCKET_ERROR);
 }
 
 // The extension functions, fetched together once per process (the Microsoft TCP
@@ -202,8 +202,7 @@ function extensionsFor(handle: Handle): Extensions {
   const out: unknown[] = [null];
   const bytes = new Uint32Array(1);
   for (const [name, declaration] of Object.entries(EXTENSIONS)) {
-    const rc = ws2().WSAIoctlPointer(handle, SIO_GET_EXTENSION_FUNCTION_POINTER >>> 0, declaration.guid, 16, out, 8, bytes, null, null);
-    check(rc, 'WSAIoctl');
+    check(ws2().WSAIoctlPointer(handle, SIO_GET_EXTENSION_FUNCTION_POINTER >>> 0, declaration.guid, 16, out, 8, bytes, null, null), 'WSAIoctl');
     table[name] = bindPointer<unknown>(out[0], declaration as { prototype: string });
   }
   extensions = table as Extensions;
@@ -227,7 +226,7 @@ export function issueAccept(listener: Handle, acceptSocket: Handle, slot: Overla
     addressOf(slot.cells, 4),
     slot.overlapped,
   );
-  return issued(ok === 0);
+  return errnoIf(ok === 0);
 }
 
 /** The local and remote addresses AcceptEx wrote into the slot. */
@@ -250,9 +249,8 @@ export function acceptedAddresses(listener: Handle, slot: OverlappedSlot): { loc
 /** ConnectEx to `address:port` (the socket must be bound); the target is kept in the slot. */
 export function issueConnect(handle: Handle, slot: OverlappedSlot, family: AddressFamily, address: string, port: number): number {
   const connectEx = extensionsFor(handle).ConnectEx;
-  const length = encodeSockaddr(slot.addresses.bytes, family, address, port);
-  if (length < 0) throw new TypeError(`${JSON.stringify(address)} is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address`);
-  return issued(connectEx(handle, addressOf(slot.addresses), length, null, 0, null, slot.overlapped) === 0);
+  const length = writeSockaddr(slot.addresses.bytes, family, address, port);
+  return errnoIf(connectEx(handle, addressOf(slot.addresses), length, null, 0, null, slot.overlapped) === 0);
 }
 
 const handleCell = Buffer.alloc(8);
@@ -273,16 +271,13 @@ const flagsCell = new Uint32Array(1);
 
 /** The exact Winsock error of a finished operation on a socket that is still open (0 when it succeeded). */
 export function overlappedErrno(handle: Handle, slot: OverlappedSlot): number {
-  const ok = ws2().WSAGetOverlappedResult(handle, slot.overlapped, transferredCell, 0, flagsCell);
-  return ok ? 0 : lastError();
+  return errnoIf(!ws2().WSAGetOverlappedResult(handle, slot.overlapped, transferredCell, 0, flagsCell));
 }
 
 // --- Completion ports --------------------------------------------------------
 
 export function createPort(): Handle {
-  const handle = toHandle(kernel32().CreateIoCompletionPort(0xffffffffffffffffn, 0, 0, 1));
-  if (handle === 0 || handle === INVALID_HANDLE) throw new WinsockError('CreateIoCompletionPort', lastSystemError());
-  return handle;
+  return checkHandle(kernel32().CreateIoCompletionPort(0xffffffffffffffffn, 0, 0, 1), 'CreateIoCompletionPort');
 }
 
 export function closePort(port: Handle): void {
@@ -291,8 +286,7 @@ export function closePort(port: Handle): void {
 
 /** Associates a socket with a port; completions for it then carry `key`. */
 export function associate(handle: Handle, port: Handle, key: number): void {
-  const result = toHandle(kernel32().CreateIoCompletionPort(handle, port, key, 0));
-  if (result === 0 || result === INVALID_HANDLE) throw new WinsockError('CreateIoCompletionPort', lastSystemError());
+  checkHandle(kernel32().CreateIoCompletionPort(handle, port, key, 0), 'CreateIoCompletionPort');
 }
 
 export function setSkipCompletionOnSuccess(handle: Handle): void {
@@ -321,10 +315,8 @@ export function releaseFromPort(handle: Handle): boolean {
 /** GetQueuedCompletionStatusEx: how many entries were removed (0 on timeout). */
 export function dequeue(port: Handle, entries: PinnedMemory, count: number, removed: PinnedMemory, timeoutMs: number): number {
   removed.bytes.writeUInt32LE(0, 0);
-  if (kernel32().GetQueuedCompletionStatusEx(port, addressOf(entries), count, addressOf(removed), timeoutMs >>> 0, 0)) return removed.bytes.readUInt32LE(0);
-  const errno = lastSystemError();
-  if (errno === WAIT_TIMEOUT) return 0;
-  throw new WinsockError('GetQueuedCompletionStatusEx', errno);
+  const ok = kernel32().GetQueuedCompletionStatusEx(port, addressOf(entries), count, addressOf(removed), timeoutMs >>> 0, 0);
+  return systemFailedWith(!ok, WAIT_TIMEOUT, 'GetQueuedCompletionStatusEx') ? 0 : removed.bytes.readUInt32LE(0);
 }
 
 /**
@@ -352,7 +344,7 @@ export function postWake(port: Handle, key = 0): void {
   checkBool(kernel32().PostQueuedCompletionStatus(port, 0, key, null), 'PostQueuedCompletionStatus');
 }
 
-/** CancelIoEx(handle, NULL): cancels every pending operation on the handle, issued from any thread. */
+/** CancelIoEx(handle, NULL): cancels every pending operation on the handle, issued from any thread. Nothing to cancel is no error. */
 export function cancelAll(handle: Handle): void {
   kernel32().CancelIoEx(handle, null);
 }

@@ -17,12 +17,13 @@ import {
   RIO_INVALID_QUEUE,
   RIO_IOCP_COMPLETION,
   RIO_MSG_COMMIT_ONLY,
+  SIO_GET_MULTIPLE_EXTENSION_FUNCTION_POINTER,
   WSAEOPNOTSUPP,
 } from './constants.ts';
-import { errorName, lastError, WinsockError } from './error.ts';
-import { addressOf, bindRioTable, bufferAddress, RIO_FUNCTIONS, rioDouble } from './ffi.ts';
+import { check, checkNot, errnoIf, errorName, WinsockError } from './error.ts';
+import { addressOf, bindRioTable, bufferAddress, RIO_FUNCTIONS, rioDouble, ws2, WSAID_MULTIPLE_RIO } from './ffi.ts';
 import type { Handle, PinnedMemory, RioFunctions } from './ffi.ts';
-import { closeSocket, createSocket, fetchRioTable } from './net.ts';
+import { closeSocket, createSocket } from './socket.ts';
 import type { OverlappedSlot } from './overlapped.ts';
 
 // --- Layouts (x64, mswsockdef.h / mswsock.h) -----------------------------------------
@@ -61,9 +62,13 @@ function rioHandle(value: number | bigint, syscall: string): number {
 }
 
 /**
- * One RIO function table, bound. Methods take handles and pinned memory; each failing
- * call throws WinsockError, except receive/send/notify, which return the error number
- * (0 for success) so that the caller decides, and dequeue, which passes RIO_CORRUPT_CQ on.
+ * One RIO function table, bound. Methods take handles and pinned memory, and follow
+ * error.ts's idiom: setting up and resizing (registerBuffer, create*, resize*) fail with
+ * a WinsockError; the calls that issue work whose result comes later (receive, send,
+ * commit, notify) return 0 or the error number, and the caller decides (a request that
+ * fails at once gets no completion; RIONotify's WSAEALREADY means one is armed). dequeue
+ * returns a count, or RIO_CORRUPT_CQ. deregisterBuffer and closeCompletionQueue report
+ * nothing: RIO's own functions return void.
  */
 export class RioApi {
   readonly source: RioSource;
@@ -76,9 +81,7 @@ export class RioApi {
 
   /** RIORegisterBuffer over the backing store of `bytes` (a Buffer over a SharedArrayBuffer, never detached). */
   registerBuffer(bytes: Uint8Array): number {
-    const id = rioHandle(this.#f.RIORegisterBuffer(bufferAddress(bytes), bytes.byteLength), 'RIORegisterBuffer');
-    if (id === RIO_INVALID_BUFFERID) throw new WinsockError('RIORegisterBuffer', lastError());
-    return id;
+    return checkNot(rioHandle(this.#f.RIORegisterBuffer(bufferAddress(bytes), bytes.byteLength), 'RIORegisterBuffer'), RIO_INVALID_BUFFERID, 'RIORegisterBuffer');
   }
 
   deregisterBuffer(id: number): void {
@@ -88,8 +91,7 @@ export class RioApi {
   /** RIOCreateCompletionQueue; `notification` holds an RIO_NOTIFICATION_COMPLETION, or null for a polled queue. */
   createCompletionQueue(size: number, notification: PinnedMemory | null): number {
     const cq = rioHandle(this.#f.RIOCreateCompletionQueue(size, notification === null ? null : addressOf(notification)), 'RIOCreateCompletionQueue');
-    if (cq === RIO_INVALID_QUEUE) throw new WinsockError('RIOCreateCompletionQueue', lastError());
-    return cq;
+    return checkNot(cq, RIO_INVALID_QUEUE, 'RIOCreateCompletionQueue');
   }
 
   closeCompletionQueue(cq: number): void {
@@ -99,24 +101,23 @@ export class RioApi {
   /** RIOCreateRequestQueue with one data buffer per request (the Windows 8 rule). */
   createRequestQueue(socket: Handle, maxReceive: number, maxSend: number, receiveCq: number, sendCq: number, context: number): number {
     const rq = rioHandle(this.#f.RIOCreateRequestQueue(socket, maxReceive, 1, maxSend, 1, receiveCq, sendCq, context), 'RIOCreateRequestQueue');
-    if (rq === RIO_INVALID_QUEUE) throw new WinsockError('RIOCreateRequestQueue', lastError());
-    return rq;
+    return checkNot(rq, RIO_INVALID_QUEUE, 'RIOCreateRequestQueue');
   }
 
   /** RIOReceive of the RIO_BUF at the start of `buf`: 0, or the Winsock error (no completion will come). */
   receive(rq: number, buf: PinnedMemory, flags: number, context: number): number {
-    return this.#f.RIOReceive(rq, addressOf(buf), 1, flags, context) !== 0 ? 0 : lastError();
+    return errnoIf(this.#f.RIOReceive(rq, addressOf(buf), 1, flags, context) === 0);
   }
 
   /** RIOSend of the RIO_BUF at the start of `buf`: 0, or the Winsock error (no completion will come). */
   send(rq: number, buf: PinnedMemory, flags: number, context: number): number {
-    return this.#f.RIOSend(rq, addressOf(buf), 1, flags, context) !== 0 ? 0 : lastError();
+    return errnoIf(this.#f.RIOSend(rq, addressOf(buf), 1, flags, context) === 0);
   }
 
   /** RIO_MSG_COMMIT_ONLY: starts the deferred receives (or sends). 0, or the Winsock error. */
   commit(rq: number, send: boolean): number {
     const call = send ? this.#f.RIOSend : this.#f.RIOReceive;
-    return call(rq, null, 0, RIO_MSG_COMMIT_ONLY, 0) !== 0 ? 0 : lastError();
+    return errnoIf(call(rq, null, 0, RIO_MSG_COMMIT_ONLY, 0) === 0);
   }
 
   /** RIODequeueCompletion into `results` (RIORESULTs): how many, or RIO_CORRUPT_CQ. */
@@ -124,17 +125,17 @@ export class RioApi {
     return this.#f.RIODequeueCompletion(cq, addressOf(results), count);
   }
 
-  /** RIONotify: 0, or the error it returns (WSAEALREADY while one is pending). */
+  /** RIONotify: 0, or the error number it returns itself (WSAEALREADY while one is pending). */
   notify(cq: number): number {
     return this.#f.RIONotify(cq);
   }
 
   resizeCompletionQueue(cq: number, size: number): void {
-    if (this.#f.RIOResizeCompletionQueue(cq, size) === 0) throw new WinsockError('RIOResizeCompletionQueue', lastError());
+    checkNot(this.#f.RIOResizeCompletionQueue(cq, size), 0, 'RIOResizeCompletionQueue');
   }
 
   resizeRequestQueue(rq: number, maxReceive: number, maxSend: number): void {
-    if (this.#f.RIOResizeRequestQueue(rq, maxReceive, maxSend) === 0) throw new WinsockError('RIOResizeRequestQueue', lastError());
+    checkNot(this.#f.RIOResizeRequestQueue(rq, maxReceive, maxSend), 0, 'RIOResizeRequestQueue');
   }
 }
 
@@ -159,6 +160,19 @@ export function writePortNotification(memory: PinnedMemory, port: Handle, key: n
 }
 
 // --- Where the table comes from -------------------------------------------------------
+
+const bytesReturnedCell = new Uint32Array(1);
+
+/**
+ * WSAIoctl(SIO_GET_MULTIPLE_EXTENSION_FUNCTION_POINTER, WSAID_MULTIPLE_RIO) into `table`
+ * (an RIO_EXTENSION_FUNCTION_TABLE): 0 when the system filled it, else the Winsock error
+ * it answered with (WSAEOPNOTSUPP under Wine and before Windows 8): "no RIO here" is an
+ * answer, not a failure.
+ */
+export function fetchRioTable(handle: Handle, table: Uint8Array): number {
+  const code = SIO_GET_MULTIPLE_EXTENSION_FUNCTION_POINTER >>> 0;
+  return errnoIf(ws2().WSAIoctl(handle, code, WSAID_MULTIPLE_RIO, WSAID_MULTIPLE_RIO.byteLength, table, table.byteLength, bytesReturnedCell, null, null) !== 0);
+}
 
 /** The system's table, or the error its ioctl answered with. Probed once per process. */
 let system: { api: RioApi } | { error: WinsockError } | undefined;
@@ -242,7 +256,7 @@ export function useTestDouble(path: string): TestDouble {
   const library = rioDouble(path);
   const table = Buffer.alloc(RIO_EXTENSION_FUNCTION_TABLE.size);
   const returned = new Uint32Array(1);
-  if (library.RioDoubleGetTable(table, table.length, returned) !== 0) throw new WinsockError('RioDoubleGetTable', lastError());
+  check(library.RioDoubleGetTable(table, table.length, returned), 'RioDoubleGetTable');
   if (returned[0] !== RIO_EXTENSION_FUNCTION_TABLE.size) throw new Error(`the RIO test double returned ${returned[0]} bytes of table, expected ${RIO_EXTENSION_FUNCTION_TABLE.size}`);
   substitute = new RioApi(bindRioTable(table), 'test double');
   return {

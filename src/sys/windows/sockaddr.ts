@@ -1,4 +1,8 @@
-// SOCKADDR_IN / SOCKADDR_IN6 as bytes, encoded and decoded in TypeScript.
+// SOCKADDR_IN / SOCKADDR_IN6 and IN_ADDR / IN6_ADDR as bytes, encoded and decoded in
+// TypeScript. The callers in sys/windows pass addresses the layers above have checked
+// (the contract in sys/index.ts): they convert with writeSockaddr, inAddr and in6Addr,
+// which do not judge the literal again; a literal that does not parse there is a bug in
+// this package (an internal Error), never the user's (no TypeError).
 
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../../base/address.ts';
 import type { AddressFamily, SocketAddress } from '../../base/address.ts';
@@ -35,6 +39,27 @@ export function encodeSockaddr(out: Buffer, family: AddressFamily, address: stri
   out.set(parsed.bytes, 8);
   out.writeUInt32LE(parsed.scopeId, 24);
   return SOCKADDR_IN6_SIZE;
+}
+
+/** encodeSockaddr for a checked literal of `family`: the length used. */
+export function writeSockaddr(out: Buffer, family: AddressFamily, address: string, port: number): number {
+  const length = encodeSockaddr(out, family, address, port);
+  if (length < 0) unchecked(address, family);
+  return length;
+}
+
+/** IN_ADDR: the 4 bytes of a checked IPv4 literal, in network order. */
+export function inAddr(address: string): Uint8Array {
+  return parseIPv4(address) ?? unchecked(address, 'ipv4');
+}
+
+/** IN6_ADDR: the 16 bytes of a checked IPv6 literal (its zone is not part of them). */
+export function in6Addr(address: string): Uint8Array {
+  return parseIPv6(address)?.bytes ?? unchecked(address, 'ipv6');
+}
+
+function unchecked(address: string, family: AddressFamily): never {
+  throw new Error(`internal error: ${JSON.stringify(address)} reached sys/windows as an ${family} literal without being checked`);
 }
 
 /** Reads a SOCKADDR_IN or SOCKADDR_IN6; null for any other family. */
