@@ -8,14 +8,14 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AbortError, CompletionPort, Socket, SocketClosedError, SocketStateError, WinsockError } from '../src/index.ts';
-import type { Completion } from '../src/index.ts';
-import { pumpState } from '../src/iocp/async-io.ts';
-import { families, SocketTracker } from './support/sockets.ts';
-import type { FamilyCase } from './support/sockets.ts';
-import { linuxNodeOrSkip, startLinuxNode, unixToWine } from './support/linux-peer.ts';
+import { AbortError, CompletionPort, Socket, SocketClosedError, SocketStateError, WinsockError } from '../../../src/index.ts';
+import type { Completion } from '../../../src/index.ts';
+import { pumpState } from '../../../src/iocp/async-io.ts';
+import { families, SocketTracker } from '../../support/sockets.ts';
+import type { FamilyCase } from '../../support/sockets.ts';
+import { linuxNodeOrSkip, startLinuxNode, unixToWine } from '../../support/linux-peer.ts';
 
-const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 
 /** The size of datagram `i` (as test/fixtures/linux-udp-peer.mjs computes it): the largest, the smallest, then spread over [1, max]. */
 function sizeOf(i: number, max: number): number {

@@ -10,11 +10,11 @@ import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { CompletionPort, Socket, processHandleCount } from '../src/index.ts';
-import { portStats } from '../src/iocp/completion-port.ts';
-import { poolStats } from '../src/iocp/pools.ts';
-import { underWine } from './support/env.ts';
-import { families, SocketTracker, tcpPair } from './support/sockets.ts';
+import { CompletionPort, Socket, processHandleCount } from '../../../src/index.ts';
+import { portStats } from '../../../src/iocp/completion-port.ts';
+import { poolStats } from '../../../src/iocp/pools.ts';
+import { underWine } from '../../support/env.ts';
+import { families, SocketTracker, tcpPair } from '../../support/sockets.ts';
 
 const CYCLES = 20_000;
 const ASYNC_ROUND_TRIPS = 5_000;

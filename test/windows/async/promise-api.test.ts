@@ -10,18 +10,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AbortError, Socket, SocketClosedError, WinsockError } from '../src/index.ts';
-import type { ConnectOptions } from '../src/index.ts';
-import { pumpState } from '../src/iocp/async-io.ts';
-import { pattern, sha256 } from './support/data.ts';
-import { exited } from './support/processes.ts';
-import { underWine, wineName } from './support/env.ts';
-import { skipUnder } from './support/skip.ts';
-import { families, SocketTracker } from './support/sockets.ts';
-import type { FamilyCase } from './support/sockets.ts';
-import { linuxNodeOrSkip, startLinuxNode, unixToWine } from './support/linux-peer.ts';
+import { AbortError, Socket, SocketClosedError, WinsockError } from '../../../src/index.ts';
+import type { ConnectOptions } from '../../../src/index.ts';
+import { pumpState } from '../../../src/iocp/async-io.ts';
+import { pattern, sha256 } from '../../support/data.ts';
+import { exited } from '../../support/processes.ts';
+import { underWine, wineName } from '../../support/env.ts';
+import { skipUnder } from '../../support/skip.ts';
+import { families, SocketTracker } from '../../support/sockets.ts';
+import type { FamilyCase } from '../../support/sockets.ts';
+import { linuxNodeOrSkip, startLinuxNode, unixToWine } from '../../support/linux-peer.ts';
 
-const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 
 /**
  * Connects to a listener with a backlog of 0 until a connect fails, and returns that

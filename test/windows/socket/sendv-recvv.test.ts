@@ -4,10 +4,10 @@
 // comes, never concatenated). npm test runs this file on both engines.
 
 import { expect } from 'chai';
-import { AbortError, Socket, SocketClosedError, WinsockError } from '../src/index.ts';
-import { pumpState } from '../src/iocp/async-io.ts';
-import { pattern, sha256 } from './support/data.ts';
-import { expectWinsockError, families, SocketTracker, tcpPair } from './support/sockets.ts';
+import { AbortError, Socket, SocketClosedError, WinsockError } from '../../../src/index.ts';
+import { pumpState } from '../../../src/iocp/async-io.ts';
+import { pattern, sha256 } from '../../support/data.ts';
+import { expectWinsockError, families, SocketTracker, tcpPair } from '../../support/sockets.ts';
 
 describe('scatter/gather', function () {
   const tracker = new SocketTracker();

@@ -2,10 +2,10 @@
 // Windows, argument checks before any native call, and address-sharing rules.
 
 import { expect } from 'chai';
-import { Socket, SocketStateError, WinsockError, constants } from '../src/index.ts';
-import { underWine, underWineBefore, wineName } from './support/env.ts';
-import { needsRealWindows, skipUnder } from './support/skip.ts';
-import { expectWinsockError, families, recvText, SocketTracker, tcpPair } from './support/sockets.ts';
+import { Socket, SocketStateError, WinsockError, constants } from '../../../src/index.ts';
+import { underWine, underWineBefore, wineName } from '../../support/env.ts';
+import { needsRealWindows, skipUnder } from '../../support/skip.ts';
+import { expectWinsockError, families, recvText, SocketTracker, tcpPair } from '../../support/sockets.ts';
 
 // Windows 10 1709+ reads the keep-alive timings back in seconds through these.
 const TCP_KEEPIDLE = 3;

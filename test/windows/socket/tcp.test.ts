@@ -2,9 +2,9 @@
 // stream, resets, refusals, timeouts, non-blocking calls and host names.
 
 import { expect } from 'chai';
-import { EndOfStreamError, Socket, WinsockError, constants, lookup, poll } from '../src/index.ts';
-import { underWine } from './support/env.ts';
-import { expectWinsockError, families, recvText, SocketTracker, tcpPair, thrownBy } from './support/sockets.ts';
+import { EndOfStreamError, Socket, WinsockError, constants, lookup, poll } from '../../../src/index.ts';
+import { underWine } from '../../support/env.ts';
+import { expectWinsockError, families, recvText, SocketTracker, tcpPair, thrownBy } from '../../support/sockets.ts';
 
 /** Waits (up to 5 s) until `socket` has something to read. */
 function waitReadable(socket: Socket): void {

@@ -2,9 +2,9 @@
 // the socket is left exactly as it was and still works afterwards.
 
 import { expect } from 'chai';
-import { CompletionPort, Socket, WinsockError, lookup, poll } from '../src/index.ts';
-import type { SocketAddressInput } from '../src/index.ts';
-import { families, SocketTracker, tcpPair, thrownBy } from './support/sockets.ts';
+import { CompletionPort, Socket, WinsockError, lookup, poll } from '../../../src/index.ts';
+import type { SocketAddressInput } from '../../../src/index.ts';
+import { families, SocketTracker, tcpPair, thrownBy } from '../../support/sockets.ts';
 
 type Bad = [label: string, value: unknown, error: typeof TypeError | typeof RangeError];
 

@@ -11,12 +11,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { asyncEngine, Socket } from '../src/index.ts';
-import { pumpState } from '../src/iocp/async-io.ts';
-import { exitCodeOrSkip } from './support/processes.ts';
-import { SocketTracker } from './support/sockets.ts';
+import { asyncEngine, Socket } from '../../../src/index.ts';
+import { pumpState } from '../../../src/iocp/async-io.ts';
+import { exitCodeOrSkip } from '../../support/processes.ts';
+import { SocketTracker } from '../../support/sockets.ts';
 
-const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 const forcedPump = process.env.WINSOCK_FFI_ENGINE === 'worker-pump';
 /** node.exe under Wine takes seconds to start: generous, since a hang is what is tested. */
 const START_MS = 60000;
@@ -87,7 +87,7 @@ describe(`Promise API engine (${forcedPump ? 'worker pump, forced' : 'as chosen'
   it('a worker thread gets the worker pump, and its Promise API works', async function () {
     const code = `
       const { parentPort } = require('node:worker_threads');
-      import(${JSON.stringify(new URL('../src/index.ts', import.meta.url).href)}).then(async ({ asyncEngine, Socket }) => {
+      import(${JSON.stringify(new URL('../../../src/index.ts', import.meta.url).href)}).then(async ({ asyncEngine, Socket }) => {
         const listener = Socket.listen({ address: '127.0.0.1', port: 0 });
         const [server, client] = await Promise.all([listener.acceptAsync(), Socket.connectAsync(listener.localAddress)]);
         await client.sendAsync('from the worker');

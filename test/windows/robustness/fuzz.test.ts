@@ -38,9 +38,9 @@ import {
   SocketStream,
   WinsockError,
   wineVersion,
-} from '../src/index.ts';
-import { portStats } from '../src/iocp/completion-port.ts';
-import { underWine } from './support/env.ts';
+} from '../../../src/index.ts';
+import { portStats } from '../../../src/iocp/completion-port.ts';
+import { underWine } from '../../support/env.ts';
 
 const RUNS = Number(process.env.WINSOCK_FFI_FUZZ_RUNS ?? 200);
 

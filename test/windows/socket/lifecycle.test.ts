@@ -2,10 +2,10 @@
 // a closed socket refuses every call before anything reaches ws2_32.
 
 import { expect } from 'chai';
-import { Socket, SocketClosedError, SocketStateError, WinsockError, constants } from '../src/index.ts';
-import * as sys from '../src/sys/index.ts';
-import { skipUnder } from './support/skip.ts';
-import { families, isOpenSocket, outcomeOf, SocketTracker, staleClaims, tcpPair, thrownBy } from './support/sockets.ts';
+import { Socket, SocketClosedError, SocketStateError, WinsockError, constants } from '../../../src/index.ts';
+import * as sys from '../../../src/sys/index.ts';
+import { skipUnder } from '../../support/skip.ts';
+import { families, isOpenSocket, outcomeOf, SocketTracker, staleClaims, tcpPair, thrownBy } from '../../support/sockets.ts';
 
 describe('Socket lifecycle', function () {
   const tracker = new SocketTracker();

@@ -2,8 +2,8 @@
 // non-blocking receive, and what Windows reports for datagram-specific errors.
 
 import { expect } from 'chai';
-import { Socket, SocketStateError, poll } from '../src/index.ts';
-import { expectWinsockError, families, SocketTracker } from './support/sockets.ts';
+import { Socket, SocketStateError, poll } from '../../../src/index.ts';
+import { expectWinsockError, families, SocketTracker } from '../../support/sockets.ts';
 
 describe('UDP sockets', function () {
   const tracker = new SocketTracker();

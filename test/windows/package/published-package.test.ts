@@ -7,11 +7,11 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as source from '../src/index.ts';
-import { NODE_MAJORS } from '../scripts/harness/packages.ts';
-import { exited } from './support/processes.ts';
+import * as source from '../../../src/index.ts';
+import { NODE_MAJORS } from '../../../scripts/harness/packages.ts';
+import { exited } from '../../support/processes.ts';
 
-const root = new URL('../', import.meta.url);
+const root = new URL('../../../', import.meta.url);
 const packageJson = JSON.parse(fs.readFileSync(new URL('package.json', root), 'utf8')) as {
   main: string;
   types: string;

@@ -2,9 +2,9 @@
 // several sockets at once, and its argument checks.
 
 import { expect } from 'chai';
-import { Socket, SocketClosedError, poll } from '../src/index.ts';
-import type { PollResult } from '../src/index.ts';
-import { families, SocketTracker, tcpPair } from './support/sockets.ts';
+import { Socket, SocketClosedError, poll } from '../../../src/index.ts';
+import type { PollResult } from '../../../src/index.ts';
+import { families, SocketTracker, tcpPair } from '../../support/sockets.ts';
 
 function flags(result: PollResult): Omit<PollResult, 'socket'> {
   const { readable, writable, hangup, error } = result;

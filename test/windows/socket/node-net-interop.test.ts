@@ -13,10 +13,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { Socket, poll } from '../src/index.ts';
-import { families, SocketTracker } from './support/sockets.ts';
+import { Socket, poll } from '../../../src/index.ts';
+import { families, SocketTracker } from '../../support/sockets.ts';
 
-const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
+const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures');
 
 function startFixture(name: string, args: string[]): { child: ChildProcess; exit: Promise<number | null> } {
   const child = spawn(process.execPath, [path.join(fixtures, name), ...args], { stdio: 'ignore', windowsHide: true });

@@ -3,10 +3,10 @@
 // connection carries data.
 
 import { expect } from 'chai';
-import { Socket, SocketStateError, loopbackFastPathSupported } from '../src/index.ts';
-import { underWine, wineName } from './support/env.ts';
-import { skipUnder } from './support/skip.ts';
-import { families, recvText, SocketTracker, tcpPair, thrownBy } from './support/sockets.ts';
+import { Socket, SocketStateError, loopbackFastPathSupported } from '../../../src/index.ts';
+import { underWine, wineName } from '../../support/env.ts';
+import { skipUnder } from '../../support/skip.ts';
+import { families, recvText, SocketTracker, tcpPair, thrownBy } from '../../support/sockets.ts';
 
 const NO_FAST_PATH_UNDER_WINE = `needs real Windows: ${wineName} has no SIO_LOOPBACK_FAST_PATH`;
 

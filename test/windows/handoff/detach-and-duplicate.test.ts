@@ -16,15 +16,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { Socket, SocketClosedError, SocketStateError, WinsockError } from '../src/index.ts';
-import { pumpState } from '../src/iocp/async-io.ts';
-import * as sys from '../src/sys/index.ts';
-import { exited } from './support/processes.ts';
-import { underWine, wineName } from './support/env.ts';
-import { needsRealWindows, skipUnder } from './support/skip.ts';
-import { families, isOpenSocket, outcomeOf, SocketTracker, staleClaims, tcpPair, thrownBy } from './support/sockets.ts';
+import { Socket, SocketClosedError, SocketStateError, WinsockError } from '../../../src/index.ts';
+import { pumpState } from '../../../src/iocp/async-io.ts';
+import * as sys from '../../../src/sys/index.ts';
+import { exited } from '../../support/processes.ts';
+import { underWine, wineName } from '../../support/env.ts';
+import { needsRealWindows, skipUnder } from '../../support/skip.ts';
+import { families, isOpenSocket, outcomeOf, SocketTracker, staleClaims, tcpPair, thrownBy } from '../../support/sockets.ts';
 
-const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 const NO_MOVE = `${wineName} cannot take a handle off its completion port (FileReplaceCompletionInformation: STATUS_NOT_IMPLEMENTED)`;
 /** node.exe under Wine takes seconds to start. */
 const START_MS = 60000;
@@ -44,7 +44,7 @@ interface WorkerReport {
 async function inWorker(handle: bigint): Promise<WorkerReport> {
   const code = `
     const { parentPort, workerData } = require('node:worker_threads');
-    import(${JSON.stringify(new URL('../src/index.ts', import.meta.url).href)}).then(async ({ asyncEngine, Socket }) => {
+    import(${JSON.stringify(new URL('../../../src/index.ts', import.meta.url).href)}).then(async ({ asyncEngine, Socket }) => {
       const socket = Socket.fromHandle(workerData.handle);
       const report = { engine: asyncEngine().name };
       try {

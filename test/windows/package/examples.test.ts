@@ -8,9 +8,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { exitCodeOrSkip } from './support/processes.ts';
+import { exitCodeOrSkip } from '../../support/processes.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const examplesDir = path.join(root, 'examples');
 /** Generous: under Wine every Winsock call is a wineserver round trip, on a shared 2-core machine. */
 const EXIT_WITHIN_MS = 150_000;

@@ -17,12 +17,12 @@ import {
   SocketClosedError,
   SocketStateError,
   WinsockError,
-} from '../src/index.ts';
-import type { RioRequestKind } from '../src/index.ts';
-import * as sys from '../src/sys/index.ts';
-import { underWine, wineName } from './support/env.ts';
-import { skipUnder } from './support/skip.ts';
-import { thrownBy } from './support/sockets.ts';
+} from '../../../src/index.ts';
+import type { RioRequestKind } from '../../../src/index.ts';
+import * as sys from '../../../src/sys/index.ts';
+import { underWine, wineName } from '../../support/env.ts';
+import { skipUnder } from '../../support/skip.ts';
+import { thrownBy } from '../../support/sockets.ts';
 
 const doublePath = process.env.WINSOCK_FFI_RIO_DOUBLE;
 const NO_DOUBLE = 'the RIO test double was not built (no MinGW-w64; WINSOCK_FFI_RIO_DOUBLE is unset)';

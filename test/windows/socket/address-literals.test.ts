@@ -4,9 +4,9 @@
 
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { Socket, constants, formatIPv4, formatIPv6, lookup, parseIPv4, parseIPv6 } from '../src/index.ts';
-import { bytes16 } from './support/address-arbitraries.ts';
-import { SocketTracker } from './support/sockets.ts';
+import { Socket, constants, formatIPv4, formatIPv6, lookup, parseIPv4, parseIPv6 } from '../../../src/index.ts';
+import { bytes16 } from '../../support/address-arbitraries.ts';
+import { SocketTracker } from '../../support/sockets.ts';
 
 describe('address literals', function () {
   describe('agreement with the system', function () {

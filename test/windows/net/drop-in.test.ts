@@ -12,15 +12,15 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorMap } from 'node:util';
-import { createConnection, createServer, serve, Socket, SocketStream } from '../src/index.ts';
-import type { NodeSystemError, Server } from '../src/index.ts';
+import { createConnection, createServer, serve, Socket, SocketStream } from '../../../src/index.ts';
+import type { NodeSystemError, Server } from '../../../src/index.ts';
 import { Agent as UndiciAgent, request as undiciRequest } from 'undici';
 import WebSocket, { WebSocketServer } from 'ws';
-import { linuxNodeOrSkip, startResetClients } from './support/linux-peer.ts';
-import { exited } from './support/processes.ts';
-import { SocketTracker } from './support/sockets.ts';
+import { linuxNodeOrSkip, startResetClients } from '../../support/linux-peer.ts';
+import { exited } from '../../support/processes.ts';
+import { SocketTracker } from '../../support/sockets.ts';
 
-const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 
 /** Node's errno for a libuv error name on this platform (-4078 for ECONNREFUSED on Windows). */
 function nodeErrno(code: string): number {

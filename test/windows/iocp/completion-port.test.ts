@@ -3,12 +3,12 @@
 // in flight; pooled memory.
 
 import { expect } from 'chai';
-import { CompletionPort, Operation, Socket, SocketClosedError, SocketStateError, WinsockError } from '../src/index.ts';
-import type { Completion } from '../src/index.ts';
-import { poolStats } from '../src/iocp/pools.ts';
-import { pattern, sha256 } from './support/data.ts';
-import { families, SocketTracker, thrownBy } from './support/sockets.ts';
-import type { FamilyCase } from './support/sockets.ts';
+import { CompletionPort, Operation, Socket, SocketClosedError, SocketStateError, WinsockError } from '../../../src/index.ts';
+import type { Completion } from '../../../src/index.ts';
+import { poolStats } from '../../../src/iocp/pools.ts';
+import { pattern, sha256 } from '../../support/data.ts';
+import { families, SocketTracker, thrownBy } from '../../support/sockets.ts';
+import type { FamilyCase } from '../../support/sockets.ts';
 
 type Collect = (port: CompletionPort) => Completion[] | Promise<Completion[]>;
 

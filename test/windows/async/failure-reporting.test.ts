@@ -6,9 +6,9 @@
 import { expect } from 'chai';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { AbortError, BufferDetachedError, CompletionPort, Socket, SocketStateError, WinsockError } from '../src/index.ts';
-import type { Completion } from '../src/index.ts';
-import { SocketTracker } from './support/sockets.ts';
+import { AbortError, BufferDetachedError, CompletionPort, Socket, SocketStateError, WinsockError } from '../../../src/index.ts';
+import type { Completion } from '../../../src/index.ts';
+import { SocketTracker } from '../../support/sockets.ts';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;

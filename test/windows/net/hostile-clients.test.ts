@@ -15,12 +15,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastify from 'fastify';
-import { serve, SocketStream } from '../src/index.ts';
-import type { Server } from '../src/index.ts';
-import { exited } from './support/processes.ts';
-import { linuxNodeOrSkip, startLinuxNode, unixToWine } from './support/linux-peer.ts';
+import { serve, SocketStream } from '../../../src/index.ts';
+import type { Server } from '../../../src/index.ts';
+import { exited } from '../../support/processes.ts';
+import { linuxNodeOrSkip, startLinuxNode, unixToWine } from '../../support/linux-peer.ts';
 
-const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 /** node.exe under Wine takes seconds to start, and Linux clients are started through Wine too. */
 const START_MS = 60000;
 

@@ -5,13 +5,13 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Socket, SocketStream, WinsockError, constants } from '../src/index.ts';
-import type { NodeSystemError } from '../src/index.ts';
-import { pumpState } from '../src/iocp/async-io.ts';
-import { pattern, sha256 } from './support/data.ts';
-import { linuxNodeOrSkip, startResetClients } from './support/linux-peer.ts';
-import { families, SocketTracker } from './support/sockets.ts';
-import type { FamilyCase } from './support/sockets.ts';
+import { Socket, SocketStream, WinsockError, constants } from '../../../src/index.ts';
+import type { NodeSystemError } from '../../../src/index.ts';
+import { pumpState } from '../../../src/iocp/async-io.ts';
+import { pattern, sha256 } from '../../support/data.ts';
+import { linuxNodeOrSkip, startResetClients } from '../../support/linux-peer.ts';
+import { families, SocketTracker } from '../../support/sockets.ts';
+import type { FamilyCase } from '../../support/sockets.ts';
 
 async function streamPair(tracker: SocketTracker, fam: FamilyCase): Promise<{ client: Socket; server: Socket }> {
   const listener = tracker.track(Socket.listen({ address: fam.loopback, port: 0 }));

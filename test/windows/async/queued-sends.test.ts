@@ -3,8 +3,8 @@
 // net.Socket.write keeps the caller's Buffer), so a change made meanwhile is what goes out.
 
 import { expect } from 'chai';
-import { Socket } from '../src/index.ts';
-import { families, SocketTracker, tcpPair } from './support/sockets.ts';
+import { Socket } from '../../../src/index.ts';
+import { families, SocketTracker, tcpPair } from '../../support/sockets.ts';
 
 describe('sendAsync data', function () {
   const tracker = new SocketTracker();

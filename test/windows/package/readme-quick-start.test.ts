@@ -7,9 +7,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { underWine } from './support/env.ts';
+import { underWine } from '../../support/env.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const readmePath = path.join(root, 'README.md');
 const QUICKSTART_FENCE = /^```ts quickstart[ \t]*\r?\n([\s\S]*?)^```[ \t]*$/m;
 
