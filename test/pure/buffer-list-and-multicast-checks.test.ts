@@ -1,12 +1,12 @@
-// Pure argument checks of the issue #11 calls (sendv/recvv/sendAsync arrays, multicast
-// groups and interfaces): TypeError for the wrong kind, RangeError out of range, each
-// value read once. No Winsock: runs on Linux node as well as under Wine.
+// Argument checks of buffer lists (sendv/recvv, sendAsync with an array), multicast groups
+// and interfaces (src/checks.ts): TypeError for the wrong kind, RangeError out of range,
+// each value read once. No Winsock: runs on Linux node as well as under Wine.
 
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { checkBufferList, checkInterface, checkMulticastGroup, MAX_BUFFERS } from '../../src/checks.ts';
 
-describe('issue #11 argument checks (pure)', function () {
+describe('argument checks of buffer lists, multicast groups and interfaces (pure)', function () {
   it('checkBufferList: an array of views, each element read once, written into the scratch array', function () {
     const into: Uint8Array[] = [new Uint8Array(9)];
     const a = Buffer.from('ab');

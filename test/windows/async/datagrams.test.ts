@@ -1,7 +1,8 @@
 // Overlapped UDP: recvFromAsync / sendToAsync (WSARecvFrom / WSASendTo) on the Promise
 // API's engine, both families, on loopback and against a Linux-native peer; and
-// CompletionPort.recvFrom / sendTo on a port of one's own. npm test runs this file on
-// both engines (the event loop, then the worker pump).
+// CompletionPort.recvFrom / sendTo on a port of one's own. It lives in
+// test/windows/async/, so npm test runs it on both engines (the event loop, then the
+// worker pump).
 
 import { expect } from 'chai';
 import type { ChildProcess } from 'node:child_process';

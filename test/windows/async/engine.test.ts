@@ -1,7 +1,7 @@
 // The Promise API's engine: which one runs, that it never holds libuv's threadpool, and
-// that a process with operations pending still ends at once however it ends. npm test
-// runs this file twice: on the engine Node's main thread picks (the event loop), and with
-// WINSOCK_FFI_ENGINE=worker-pump, which the fixtures inherit.
+// that a process with operations pending still ends at once however it ends. It lives in
+// test/windows/async/, so npm test runs it twice: on the engine Node's main thread picks
+// (the event loop), and with WINSOCK_FFI_ENGINE=worker-pump, which the fixtures inherit.
 
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';

@@ -3,8 +3,8 @@
 // socket that already did async I/O is on this thread's completion port: detach() and
 // duplicate() take it off first (NtSetInformationFile FileReplaceCompletionInformation,
 // Windows 8.1+), which Wine 8 cannot do (STATUS_NOT_IMPLEMENTED); there the handle keeps
-// its synchronous calls elsewhere and its Promise API only here. npm test runs this file
-// on both engines. Ownership on the way in: a handle a Socket here owns is never closed by
+// its synchronous calls elsewhere and its Promise API only here. It lives in
+// test/windows/handoff/, so npm test runs it on both engines. Ownership on the way in: a handle a Socket here owns is never closed by
 // a take-over that fails (one info taken twice, an info that names what it should not), and
 // a new handle that cannot be claimed is closed, not leaked.
 

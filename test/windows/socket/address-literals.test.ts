@@ -1,6 +1,6 @@
 // Address literals against the system: GetAddrInfoW's numeric parser and what
 // getsockname()/getpeername() report. The pure parsing and formatting tests, which
-// also run on Linux node, are in test/pure/address.test.ts.
+// also run on Linux node, are in test/pure/address-literals.test.ts.
 
 import { expect } from 'chai';
 import fc from 'fast-check';

@@ -2,7 +2,7 @@
 // net.SocketAddress, which prints addresses as net.Socket's remoteAddress does), with
 // fast-check generating the inputs. Pure TypeScript:
 // `npm test` runs this folder on Linux node too, without Wine. The system's own parser
-// is compared in test/address.test.ts.
+// is compared in test/windows/socket/address-literals.test.ts.
 
 import { expect } from 'chai';
 import fc from 'fast-check';
