@@ -20,12 +20,12 @@ import { Socket, SocketClosedError, SocketStateError, WinsockError } from '../..
 import { pumpState } from '../../../src/iocp/async-io.ts';
 import * as sys from '../../../src/sys/index.ts';
 import { exited } from '../../support/processes.ts';
-import { underWine, wineName } from '../../support/env.ts';
-import { needsRealWindows, skipUnder } from '../../support/skip.ts';
+import { underWine } from '../../support/env.ts';
+import { realWindowsOnly, skipUnder } from '../../support/skip.ts';
 import { families, isOpenSocket, outcomeOf, SocketTracker, staleClaims, tcpPair, thrownBy } from '../../support/sockets.ts';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url));
-const NO_MOVE = `${wineName} cannot take a handle off its completion port (FileReplaceCompletionInformation: STATUS_NOT_IMPLEMENTED)`;
+const NO_MOVE = 'cannot take a handle off its completion port (FileReplaceCompletionInformation: STATUS_NOT_IMPLEMENTED)';
 /** node.exe under Wine takes seconds to start. */
 const START_MS = 60000;
 
@@ -175,7 +175,7 @@ describe('handing a socket to a worker thread or another process', function () {
     });
 
     it('a real worker thread takes over a socket that already did async I/O here and uses the Promise API', async function () {
-      skipUnder(this, underWine, needsRealWindows(NO_MOVE));
+      realWindowsOnly(this, NO_MOVE);
       const { client, server } = await pair(true);
       const working = inWorker(server.detach());
       expect(await readText(client, 15)).to.equal('from the worker');
@@ -260,7 +260,7 @@ describe('handing a socket to a worker thread or another process', function () {
     });
 
     it('a socket that already did async I/O here goes to a child process, which uses the Promise API', async function () {
-      skipUnder(this, underWine, needsRealWindows(NO_MOVE));
+      realWindowsOnly(this, NO_MOVE);
       const { client, server } = await pair(true);
       const report = await toChild(server);
       server.close();

@@ -20,13 +20,13 @@ import {
 } from '../../../src/index.ts';
 import type { RioRequestKind } from '../../../src/index.ts';
 import * as sys from '../../../src/sys/index.ts';
-import { underWine, wineName } from '../../support/env.ts';
-import { skipUnder } from '../../support/skip.ts';
+import { underWine } from '../../support/env.ts';
+import { realWindowsOnly, skipUnder } from '../../support/skip.ts';
 import { thrownBy } from '../../support/sockets.ts';
 
 const doublePath = process.env.WINSOCK_FFI_RIO_DOUBLE;
 const NO_DOUBLE = 'the RIO test double was not built (no MinGW-w64; WINSOCK_FFI_RIO_DOUBLE is unset)';
-const NO_RIO_UNDER_WINE = `needs real Windows: ${wineName} has no Registered I/O (WSAIoctl(SIO_GET_MULTIPLE_EXTENSION_FUNCTION_POINTER, WSAID_MULTIPLE_RIO) answers WSAEOPNOTSUPP)`;
+const NO_RIO_UNDER_WINE = 'has no Registered I/O (WSAIoctl(SIO_GET_MULTIPLE_EXTENSION_FUNCTION_POINTER, WSAID_MULTIPLE_RIO) answers WSAEOPNOTSUPP)';
 const WSA_OPERATION_ABORTED = 995;
 
 /** The SDK's numbers (mswsock.h, mswsockdef.h), x64. */
@@ -672,7 +672,7 @@ describe('Registered I/O', function () {
     const opened = new Opened();
 
     beforeEach(function () {
-      skipUnder(this, underWine, NO_RIO_UNDER_WINE);
+      realWindowsOnly(this, NO_RIO_UNDER_WINE);
       skipUnder(this, !registeredIoSupported(), `needs Registered I/O: this system answers ${registeredIoUnavailableBecause()}`);
       sys.rio.useSystemTable();
     });

@@ -4,11 +4,10 @@
 
 import { expect } from 'chai';
 import { Socket, SocketStateError, loopbackFastPathSupported } from '../../../src/index.ts';
-import { underWine, wineName } from '../../support/env.ts';
-import { skipUnder } from '../../support/skip.ts';
+import { underWine } from '../../support/env.ts';
+import { realWindowsOnly } from '../../support/skip.ts';
 import { families, recvText, SocketTracker, tcpPair, thrownBy } from '../../support/sockets.ts';
 
-const NO_FAST_PATH_UNDER_WINE = `needs real Windows: ${wineName} has no SIO_LOOPBACK_FAST_PATH`;
 
 function expectTooLate(fn: () => unknown): void {
   const error = thrownBy(fn);
@@ -47,7 +46,7 @@ describe('TCP loopback fast path', function () {
 
   for (const fam of families) {
     it(`echoes over a connection with the fast path on both ends (${fam.family})`, function () {
-      skipUnder(this, underWine, NO_FAST_PATH_UNDER_WINE);
+      realWindowsOnly(this, 'has no SIO_LOOPBACK_FAST_PATH');
       const listener = tracker.track(Socket.listen({ address: fam.loopback, port: 0 }, { loopbackFastPath: true }));
       const client = tracker.track(Socket.connect(listener.localAddress, { loopbackFastPath: true, noDelay: true }));
       const server = tracker.track(listener.accept());

@@ -3,8 +3,8 @@
 
 import { expect } from 'chai';
 import { Socket, SocketStateError, WinsockError, constants } from '../../../src/index.ts';
-import { underWine, underWineBefore, wineName } from '../../support/env.ts';
-import { needsRealWindows, skipUnder } from '../../support/skip.ts';
+import { underWine, underWineBefore } from '../../support/env.ts';
+import { realWindowsOnly, skipUnder } from '../../support/skip.ts';
 import { expectWinsockError, families, recvText, SocketTracker, tcpPair } from '../../support/sockets.ts';
 
 // Windows 10 1709+ reads the keep-alive timings back in seconds through these.
@@ -129,7 +129,7 @@ describe('Socket options', function () {
 
     it('the timings read back through TCP_KEEPIDLE / TCP_KEEPINTVL', function () {
       // Wine 9.4 added them: Wine 10 runs this test.
-      skipUnder(this, underWineBefore(10), needsRealWindows(`${wineName} has no TCP_KEEPIDLE / TCP_KEEPINTVL (WSAENOPROTOOPT); Wine 10 has them`));
+      realWindowsOnly(this, 'has no TCP_KEEPIDLE / TCP_KEEPINTVL (WSAENOPROTOOPT); Wine 10 has them', { orWine: 10 });
       const { client } = tcpPair(tracker, families[0]!);
       client.setKeepAlive(true, { idleMs: 7000, intervalMs: 3000 });
       expect(client.getOption(constants.IPPROTO_TCP, TCP_KEEPIDLE).readInt32LE(0)).to.equal(7);
@@ -390,7 +390,7 @@ describe('Socket options', function () {
       const socket = tcp();
       socket.setReuseUnicastPort(true);
       expect(() => socket.setReuseUnicastPort(1 as unknown as boolean)).to.throw(TypeError);
-      skipUnder(this, underWine, needsRealWindows(`${wineName} accepts SO_REUSE_UNICASTPORT but cannot read it back (getsockopt: WSAENOPROTOOPT)`));
+      realWindowsOnly(this, 'accepts SO_REUSE_UNICASTPORT but cannot read it back (getsockopt: WSAENOPROTOOPT)');
       expect(socket.getReuseUnicastPort()).to.equal(true);
       socket.setReuseUnicastPort(false);
       expect(socket.getReuseUnicastPort()).to.equal(false);
@@ -407,7 +407,7 @@ describe('Socket options', function () {
         expectWinsockError(() => socket.setKeepAliveProbes(5), 'WSAENOPROTOOPT', 'setsockopt');
       }
       // Wine 9.4 added it: Wine 10 runs the rest.
-      skipUnder(this, underWineBefore(10), needsRealWindows(`${wineName} has no TCP_KEEPCNT (WSAENOPROTOOPT); Wine 10 has it`));
+      realWindowsOnly(this, 'has no TCP_KEEPCNT (WSAENOPROTOOPT); Wine 10 has it', { orWine: 10 });
       socket.setKeepAliveProbes(5);
       expect(socket.getKeepAliveProbes()).to.equal(5);
     });
@@ -417,7 +417,7 @@ describe('Socket options', function () {
       expect(() => socket.setTcpFastOpen('on' as unknown as boolean)).to.throw(TypeError);
       expect(() => tracker.track(new Socket({ type: 'udp' })).setTcpFastOpen(true)).to.throw(SocketStateError);
       if (underWine) expectWinsockError(() => socket.setTcpFastOpen(true), 'WSAENOPROTOOPT', 'setsockopt');
-      skipUnder(this, underWine, needsRealWindows(`${wineName} has no TCP_FASTOPEN (WSAENOPROTOOPT)`));
+      realWindowsOnly(this, 'has no TCP_FASTOPEN (WSAENOPROTOOPT)');
       socket.setTcpFastOpen(true);
       expect(socket.getTcpFastOpen()).to.equal(true);
       const listener = tracker.track(Socket.listen({ address: '127.0.0.1', port: 0 }));
@@ -435,7 +435,7 @@ describe('Socket options', function () {
     });
 
     it('tcpInfo() reports an established connection: state, MSS, RTT, congestion window, bytes', function () {
-      skipUnder(this, underWine, needsRealWindows(`${wineName} has no SIO_TCP_INFO (WSAEOPNOTSUPP)`));
+      realWindowsOnly(this, 'has no SIO_TCP_INFO (WSAEOPNOTSUPP)');
       const { client, server } = tcpPair(tracker, families[0]!);
       client.sendAll(Buffer.alloc(10000, 1));
       server.recvExact(Buffer.alloc(10000));
