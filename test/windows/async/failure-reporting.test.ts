@@ -1,7 +1,7 @@
-// What an adversarial review of the Promise API and CompletionPort found (issue 12,
-// items 2 to 5): byte counts kept on abort and cancel, aborted queued sends let go of
-// their data, calls in a state where they could never complete are refused up front,
-// and a buffer detached under a pending receive is reported, never silently dropped.
+// What a call of the Promise API (and a send on a CompletionPort) reports when it does not
+// simply succeed: byte counts kept on abort and cancel, aborted queued sends let go of
+// their data, calls in a state where they could never complete are refused up front, and
+// a buffer detached under a pending receive is reported, never silently dropped.
 
 import { expect } from 'chai';
 import v8 from 'node:v8';
@@ -39,7 +39,7 @@ async function drain(socket: Socket): Promise<number> {
   return total;
 }
 
-describe('Promise API and CompletionPort: reliability', function () {
+describe('Promise API and CompletionPort: aborted, failed and refused calls', function () {
   this.timeout(30000);
   const tracker = new SocketTracker();
   afterEach(() => tracker.closeAll());
