@@ -43,16 +43,26 @@ interface SuiteRun {
   readonly summaryFile: string;
 }
 
-const WORKER_PUMP_SPECS = [
-  'test/async.test.ts',
-  'test/async-reliability.test.ts',
-  'test/stream.test.ts',
-  'test/engine.test.ts',
-  'test/socket-udp-async.test.ts',
-  'test/scatter-gather.test.ts',
-  'test/handoff.test.ts',
-  'test/hostile-clients.test.ts',
-];
+/**
+ * Which engine runs a spec follows from the folder it lives in, not from a list:
+ *
+ * - test/pure/: no Winsock. Runs on this machine's node first (pureTests), then under
+ *   Windows node with the rest of the suite.
+ * - test/windows/<subject>/: runs once, on the engine the Promise API picks by itself.
+ * - test/windows/<subject>/ for each subject in BOTH_ENGINES below: runs again with
+ *   WINSOCK_FFI_ENGINE=worker-pump. These are the subjects whose code goes through the
+ *   Promise API's engine: the Promise API itself and its engine (async/), SocketStream
+ *   (stream/), the node:net drop-in (net/), and a socket handed to a worker thread or
+ *   another process (handoff/, which meets the worker pump in the worker anyway).
+ *
+ * A spec about the Promise API, directly or through a stream or the net layer, belongs in
+ * one of these folders. Specs elsewhere (socket/, iocp/: a CompletionPort of one's own,
+ * rio/, package/, robustness/) may await it in passing but are not about it: they run once.
+ */
+const BOTH_ENGINES = ['async', 'stream', 'net', 'handoff'] as const;
+
+/** mocha's spec globs for the worker-pump run (relative to the repo root, '/' on every OS). */
+const WORKER_PUMP_SPECS = BOTH_ENGINES.map((subject) => `test/windows/${subject}/**/*.test.ts`);
 
 /** The two runs on Node.js `major`, each with its own summary file. */
 function suiteRuns(major: number, userArgs: readonly string[]): SuiteRun[] {
@@ -65,7 +75,7 @@ function suiteRuns(major: number, userArgs: readonly string[]): SuiteRun[] {
       summaryFile: path.join(cacheDir, `test-summary-node${major}.json`),
     },
     {
-      name: 'worker-pump engine (the async specs again)',
+      name: `worker-pump engine (test/windows/{${BOTH_ENGINES.join(',')}}/ again)`,
       // --no-config: .mocharc.json's spec glob would add every file back.
       args: ['--no-config', '--extension', 'ts', '--timeout', '20000', '--reporter', './test/support/summary-reporter.cjs', ...defaults, ...userArgs, ...WORKER_PUMP_SPECS],
       env: { WINSOCK_FFI_ENGINE: 'worker-pump' },
@@ -157,7 +167,7 @@ async function typeCheck(): Promise<void> {
   if (result.code !== 0) throw new Error(`tsc found errors (exit code ${result.code ?? result.signal})`);
 }
 
-/** The JavaScript the published package serves; test/package.test.ts loads it on Windows node. */
+/** The JavaScript the published package serves; test/windows/package/ loads it on Windows node. */
 async function build(): Promise<void> {
   say('tsc -p tsconfig.build.json, then scripts/declaration-specifiers.mjs');
   fs.rmSync(path.join(rootDir, 'dist'), { recursive: true, force: true }); // no stale files from renamed sources

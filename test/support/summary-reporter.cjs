@@ -15,6 +15,8 @@ const { EVENT_HOOK_END, EVENT_RUN_END, EVENT_TEST_FAIL, EVENT_TEST_PASS, EVENT_T
 const { HOOK_TYPE_BEFORE_ALL } = Mocha.Suite.constants;
 
 const NO_REASON = 'no reason given';
+/** How the reason of every skip made by realWindowsOnly() (test/support/skip.ts) begins. */
+const NEEDS_REAL_WINDOWS = 'needs real Windows: ';
 
 /**
  * @typedef {object} Summary
@@ -120,10 +122,12 @@ function printSkips(skipsByReason) {
   for (const [reason, titles] of rows) {
     log(Base.color('pending', `  ${String(titles.length).padStart(width)}  ${reason}`));
   }
+  const realWindows = rows.filter(([reason]) => reason.startsWith(NEEDS_REAL_WINDOWS)).reduce((n, [, titles]) => n + titles.length, 0);
+  if (realWindows > 0) log(Base.color('pending', `  (${realWindows} of them only real Windows can run: realWindowsOnly in test/support/skip.ts)`));
   const unexplained = skipsByReason.get(NO_REASON);
   if (unexplained !== undefined) {
-    // Every skip should say why (skipUnder in test/support/skip.ts); name the ones that don't.
-    log(Base.color('fail', `  ! ${unexplained.length} skipped without a reason (use skipUnder from test/support/skip.ts):`));
+    // Every skip should say why (skipUnder or realWindowsOnly in test/support/skip.ts); name the ones that don't.
+    log(Base.color('fail', `  ! ${unexplained.length} skipped without a reason (use skipUnder or realWindowsOnly from test/support/skip.ts):`));
     for (const title of unexplained) log(Base.color('fail', `      - ${title}`));
   }
 }
