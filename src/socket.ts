@@ -119,8 +119,8 @@ const PROTOCOL_INFO_SIZE = sys.constants.WSAPROTOCOL_INFOW_SIZE;
 /** sendv/recvv's checked views, reused (emptied after each call). */
 const vectorViews: Uint8Array[] = [];
 
-/** Passed to the constructor by Socket.#over: wrap this core instead of making a socket. */
-const OVER = Symbol('winsock-ffi.over');
+/** Set only while Socket.#over constructs: the constructor wraps this core instead of making a socket. */
+let wrapping: SocketCore | null = null;
 /** The Socket over each core (one per core). */
 const facades = new WeakMap<SocketCore, Socket>();
 /** Socket.#over, for socketOver() below the class. */
@@ -138,8 +138,9 @@ export class Socket {
   readonly #core: SocketCore;
 
   constructor(options: SocketOptions = {}) {
-    const over = (options as { [OVER]?: SocketCore } | null)?.[OVER];
-    if (over !== undefined) {
+    const over = wrapping;
+    wrapping = null;
+    if (over !== null) {
       // Socket.#over: the core exists, its handle claimed already.
       this.#core = over;
     } else {
@@ -175,7 +176,10 @@ export class Socket {
 
   /** The public Socket over `core` (made once per core). */
   static #over(core: SocketCore): Socket {
-    return facades.get(core) ?? new Socket({ [OVER]: core } as SocketOptions);
+    const existing = facades.get(core);
+    if (existing !== undefined) return existing;
+    wrapping = core;
+    return new Socket();
   }
 
   /** A new Socket over a handle this package just claimed (fromHandle, fromDuplicate): its state is asked of the system. */

@@ -186,8 +186,8 @@ export class SocketStream<S extends object = object> extends Duplex {
     return this.#socket;
   }
 
-  /** The socket's core, for a call that needs it now. */
-  #live(operation: string): SocketCore {
+  /** The socket's core, for a call that needs it now (an internal error before createConnection() attached it). */
+  #coreFor(operation: string): SocketCore {
     if (this.#core === null) throw new Error(`internal error: ${operation} before the socket exists`);
     return this.#core;
   }
@@ -432,7 +432,7 @@ export class SocketStream<S extends object = object> extends Duplex {
     this.#unread = false;
     // The OS writes straight into a Buffer of ours (no copy), handed out once filled.
     if (this.#target === null || this.#target.byteLength !== this.#readSize) this.#target = Buffer.allocUnsafeSlow(this.#readSize);
-    recvIntoAsync(this.#live('read'), this.#target).then(this.#onRead, this.#onReadError);
+    recvIntoAsync(this.#coreFor('read'), this.#target).then(this.#onRead, this.#onReadError);
   }
 
   // Bound once: no closure per read.
@@ -513,7 +513,7 @@ export class SocketStream<S extends object = object> extends Duplex {
     if (!this.#writing || this.#reading) return;
     let waiting: number;
     try {
-      waiting = sys.bytesAvailable(this.#live('bytesAvailable').live('bytesAvailable'));
+      waiting = sys.bytesAvailable(this.#coreFor('bytesAvailable').live('bytesAvailable'));
     } catch (error) {
       this.#failed(error);
       return;
@@ -545,7 +545,7 @@ export class SocketStream<S extends object = object> extends Duplex {
   /** getpeername() fails with WSAENOTCONN: the connection is gone (reset), not merely ended by the peer. */
   #peerGone(): boolean {
     try {
-      sys.remoteAddress(this.#live('remoteAddress').live('remoteAddress'));
+      sys.remoteAddress(this.#coreFor('remoteAddress').live('remoteAddress'));
       return false;
     } catch (error) {
       return error instanceof WinsockError && error.errno === WSAENOTCONN;
@@ -590,7 +590,7 @@ export class SocketStream<S extends object = object> extends Duplex {
     // The stream owns the chunks until the callback: the OS reads them in place (one
     // WSASend with a WSABUF each), as libuv does for net.Socket.
     this.#writing = true;
-    sendChunksAsync(this.#live('write'), buffers).then(this.#afterWrite(callback), (error: unknown) => {
+    sendChunksAsync(this.#coreFor('write'), buffers).then(this.#afterWrite(callback), (error: unknown) => {
       this.#writing = false;
       callback(toNodeError(error, 'write') as Error);
     });
@@ -616,7 +616,7 @@ export class SocketStream<S extends object = object> extends Duplex {
       return;
     }
     try {
-      sys.shutdown(this.#live('end').live('end'), 'send'); // FIN: the peer's reads end
+      sys.shutdown(this.#coreFor('end').live('end'), 'send'); // FIN: the peer's reads end
       callback();
     } catch (error) {
       callback(toNodeError(error, 'shutdown') as Error);

@@ -7,8 +7,9 @@
 import { BufferDetachedError, WinsockError } from '../core/errors.ts';
 import { acceptedCore, closeOwnedSocket } from '../core/socket-core.ts';
 import { INVALID_HANDLE, overlapped as ov, WSAEMSGSIZE } from '../sys/index.ts';
-import type { Handle } from '../sys/index.ts';
+import type { Handle, PinnedMemory } from '../sys/index.ts';
 import type { InFlight, IoOperation, OperationKind, StateOf } from './operation.ts';
+import { returnBlock } from './pools.ts';
 
 export interface KindRecord<S extends InFlight = InFlight> {
   /** The Winsock call, as errors name it. */
@@ -21,11 +22,31 @@ export interface KindRecord<S extends InFlight = InFlight> {
   issue(operation: IoOperation, state: S, handle: Handle): number;
   /** Success (or a receive's partial data): may throw the operation's error. */
   onSuccess(operation: IoOperation, state: S, bytes: number): void;
-  /** Whatever the outcome, after onSuccess: gives back what only a failure leaves over. */
-  onDiscard(operation: IoOperation, state: S): void;
+  /** Whatever the outcome (also when the issue itself failed): gives back what only a failure leaves over (AcceptEx's socket). */
+  onDiscard(state: S): void;
+  /** The OS is done with the state's memory: pinned blocks back to the pool, the caller's buffers let go. */
+  release(state: S): void;
+  /** The OS may still write to the state's memory (its port closed first): all of it goes to `leaked`, referenced for good. */
+  leak(state: S, leaked: unknown[]): void;
 }
 
 const nothing = (): void => undefined;
+
+/** release for the kinds whose memory is a pinned block and the caller's buffer. */
+function releaseBlock(state: { block: PinnedMemory | null; target?: Uint8Array | null; held?: readonly Uint8Array[] | null }): void {
+  if (state.block !== null) returnBlock(state.block);
+  state.block = null;
+  if (state.target !== undefined) state.target = null;
+  if (state.held !== undefined) state.held = null;
+}
+
+/** leak for the same kinds: the block, and the buffers the OS reads or writes in place. */
+function leakBlock(state: { block: PinnedMemory | null; target?: Uint8Array | null; held?: readonly Uint8Array[] | null }, leaked: unknown[]): void {
+  if (state.block !== null) leaked.push(state.block);
+  if (state.target != null) leaked.push(state.target);
+  if (state.held != null) leaked.push(...state.held);
+  state.block = null;
+}
 
 const recv: KindRecord<StateOf<'recv'>> = {
   syscall: 'WSARecv',
@@ -44,6 +65,8 @@ const recv: KindRecord<StateOf<'recv'>> = {
     target!.set(block.bytes.subarray(0, bytes), 0);
   },
   onDiscard: nothing,
+  release: releaseBlock,
+  leak: leakBlock,
 };
 
 const send: KindRecord<StateOf<'send'>> = {
@@ -59,6 +82,8 @@ const send: KindRecord<StateOf<'send'>> = {
   },
   onSuccess: nothing,
   onDiscard: nothing,
+  release: releaseBlock,
+  leak: leakBlock,
 };
 
 const recvfrom: KindRecord<StateOf<'recvfrom'>> = {
@@ -85,6 +110,8 @@ const recvfrom: KindRecord<StateOf<'recvfrom'>> = {
     throw error;
   },
   onDiscard: nothing,
+  release: releaseBlock,
+  leak: leakBlock,
 };
 
 const sendto: KindRecord<StateOf<'sendto'>> = {
@@ -96,6 +123,8 @@ const sendto: KindRecord<StateOf<'sendto'>> = {
   },
   onSuccess: nothing,
   onDiscard: nothing,
+  release: releaseBlock,
+  leak: leakBlock,
 };
 
 const accept: KindRecord<StateOf<'accept'>> = {
@@ -114,8 +143,8 @@ const accept: KindRecord<StateOf<'accept'>> = {
     state.acceptHandle = INVALID_HANDLE;
     operation.remoteAddress = addresses.remote;
   },
-  onDiscard(_operation, state) {
-    // AcceptEx failed or was aborted: the socket it was filling is ours to close.
+  onDiscard(state) {
+    // AcceptEx failed, was aborted or never issued: the socket it was filling is ours to close.
     if (state.acceptHandle === INVALID_HANDLE) return;
     try {
       closeOwnedSocket(state.acceptHandle);
@@ -124,6 +153,9 @@ const accept: KindRecord<StateOf<'accept'>> = {
     }
     state.acceptHandle = INVALID_HANDLE;
   },
+  // Only the OVERLAPPED slot (the port's) and the address buffers in it.
+  release: nothing,
+  leak: nothing,
 };
 
 const connect: KindRecord<StateOf<'connect'>> = {
@@ -138,12 +170,14 @@ const connect: KindRecord<StateOf<'connect'>> = {
     operation.core.markConnected();
   },
   onDiscard: nothing,
+  release: nothing,
+  leak: nothing,
 };
 
 const KINDS: { readonly [K in OperationKind]: KindRecord<StateOf<K>> } = { recv, send, recvfrom, sendto, accept, connect };
 
-/** The record of an operation's kind. */
-export function kindOf(operation: IoOperation): KindRecord {
+/** The record of the kind of `state` (an operation's, or one not issued yet). */
+export function kindOf(state: InFlight): KindRecord {
   // The union's kind picks its own record: the cast only forgets which one.
-  return KINDS[operation.state.kind] as KindRecord;
+  return KINDS[state.kind] as KindRecord;
 }

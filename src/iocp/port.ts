@@ -16,16 +16,16 @@
 
 import { SocketStateError, WinsockError, BufferDetachedError } from '../core/errors.ts';
 import type { PortAssociation, SocketCore } from '../core/socket-core.ts';
-import { closeOwnedSocket, createOwnedSocket } from '../core/socket-core.ts';
+import { createOwnedSocket } from '../core/socket-core.ts';
 import * as sys from '../sys/index.ts';
-import { eventLoop, INFINITE, overlapped as ov, PinnedMemory, WSA_IO_PENDING, WSA_OPERATION_ABORTED } from '../sys/index.ts';
-import type { Handle, LoopSlot, OverlappedSlot } from '../sys/index.ts';
+import { eventLoop, INFINITE, overlapped as ov, WSA_IO_PENDING, WSA_OPERATION_ABORTED } from '../sys/index.ts';
+import type { Handle, LoopSlot } from '../sys/index.ts';
 import { associate } from './associations.ts';
 import { kindOf } from './kinds.ts';
 import { IoOperation } from './operation.ts';
 import type { InFlight } from './operation.ts';
-import { MAX_POOLED_BLOCK, returnBlock, returnSlot, takeBlock, takeLoopSlot, takeSlot } from './pools.ts';
-import { BATCH, CLOSE_DRAIN_MS, sliceBefore, WAIT_SLICE_MS } from './waiting.ts';
+import { MAX_POOLED_BLOCK, returnSlot, takeBlock, takeLoopSlot, takeSlot } from './pools.ts';
+import { BATCH, CLOSE_DRAIN_MS, CompletionEntries, sliceBefore, WAIT_SLICE_MS } from './waiting.ts';
 
 /**
  * A UDP datagram can carry at most 65,527 bytes (IPv6; 65,507 over IPv4): a receive
@@ -33,7 +33,6 @@ import { BATCH, CLOSE_DRAIN_MS, sliceBefore, WAIT_SLICE_MS } from './waiting.ts'
  * reported by the package (WSAEMSGSIZE with the sender), never dropped by the OS.
  */
 const DATAGRAM_BLOCK = 64 * 1024;
-const { OVERLAPPED_ENTRY_SIZE } = ov;
 
 /** A port's state (the public CompletionPort.state). */
 export type PortState = 'open' | 'closing' | 'closed';
@@ -42,7 +41,7 @@ export type PortState = 'open' | 'closing' | 'closed';
 const pieceLengths: number[] = [];
 
 /** Memory whose operation never reported back before its port closed: never freed (a leak beats a corruption). */
-const leaked: Array<OverlappedSlot | PinnedMemory | Uint8Array> = [];
+const leaked: unknown[] = [];
 
 /** The Promise API's event-loop port, to which libuv's callbacks deliver. */
 let loopPortInstance: Port | null = null;
@@ -53,12 +52,10 @@ export class Port {
   readonly onEventLoop: boolean;
   readonly #inFlight = new Map<number, IoOperation>();
   #ready: IoOperation[] = [];
-  readonly #entries = new PinnedMemory(BATCH * OVERLAPPED_ENTRY_SIZE);
-  readonly #removed = new PinnedMemory(8);
+  readonly #entries = new CompletionEntries();
   // waitAsync writes into its own buffers: the worker thread may still be filling
   // them while the main thread polls.
-  #asyncEntries: PinnedMemory | null = null;
-  #asyncRemoved: PinnedMemory | null = null;
+  #asyncEntries: CompletionEntries | null = null;
   #waitingAsync = false;
   /**
    * The number of the running (or last) waitAsync. Its wake-up packets carry it as their
@@ -88,7 +85,7 @@ export class Port {
       // libuv's port is libuv's; a port of our own is closed by the finalizer if it is dropped.
       this.#handle = ov.createPort();
       portStats.opened++;
-      this.#native = { handle: this.#handle, memory: [this.#entries, this.#removed] };
+      this.#native = { handle: this.#handle, memory: [this.#entries] };
       portFinalizer.register(this, this.#native, this);
     }
   }
@@ -282,6 +279,7 @@ export class Port {
    * throws, nothing is in flight: the state's memory goes back and the error stands.
    */
   #start(core: SocketCore, state: InFlight, operationName: string): IoOperation {
+    const kind = kindOf(state);
     let operation: IoOperation | undefined;
     try {
       this.#open(operationName);
@@ -289,21 +287,14 @@ export class Port {
       const association = this.#associationOf(core, operationName);
       operation = new IoOperation(this, core, this.onEventLoop ? takeLoopSlot() : takeSlot(), state);
       operation.key = association.key;
-      const kind = kindOf(operation);
       if (this.onEventLoop) (operation.slot as LoopSlot).arm();
-      let rc: number;
-      try {
-        rc = kind.issue(operation, state, handle);
-      } catch (error) {
-        if (this.onEventLoop) (operation.slot as LoopSlot).disarm();
-        kind.onDiscard(operation, state);
-        this.#release(operation);
-        throw error;
-      }
-      return this.#issued(operation, rc, association);
+      return this.#issued(operation, kind.issue(operation, state, handle), association);
     } catch (error) {
-      // Nothing was issued: memory taken for it goes back (AcceptEx's socket is closed).
-      if (operation === undefined) discardUnissued(state);
+      // Nothing was issued: what was taken for it goes back (AcceptEx's socket is closed).
+      if (operation !== undefined && this.onEventLoop) (operation.slot as LoopSlot).disarm();
+      kind.onDiscard(state);
+      kind.release(state);
+      if (operation !== undefined) returnSlot(operation.slot);
       throw error;
     }
   }
@@ -318,7 +309,7 @@ export class Port {
     } else if (this.onEventLoop) {
       // No packet will come: settle now, in the caller's turn (its Promise resolves at once).
       (operation.slot as LoopSlot).disarm();
-      if (rc !== 0) operation.error = new WinsockError(kindOf(operation).syscall, rc);
+      if (rc !== 0) operation.error = new WinsockError(kindOf(operation.state).syscall, rc);
       this.#processing++;
       try {
         this.#completeReady(operation);
@@ -328,7 +319,7 @@ export class Port {
     } else {
       // Skip mode (rc 0): no packet will come; the OVERLAPPED already holds the outcome.
       // Failed at once: no packet will come either.
-      if (rc !== 0) operation.error = new WinsockError(kindOf(operation).syscall, rc);
+      if (rc !== 0) operation.error = new WinsockError(kindOf(operation.state).syscall, rc);
       this.#ready.push(operation);
       // A waitAsync blocked on the port would never see it: wake it to report it.
       if (this.#waitingAsync) ov.postWake(this.#handle, this.#waitId);
@@ -360,7 +351,7 @@ export class Port {
     const port = this.#collectable('poll');
     this.#takeReady(out, max);
     if (out.length < max) {
-      const count = ov.dequeue(port, this.#entries, Math.min(max - out.length, BATCH), this.#removed, 0);
+      const count = this.#entries.dequeue(port, max - out.length, 0);
       this.#process(this.#entries, count, out);
     }
     return out;
@@ -376,7 +367,7 @@ export class Port {
     const deadline = timeoutMs === INFINITE ? Infinity : Date.now() + timeoutMs;
     let waitMs = timeoutMs;
     for (;;) {
-      const count = ov.dequeue(port, this.#entries, Math.min(max, BATCH), this.#removed, waitMs);
+      const count = this.#entries.dequeue(port, max, waitMs);
       const passedOn = this.#process(this.#entries, count, out);
       // Dequeued nothing but leftover wake-ups (no one can wake this wait: it blocks the
       // thread that would call wake()): wait on for the time left.
@@ -397,19 +388,17 @@ export class Port {
     const port = this.#collectable('waitAsync');
     if (this.#waitingAsync) throw new SocketStateError('ERR_WAIT_IN_PROGRESS', 'waitAsync: another waitAsync is already running on this port');
     if (this.#ready.length > 0) return Promise.resolve(this.poll([]));
-    if (this.#asyncEntries === null || this.#asyncRemoved === null) {
-      this.#asyncEntries = new PinnedMemory(BATCH * OVERLAPPED_ENTRY_SIZE);
-      this.#asyncRemoved = new PinnedMemory(8);
-      this.#native?.memory.push(this.#asyncEntries, this.#asyncRemoved);
+    if (this.#asyncEntries === null) {
+      this.#asyncEntries = new CompletionEntries();
+      this.#native?.memory.push(this.#asyncEntries);
     }
     const entries = this.#asyncEntries;
-    const removed = this.#asyncRemoved;
     const deadline = timeoutMs === INFINITE ? Infinity : Date.now() + timeoutMs;
     this.#waitingAsync = true;
     this.#waitId++; // its wake-ups carry this number
     return new Promise((resolve, reject) => {
       const slice = (): void => {
-        ov.dequeueAsync(port, entries, BATCH, removed, sliceBefore(deadline), (error, count) => {
+        entries.dequeueAsync(port, sliceBefore(deadline), (error, count) => {
           // Nothing yet and time left: wait again (a wake() or close() posts a packet, so count > 0).
           if (error === null && count === 0 && this.#state === 'open' && Date.now() < deadline) {
             slice();
@@ -470,16 +459,13 @@ export class Port {
    * the running waitAsync: the ones this (waitAsync's) call was woken by, or, taken
    * by poll/wait on this thread, the ones passed on to it. Leftover wake-ups are dropped.
    */
-  #process(entries: PinnedMemory, count: number, out: IoOperation[]): number {
+  #process(entries: CompletionEntries, count: number, out: IoOperation[]): number {
     let wakes = 0;
     this.#processing++;
     try {
-      const bytes = entries.bytes;
       for (let i = 0; i < count; i++) {
-        const at = i * OVERLAPPED_ENTRY_SIZE;
-        // Two 32-bit halves rather than readBigUInt64LE: no BigInt per completion.
-        const overlapped = bytes.readUInt32LE(at + 8) + bytes.readUInt32LE(at + 12) * 0x1_0000_0000;
-        const key = bytes.readUInt32LE(at) + bytes.readUInt32LE(at + 4) * 0x1_0000_0000;
+        const overlapped = entries.overlapped(i);
+        const key = entries.key(i);
         if (overlapped === 0) {
           // A wake-up packet, keyed with the number of the waitAsync it was posted for.
           if (key !== this.#waitId) continue; // for a wait that has returned already
@@ -496,7 +482,7 @@ export class Port {
         if (operation === undefined) continue; // cannot happen: every OVERLAPPED we issue is in #inFlight
         this.#inFlight.delete(overlapped);
         operation.key = key;
-        out.push(this.#complete(operation, bytes.readUInt32LE(at + 24), operation.slot.status));
+        out.push(this.#complete(operation, entries.bytes(i), operation.slot.status));
       }
     } finally {
       this.#processing--;
@@ -512,7 +498,7 @@ export class Port {
    * `status` is the NTSTATUS, or -1 when `operation.error` is already set.
    */
   #complete(operation: IoOperation, bytes: number, status: number): IoOperation {
-    const kind = kindOf(operation);
+    const kind = kindOf(operation.state);
     if (status !== -1 && status !== 0) operation.error = this.#errorOf(operation, status);
     // The count stands on failure too: a send cancelled part-way says what the stack took.
     // (A truncated datagram's onSuccess lowers it to what reached the caller's buffer.)
@@ -525,19 +511,15 @@ export class Port {
         operation.error = error instanceof WinsockError || error instanceof BufferDetachedError ? error : new WinsockError(kind.syscall, WSA_OPERATION_ABORTED);
       }
     }
-    kind.onDiscard(operation, operation.state);
-    this.#release(operation);
+    // The OS is done with the memory: it goes back to the pools.
+    kind.onDiscard(operation.state);
+    kind.release(operation.state);
+    returnSlot(operation.slot);
     return settle(operation);
   }
 
-  /** Gives the operation's memory back to the pools: the OS is done with it. */
-  #release(operation: IoOperation): void {
-    releaseState(operation.state);
-    returnSlot(operation.slot);
-  }
-
   #errorOf(operation: IoOperation, status: number): WinsockError {
-    const syscall = kindOf(operation).syscall;
+    const syscall = kindOf(operation.state).syscall;
     // A closed socket's handle number may already name another socket: do not ask ws2_32 about it.
     if (operation.core.closed) return new WinsockError(syscall, sys.statusErrno(status));
     let errno = ov.overlappedErrno(operation.core.live(syscall), operation.slot);
@@ -573,7 +555,6 @@ export class Port {
     this.#state = 'closed';
     if (loopPortInstance === this) loopPortInstance = null;
     this.#entries.free();
-    this.#removed.free();
   }
 
   #finishClose(): void {
@@ -590,18 +571,18 @@ export class Port {
       const deadline = Date.now() + CLOSE_DRAIN_MS;
       const discard: IoOperation[] = [];
       while (this.#inFlight.size > 0 && Date.now() < deadline) {
-        const count = ov.dequeue(this.#handle, this.#entries, BATCH, this.#removed, WAIT_SLICE_MS);
+        const count = this.#entries.dequeue(this.#handle, BATCH, WAIT_SLICE_MS);
         this.#process(this.#entries, count, discard);
         discard.length = 0;
       }
       // Anything still in flight has memory the OS may yet write to: it is never freed
       // (a leak beats a corruption); the operations settle as aborted all the same.
       for (const operation of this.#inFlight.values()) {
-        leakState(operation.state);
+        kindOf(operation.state).leak(operation.state, leaked);
         leaked.push(operation.slot);
         operation.bytes = 0;
         operation.key = 0;
-        operation.error = new WinsockError(kindOf(operation).syscall, WSA_OPERATION_ABORTED);
+        operation.error = new WinsockError(kindOf(operation.state).syscall, WSA_OPERATION_ABORTED);
         settle(operation);
       }
       this.#inFlight.clear();
@@ -615,9 +596,7 @@ export class Port {
     }
     ov.closePort(this.#handle);
     this.#entries.free();
-    this.#removed.free();
     this.#asyncEntries?.free();
-    this.#asyncRemoved?.free();
   }
 }
 
@@ -633,72 +612,11 @@ function settle(operation: IoOperation): IoOperation {
   return operation;
 }
 
-/** The OS is done with the state's memory: blocks back to the pool, buffers let go. */
-function releaseState(state: InFlight): void {
-  switch (state.kind) {
-    case 'recv':
-    case 'recvfrom':
-      if (state.block !== null) returnBlock(state.block);
-      state.block = null;
-      state.target = null;
-      break;
-    case 'send':
-      if (state.block !== null) returnBlock(state.block);
-      state.block = null;
-      state.held = null;
-      break;
-    case 'sendto':
-      if (state.block !== null) returnBlock(state.block);
-      state.block = null;
-      break;
-    case 'accept':
-    case 'connect':
-      break;
-  }
-}
-
-/** Never issued: its memory goes back, and AcceptEx's socket is closed. */
-function discardUnissued(state: InFlight): void {
-  if (state.kind === 'accept') {
-    try {
-      closeOwnedSocket(state.acceptHandle);
-    } catch {
-      // A socket nobody saw.
-    }
-    return;
-  }
-  releaseState(state);
-}
-
-/** The OS may still write to the state's memory: it stays referenced for good. */
-function leakState(state: InFlight): void {
-  switch (state.kind) {
-    case 'recv':
-    case 'recvfrom':
-      if (state.block !== null) leaked.push(state.block);
-      if (state.target !== null) leaked.push(state.target);
-      state.block = null;
-      break;
-    case 'send':
-      if (state.block !== null) leaked.push(state.block);
-      if (state.held !== null) leaked.push(...state.held);
-      state.block = null;
-      break;
-    case 'sendto':
-      if (state.block !== null) leaked.push(state.block);
-      state.block = null;
-      break;
-    case 'accept':
-    case 'connect':
-      break;
-  }
-}
-
 /** What a port of our own holds natively, for the finalizer: nothing here refers to the port. */
 interface NativePort {
   readonly handle: Handle;
   /** The entry buffers of poll/wait/waitAsync (the OS writes them only during a dequeue call). */
-  readonly memory: PinnedMemory[];
+  readonly memory: CompletionEntries[];
 }
 
 /** For tests: ports of our own opened, and closed by close() or by the finalizer. */

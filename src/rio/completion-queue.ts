@@ -16,7 +16,7 @@
 
 import { checkInteger, checkMsOrZero, checkObject, describe } from '../core/checks.ts';
 import { SocketStateError, WinsockError } from '../core/errors.ts';
-import { CLOSE_DRAIN_MS, WAIT_SLICE_MS } from '../iocp/waiting.ts';
+import { CLOSE_DRAIN_MS, sliceBefore } from '../iocp/waiting.ts';
 import { constants, eventLoop, INFINITE, overlapped as ov, PinnedMemory, rio } from '../sys/index.ts';
 import type { Handle, OverlappedSlot, RioApi } from '../sys/index.ts';
 import { abandoned, freeRecord, records } from './records.ts';
@@ -315,7 +315,7 @@ export class CompletionQueueCore {
   #slice(waiter: Waiter, deadline: number): void {
     this.#asyncEntries ??= new PinnedMemory(ov.OVERLAPPED_ENTRY_SIZE);
     this.#asyncRemoved ??= new PinnedMemory(8);
-    const sliceMs = deadline === Infinity ? WAIT_SLICE_MS : Math.max(0, Math.min(deadline - Date.now(), WAIT_SLICE_MS));
+    const sliceMs = sliceBefore(deadline);
     const port = this.#native.port!;
     this.#slicing = true;
     ov.dequeueAsync(port, this.#asyncEntries, 1, this.#asyncRemoved, sliceMs, (error, removed) => {
