@@ -1,6 +1,9 @@
-// The public Socket: one SOCKET handle, synchronous calls, typed options, and the
-// Promise API's entry points. Arguments are checked here (src/checks.ts) before any
-// native call; the calls themselves are the platform layer's (src/sys).
+// The public Socket: a facade over one socket core (src/core/socket-core.ts, which holds
+// the handle and its state): synchronous calls, typed options (one line each over the
+// table in src/core/options.ts), and the Promise API's entry points (src/async/).
+// Arguments are checked here (src/core/checks.ts) before any native call, and only here;
+// the calls themselves are the platform layer's (src/sys). Other modules reach a
+// Socket's core only through the `sockets` registry.
 
 import { setReferenced } from './async/engine.ts';
 import * as asyncIo from './async/run.ts';

@@ -281,14 +281,16 @@ export class Port {
   #start(core: SocketCore, state: InFlight, operationName: string): IoOperation {
     const kind = kindOf(state);
     let operation: IoOperation | undefined;
+    let association: PortAssociation;
+    let rc: number;
     try {
       this.#open(operationName);
       const handle = core.live(operationName);
-      const association = this.#associationOf(core, operationName);
+      association = this.#associationOf(core, operationName);
       operation = new IoOperation(this, core, this.onEventLoop ? takeLoopSlot() : takeSlot(), state);
       operation.key = association.key;
       if (this.onEventLoop) (operation.slot as LoopSlot).arm();
-      return this.#issued(operation, kind.issue(operation, state, handle), association);
+      rc = kind.issue(operation, state, handle);
     } catch (error) {
       // Nothing was issued: what was taken for it goes back (AcceptEx's socket is closed).
       if (operation !== undefined && this.onEventLoop) (operation.slot as LoopSlot).disarm();
@@ -297,6 +299,8 @@ export class Port {
       if (operation !== undefined) returnSlot(operation.slot);
       throw error;
     }
+    // Issued: from here the OS may own the memory, and only its completion gives it back.
+    return this.#issued(operation, rc, association);
   }
 
   #issued(operation: IoOperation, rc: number, association: PortAssociation): IoOperation {

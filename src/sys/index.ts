@@ -3,7 +3,7 @@
 // Contract, for everything exported here (as mio's sys/mod.rs states its own):
 // - Sockets are Handles (plain numbers). A function takes the handle it acts on and
 //   trusts it: the layers above must never pass a closed or foreign handle.
-// - Arguments are JavaScript values already checked by the caller (src/checks.ts):
+// - Arguments are JavaScript values already checked by the caller (src/core/checks.ts):
 //   this layer converts them, it does not validate them again.
 // - A failed call throws WinsockError, shaped like Node's system errors, with the
 //   system's own message. Calls whose failure is an outcome the caller handles return

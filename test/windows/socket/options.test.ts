@@ -450,6 +450,29 @@ describe('Socket options', function () {
     });
   });
 
+  describe('the option table (src/core/options.ts)', function () {
+    it('checks in one order for every option: a closed socket first, then what the socket must be, then the value', function () {
+      const udp = tracker.track(new Socket({ type: 'udp' }));
+      const tcpSocket = tcp();
+      // The wrong kind of socket is reported before the value is looked at, for every option that needs one.
+      expect(() => tcpSocket.setMulticastTTL(300)).to.throw(SocketStateError).with.property('code', 'ERR_SOCKET_TYPE');
+      expect(() => tcpSocket.setMulticastLoopback('yes' as unknown as boolean)).to.throw(SocketStateError).with.property('code', 'ERR_SOCKET_TYPE');
+      expect(() => tcpSocket.setBroadcast('yes' as unknown as boolean)).to.throw(SocketStateError).with.property('code', 'ERR_SOCKET_TYPE');
+      expect(() => udp.setKeepAliveProbes(-1)).to.throw(SocketStateError).with.property('code', 'ERR_SOCKET_TYPE');
+      expect(() => udp.setTcpFastOpen('yes' as unknown as boolean)).to.throw(SocketStateError).with.property('code', 'ERR_SOCKET_TYPE');
+      expect(() => tcpSocket.setIpv6Only('yes' as unknown as boolean)).to.throw(SocketStateError).with.property('code', 'ERR_SOCKET_FAMILY');
+      // On the right kind of socket the value is checked, naming the call or the value.
+      expect(() => udp.setMulticastTTL(300)).to.throw(RangeError, /ttl must be between 0 and 255, got 300/);
+      expect(() => udp.setMulticastLoopback('yes' as unknown as boolean)).to.throw(TypeError, /setMulticastLoopback: on/);
+      expect(() => tcpSocket.setReceiveBufferSize(-1)).to.throw(RangeError, /bytes must be between 0/);
+      expect(() => tcpSocket.setReceiveTimeout(1.5)).to.throw(TypeError, /ms/);
+      // A closed socket is reported before anything else.
+      tcpSocket.close();
+      expect(() => tcpSocket.setMulticastTTL(300)).to.throw(/closed/);
+      expect(() => tcpSocket.getNoDelay()).to.throw(/getNoDelay: the socket is closed/);
+    });
+  });
+
   describe('getOption / setOption', function () {
     it('a number is written as a 4-byte int and read back raw', function () {
       const socket = tcp();
