@@ -1,8 +1,9 @@
 // The benchmark's outputs: the public row/JSON shape (documented in bench/README.md),
 // the terminal table, the target ratios, and a self-contained HTML page with a
 // latency-distribution plot per row (inline SVG, no external resources).
-import { C_THROUGHPUT_MODE } from './protocol.ts';
+import { C_THROUGHPUT_MODE, MODES, usesWinsockFfi } from './protocol.ts';
 import type { Bucket, CModeName, CThroughputModeName, ModeName, ThroughputModeName } from './protocol.ts';
+import { median, medianIndex, meets, roundRatios, spread } from './verdicts.ts';
 
 export interface Environment {
   /** The Windows version the benchmark processes saw (Wine reports the one its prefix is set to). */
@@ -18,12 +19,30 @@ export interface Environment {
   koffi: string;
   fastPathSupported: boolean;
   messageSize: number;
+  /** Rounds per row (--rounds): the rows ran interleaved, one round of every row after another. */
+  rounds: number;
   /** The throughput table's transfer, when --throughput ran it. */
   throughput: { bytes: number; writeSize: number; readSize: number; runs: number } | null;
   date: string;
 }
 
-/** One row of --json, the fields bench/README.md documents; numbers are null where there is no figure. */
+/** One round of a latency row: one sender/echo pair (or one C reference run), as measured. */
+export interface LatencyRound {
+  count: number;
+  meanUs: number;
+  p50Us: number;
+  p99Us: number;
+  p999Us: number | null;
+  maxUs: number | null;
+  stddevUs: number;
+  roundTripsPerSec: number;
+}
+
+/**
+ * One row of --json, the fields bench/README.md documents; numbers are null where there is
+ * no figure. Each figure is the median of the row's rounds, except count (their sum) and
+ * max (the largest).
+ */
 export interface Row {
   mode: ModeName | CModeName;
   fastPath: boolean;
@@ -41,6 +60,8 @@ export interface Row {
   latencyReduction: number | null;
   /** The same with the standard deviation. */
   jitterReduction: number | null;
+  /** Each round's figures, in the order the rounds ran; empty where there is no figure. */
+  rounds: LatencyRound[];
 }
 
 /** One row of the throughput table (--json's `throughput`); mibPerSec is null where there is no figure. */
@@ -58,6 +79,8 @@ export interface ThroughputRow {
 
 export interface Report {
   environment: Environment;
+  /** Every target of the tables that ran, judged on this run's medians. */
+  targets: Target[];
   /** The latency table; empty when only --throughput ran. */
   rows: Row[];
   /** The throughput table, when --throughput ran. */
@@ -86,7 +109,39 @@ export function unavailableRow(mode: ModeName | CModeName, fastPath: boolean, re
     roundTripsPerSec: null,
     latencyReduction: null,
     jitterReduction: null,
+    rounds: [],
   };
+}
+
+/** A measured row from its rounds (at least one): medians, the summed count and the largest max. */
+export function rowFromRounds(mode: ModeName | CModeName, fastPath: boolean, rounds: readonly LatencyRound[]): Row {
+  const of = (pick: (round: LatencyRound) => number): number => median(rounds.map(pick));
+  const optional = (pick: (round: LatencyRound) => number | null): number | null => {
+    const values = rounds.map(pick).filter((value): value is number => value !== null);
+    return values.length === 0 ? null : median(values);
+  };
+  const maxima = rounds.map((round) => round.maxUs).filter((value): value is number => value !== null);
+  return {
+    mode,
+    fastPath,
+    available: true,
+    count: rounds.reduce((sum, round) => sum + round.count, 0),
+    meanUs: of((round) => round.meanUs),
+    p50Us: of((round) => round.p50Us),
+    p99Us: of((round) => round.p99Us),
+    p999Us: optional((round) => round.p999Us),
+    maxUs: maxima.length === 0 ? null : Math.max(...maxima),
+    stddevUs: of((round) => round.stddevUs),
+    roundTripsPerSec: of((round) => round.roundTripsPerSec),
+    latencyReduction: null,
+    jitterReduction: null,
+    rounds: [...rounds],
+  };
+}
+
+/** Which round's distribution stands for the row in the plots: the one with the median mean. */
+export function medianRound(rounds: readonly LatencyRound[]): number {
+  return medianIndex(rounds.map((round) => round.meanUs));
 }
 
 /** Fills latencyReduction/jitterReduction against the first row (the baseline, node:net by default). */
@@ -100,60 +155,137 @@ export function withReductions(rows: Row[]): Row[] {
   });
 }
 
-export function rowLabel(row: Row): string {
+export function rowLabel(row: Pick<Row, 'mode' | 'fastPath'>): string {
   if (row.mode.startsWith('c-')) return `${row.mode} (C reference)`;
   if (row.mode === 'node:net') return 'node:net';
   return `${row.mode}, fast path ${row.fastPath ? 'on' : 'off'}`;
 }
 
 // ---------------------------------------------------------------------------
-// Targets: ratios of mean round trips measured in this one run (best winsock-ffi row at
-// most 0.5x node:net, blocking at most 1.15x c-blocking, promise at most 0.8x and stream
-// at most 0.85x node:net; nonblocking-poll vs c-spin and rio-poll vs c-rio are shown
-// without a target).
+// Targets: ratios of figures measured in this one run, each figure the median of its row's
+// rounds. The targets are data: adding one is an entry in LATENCY_TARGETS or
+// THROUGHPUT_TARGETS, nothing else.
 
+/** A latency target's `top` may be this: the winsock-ffi row with the lowest mean, of every mode and fast-path setting. */
+export const BEST_ROW = 'best winsock-ffi row';
+
+/** A latency target: `top`'s mean round trip over `bottom`'s, at most `limit`. Rows with the fast path off. */
+export interface LatencyTargetSpec {
+  name: string;
+  top: ModeName | CModeName | typeof BEST_ROW;
+  bottom: ModeName | CModeName;
+  /** null: the ratio is printed without a target. */
+  limit: number | null;
+}
+
+/** A throughput target: `top`'s MiB/s over `bottom`'s, at least `limit`. */
+export interface ThroughputTargetSpec {
+  name: string;
+  top: ThroughputModeName | CThroughputModeName;
+  bottom: ThroughputModeName | CThroughputModeName;
+  limit: number | null;
+}
+
+/** The latency table's targets, in the order they are printed. */
+export const LATENCY_TARGETS: readonly LatencyTargetSpec[] = [
+  { name: 'best winsock-ffi row vs node:net (mean RTT)', top: BEST_ROW, bottom: 'node:net', limit: 0.5 },
+  { name: 'blocking vs C blocking (mean RTT)', top: 'blocking', bottom: 'c-blocking', limit: 1.15 },
+  { name: 'nonblocking-poll vs C spin (mean RTT, no target)', top: 'nonblocking-poll', bottom: 'c-spin', limit: null },
+  { name: 'rio-poll vs C rio (mean RTT, no target)', top: 'rio-poll', bottom: 'c-rio', limit: null },
+  { name: 'promise vs node:net (mean RTT)', top: 'promise', bottom: 'node:net', limit: 0.8 },
+  { name: 'stream vs node:net (mean RTT)', top: 'stream', bottom: 'node:net', limit: 0.85 },
+];
+
+/** The throughput table's targets, in the order they are printed. */
+export const THROUGHPUT_TARGETS: readonly ThroughputTargetSpec[] = [
+  { name: 'stream vs node:net (throughput)', top: 'stream', bottom: 'node:net', limit: 1.5 },
+];
+
+/** A target judged on this run (--json's `targets`). */
 export interface Target {
   name: string;
   /** e.g. "iocp-poll, fast path off / node:net" */
   between: string;
+  /** top's median / bottom's median; null when not judged. */
   ratio: number | null;
   limit: number | null;
   /** The ratio must be at least the limit (a throughput), not at most (a latency). */
   atLeast?: boolean;
   /** null when there is nothing to compare (a row missing) or no limit (information only). */
   met: boolean | null;
+  /** Why there is no ratio. */
   missing?: string;
+  /** The ratio round by round (top's figure in round i / bottom's in round i): the spread noise gave it. */
+  rounds: number[];
 }
 
-function findRow(rows: Row[], mode: ModeName | CModeName, fastPath = false): Row | undefined {
-  return rows.find((row) => row.mode === mode && row.fastPath === fastPath);
+/** A row as a target sees it: its median figure and its rounds' figures, or why it has none. */
+type Side = { label: string; figure: number; rounds: number[] } | { label: string; why: string };
+
+function judge(name: string, top: Side, bottom: Side, limit: number | null, atLeast: boolean): Target {
+  const base = { name, between: `${top.label} / ${bottom.label}`, limit, ...(atLeast ? { atLeast } : {}) };
+  if ('why' in top) return { ...base, ratio: null, met: null, missing: top.why, rounds: [] };
+  if ('why' in bottom) return { ...base, ratio: null, met: null, missing: bottom.why, rounds: [] };
+  const ratio = top.figure / bottom.figure;
+  return { ...base, ratio, met: meets(ratio, limit, atLeast), rounds: roundRatios(top.rounds, bottom.rounds) };
 }
 
-export function targets(rows: Row[]): Target[] {
-  const out: Target[] = [];
-  const net = findRow(rows, 'node:net');
-  const ffiRows = rows.filter((row) => row.available && row.meanUs !== null && row.mode !== 'node:net' && !row.mode.startsWith('c-'));
-  const best = ffiRows.reduce<Row | undefined>((a, b) => (a === undefined || b.meanUs! < a.meanUs! ? b : a), undefined);
-  const ratioTarget = (name: string, top: Row | undefined, bottom: Row | undefined, limit: number | null, topName: string, bottomName: string): Target => {
-    if (top === undefined || !top.available || top.meanUs === null) return { name, between: `${topName} / ${bottomName}`, ratio: null, limit, met: null, missing: `no ${topName} figure` };
-    if (bottom === undefined || !bottom.available || bottom.meanUs === null) return { name, between: `${rowLabel(top)} / ${bottomName}`, ratio: null, limit, met: null, missing: `no ${bottomName} figure${bottom?.reason !== undefined ? ` (${bottom.reason})` : ''}` };
-    const ratio = top.meanUs / bottom.meanUs;
-    return { name, between: `${rowLabel(top)} / ${rowLabel(bottom)}`, ratio, limit, met: limit === null ? null : ratio <= limit };
-  };
-  out.push(ratioTarget('best winsock-ffi row vs node:net (mean RTT)', best, net, 0.5, 'winsock-ffi row', 'node:net'));
-  out.push(ratioTarget('blocking vs C blocking (mean RTT)', findRow(rows, 'blocking'), findRow(rows, 'c-blocking'), 1.15, 'blocking', 'c-blocking'));
-  out.push(ratioTarget('nonblocking-poll vs C spin (mean RTT, no target)', findRow(rows, 'nonblocking-poll'), findRow(rows, 'c-spin'), null, 'nonblocking-poll', 'c-spin'));
-  out.push(ratioTarget('rio-poll vs C rio (mean RTT, no target)', findRow(rows, 'rio-poll'), findRow(rows, 'c-rio'), null, 'rio-poll', 'c-rio'));
-  out.push(ratioTarget('promise vs node:net (mean RTT)', findRow(rows, 'promise'), net, 0.8, 'promise', 'node:net'));
-  out.push(ratioTarget('stream vs node:net (mean RTT)', findRow(rows, 'stream'), net, 0.85, 'stream', 'node:net'));
-  return out;
+/** A row that the system offers but that did not produce figures. */
+export function isFailed(row: { reason?: string }): boolean {
+  return row.reason?.startsWith('run failed') === true;
+}
+
+/** Which latency rows a run is missing: rows of the full table this system offers that the run did not plan (--modes, --fast-path). */
+export interface TargetScope {
+  leftOut: readonly { mode: ModeName | CModeName; fastPath: boolean }[];
+}
+
+function latencySide(rows: readonly Row[], scope: TargetScope, mode: ModeName | CModeName, fastPath = false): Side {
+  const row = rows.find((candidate) => candidate.mode === mode && candidate.fastPath === fastPath);
+  const label = row !== undefined ? rowLabel(row) : mode;
+  if (row !== undefined && row.available && row.meanUs !== null) return { label, figure: row.meanUs, rounds: row.rounds.map((round) => round.meanUs) };
+  if (row !== undefined) return { label, why: `no ${mode} figure${row.reason !== undefined ? ` (${row.reason})` : ''}` };
+  const leftOut = scope.leftOut.some((entry) => entry.mode === mode && entry.fastPath === fastPath);
+  return { label, why: `no ${mode} figure (${leftOut ? 'not run: left out by --modes or --fast-path' : 'not run'})` };
+}
+
+/**
+ * The best winsock-ffi row: the lowest median mean of every winsock-ffi mode with the fast
+ * path off and on. Judged only when all of them that the system offers ran: a best of some
+ * rows says nothing about the rows left out (--modes, --fast-path) or failed.
+ */
+function bestSide(rows: readonly Row[], scope: TargetScope): Side {
+  const label = BEST_ROW;
+  const candidates = MODES.filter((mode) => usesWinsockFfi(mode)).flatMap((mode) => [false, true].map((fastPath) => ({ mode, fastPath })));
+  const leftOut = candidates.filter((c) => scope.leftOut.some((entry) => entry.mode === c.mode && entry.fastPath === c.fastPath));
+  const failed = rows.filter((row) => isFailed(row) && candidates.some((c) => c.mode === row.mode && c.fastPath === row.fastPath));
+  if (leftOut.length > 0 || failed.length > 0) {
+    const names = (list: readonly { mode: ModeName | CModeName; fastPath: boolean }[]): string => list.map((row) => rowLabel(row)).join('; ');
+    const parts = [
+      ...(leftOut.length > 0 ? [`${names(leftOut)} left out by --modes or --fast-path`] : []),
+      ...(failed.length > 0 ? [`${names(failed)} failed`] : []),
+    ];
+    return { label, why: `not judged: it is about every winsock-ffi row this system offers, and ${parts.join(', ')}` };
+  }
+  const measured = rows.filter((row) => row.available && row.meanUs !== null && candidates.some((c) => c.mode === row.mode && c.fastPath === row.fastPath));
+  const best = measured.reduce<Row | undefined>((a, b) => (a === undefined || b.meanUs! < a.meanUs! ? b : a), undefined);
+  if (best === undefined) return { label, why: 'no winsock-ffi row figure' };
+  return { label: rowLabel(best), figure: best.meanUs!, rounds: best.rounds.map((round) => round.meanUs) };
+}
+
+/** The latency table's targets (LATENCY_TARGETS) judged on `rows`, ratios of median means. */
+export function targets(rows: readonly Row[], scope: TargetScope): Target[] {
+  return LATENCY_TARGETS.map((spec) =>
+    judge(spec.name, spec.top === BEST_ROW ? bestSide(rows, scope) : latencySide(rows, scope, spec.top), latencySide(rows, scope, spec.bottom), spec.limit, false),
+  );
 }
 
 export function describeTarget(target: Target): string {
-  if (target.ratio === null) return `${target.name}: not measured (${target.missing ?? 'missing row'})`;
-  const ratio = `${target.ratio.toFixed(2)}x`;
+  if (target.ratio === null) return `${target.name}: ${target.limit === null ? 'not measured' : 'not judged'} (${target.missing ?? 'missing row'})`;
+  const byRound = target.rounds.length > 1 ? ` (by round: ${target.rounds.map((r) => r.toFixed(2)).join(', ')})` : '';
+  const ratio = `${target.ratio.toFixed(2)}x${byRound}`;
   if (target.limit === null) return `${target.name}: ${target.between} = ${ratio}`;
-  return `${target.name}: ${target.between} = ${ratio} (target ${target.atLeast === true ? '>=' : '<='} ${target.limit}x): ${target.met === true ? 'met' : 'NOT met'}`;
+  return `${target.name}: ${target.between} = ${ratio}, target ${target.atLeast === true ? '>=' : '<='} ${target.limit}x: ${target.met === true ? 'met' : 'NOT met'}`;
 }
 
 // ---------------------------------------------------------------------------
@@ -173,17 +305,16 @@ export function withThroughputRatios(rows: ThroughputRow[]): ThroughputRow[] {
   return rows.map((row) => ({ ...row, vsNodeNet: base === undefined || row.mibPerSec === null ? null : row.mibPerSec / base.mibPerSec! }));
 }
 
-/** stream at least 1.5x node:net's MiB/s, as measured in this run. */
-export function throughputTargets(rows: ThroughputRow[]): Target[] {
-  const name = 'stream vs node:net (throughput)';
-  const limit = 1.5;
-  const stream = rows.find((row) => row.mode === 'stream');
-  const net = rows.find((row) => row.mode === 'node:net');
-  const between = 'stream / node:net';
-  if (stream === undefined || !stream.available || stream.mibPerSec === null) return [{ name, between, ratio: null, limit, atLeast: true, met: null, missing: `no stream figure${stream?.reason !== undefined ? ` (${stream.reason})` : ''}` }];
-  if (net === undefined || !net.available || net.mibPerSec === null) return [{ name, between, ratio: null, limit, atLeast: true, met: null, missing: `no node:net figure${net?.reason !== undefined ? ` (${net.reason})` : ''}` }];
-  const ratio = stream.mibPerSec / net.mibPerSec;
-  return [{ name, between, ratio, limit, atLeast: true, met: ratio >= limit }];
+function throughputSide(rows: readonly ThroughputRow[], mode: ThroughputModeName | CThroughputModeName): Side {
+  const row = rows.find((candidate) => candidate.mode === mode);
+  const label = row !== undefined ? throughputLabel(row) : mode;
+  if (row !== undefined && row.available && row.mibPerSec !== null) return { label, figure: row.mibPerSec, rounds: row.runs ?? [] };
+  return { label, why: `no ${mode} figure${row?.reason !== undefined ? ` (${row.reason})` : row === undefined ? ' (not run)' : ''}` };
+}
+
+/** The throughput table's targets (THROUGHPUT_TARGETS) judged on `rows`, ratios of median MiB/s. */
+export function throughputTargets(rows: readonly ThroughputRow[]): Target[] {
+  return THROUGHPUT_TARGETS.map((spec) => judge(spec.name, throughputSide(rows, spec.top), throughputSide(rows, spec.bottom), spec.limit, true));
 }
 
 const mibs = (value: number | null): string => (value === null ? '' : value >= 100 ? value.toFixed(0) : value.toFixed(1));
@@ -233,12 +364,29 @@ const percent = (value: number | null): string => {
 };
 const rate = (value: number | null): string => (value === null ? '' : Math.round(value).toLocaleString('en-US'));
 
-const COLUMNS = ['Mode', 'Count', 'Mean µs', 'RTT/s', 'Lat. red.', 'Jitter red.', 'p50 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'stddev µs'] as const;
+const COLUMNS = ['Mode', 'Count', 'Mean µs', 'RTT/s', 'Lat. red.', 'Jitter red.', 'p50 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'stddev µs', 'mean µs by round'] as const;
+
+/** A measured row's cells after its label, in COLUMNS order. */
+function latencyCells(row: Row): string[] {
+  return [
+    row.count.toLocaleString('en-US'),
+    us(row.meanUs),
+    rate(row.roundTripsPerSec),
+    percent(row.latencyReduction),
+    percent(row.jitterReduction),
+    us(row.p50Us),
+    us(row.p99Us),
+    us(row.p999Us),
+    us(row.maxUs),
+    us(row.stddevUs),
+    row.rounds.map((round) => us(round.meanUs)).join(' '),
+  ];
+}
 
 export function tableLines(rows: Row[]): string[] {
   const cells = rows.map((row) =>
     row.available
-      ? [rowLabel(row), row.count.toLocaleString('en-US'), us(row.meanUs), rate(row.roundTripsPerSec), percent(row.latencyReduction), percent(row.jitterReduction), us(row.p50Us), us(row.p99Us), us(row.p999Us), us(row.maxUs), us(row.stddevUs)]
+      ? [rowLabel(row), ...latencyCells(row)]
       : [rowLabel(row)],
   );
   const widths = COLUMNS.map((title, i) => Math.max(title.length, ...cells.filter((c) => c.length > 1).map((c) => (c[i] ?? '').length)));
@@ -255,7 +403,7 @@ export function markdownTable(rows: Row[]): string {
   const head = `| ${COLUMNS.join(' | ')} |\n|${COLUMNS.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`;
   const body = rows.map((row) =>
     row.available
-      ? `| ${[rowLabel(row), row.count.toLocaleString('en-US'), us(row.meanUs), rate(row.roundTripsPerSec), percent(row.latencyReduction), percent(row.jitterReduction), us(row.p50Us), us(row.p99Us), us(row.p999Us), us(row.maxUs), us(row.stddevUs)].join(' | ')} |`
+      ? `| ${[rowLabel(row), ...latencyCells(row)].join(' | ')} |`
       : `| ${rowLabel(row)} | n/a: ${(row.reason ?? '').replaceAll('|', '\\|')} ${'| '.repeat(COLUMNS.length - 2)}|`,
   );
   return [head, ...body].join('\n');
@@ -398,7 +546,7 @@ export function html(report: Report, distributions: Map<Row, Distribution>, note
     .map((row) => {
       if (!row.available) return `<tr class="na"><td>${escapeHtml(rowLabel(row))}</td><td colspan="${COLUMNS.length - 1}">n/a: ${escapeHtml(row.reason ?? '')}</td></tr>`;
       const swatch = `<span class="swatch" style="background:${colorOf.get(row) ?? '#999'}"></span>`;
-      return `<tr><td>${swatch}${escapeHtml(rowLabel(row))}</td>${[row.count.toLocaleString('en-US'), us(row.meanUs), rate(row.roundTripsPerSec), percent(row.latencyReduction), percent(row.jitterReduction), us(row.p50Us), us(row.p99Us), us(row.p999Us), us(row.maxUs), us(row.stddevUs)].map((v) => cell(v)).join('')}</tr>`;
+      return `<tr><td>${swatch}${escapeHtml(rowLabel(row))}</td>${latencyCells(row).map((v) => cell(v)).join('')}</tr>`;
     })
     .join('\n');
   const plots = measured
@@ -408,7 +556,10 @@ export function html(report: Report, distributions: Map<Row, Distribution>, note
         distribution === undefined
           ? '<p class="note">the C reference (bench/c/reference.c) prints summary statistics only: no distribution to plot.</p>'
           : histogramSvg(distribution.buckets, lowUs, highUs, colorOf.get(row)!, row.meanUs, row.p99Us);
-      return `<figure><figcaption>${escapeHtml(rowLabel(row))}: mean ${us(row.meanUs)} µs, p99 ${us(row.p99Us)} µs, stddev ${us(row.stddevUs)} µs</figcaption>${body}</figure>`;
+      const means = row.rounds.map((round) => round.meanUs);
+      const range = means.length > 1 ? ` (rounds ${us(spread(means).min)}–${us(spread(means).max)})` : '';
+      const which = means.length > 1 && distribution !== undefined ? `; plotted: round ${medianRound(row.rounds) + 1} of ${means.length}, the one with the median mean` : '';
+      return `<figure><figcaption>${escapeHtml(rowLabel(row))}: mean ${us(row.meanUs)} µs${range}, p99 ${us(row.p99Us)} µs, stddev ${us(row.stddevUs)} µs${which}</figcaption>${body}</figure>`;
     })
     .join('\n');
   const spectrum = spectrumSvg(
@@ -419,7 +570,7 @@ export function html(report: Report, distributions: Map<Row, Distribution>, note
   const targetItem = (t: Target): string => `<li class="${t.met === true ? 'met' : t.met === false ? 'missed' : ''}">${escapeHtml(describeTarget(t))}</li>`;
   const hasLatency = rows.length > 0;
   const throughput = report.throughput ?? null;
-  const targetItems = [...(hasLatency ? targets(rows) : []), ...(throughput !== null ? throughputTargets(throughput) : [])].map(targetItem).join('\n');
+  const targetItems = report.targets.map(targetItem).join('\n');
   const throughputColor = new Map((throughput ?? []).filter((row) => row.available).map((row, i) => [row, PALETTE[i % PALETTE.length]!]));
   const throughputRows = (throughput ?? [])
     .map((row) => {
@@ -472,7 +623,7 @@ figure{margin:12px 0}figcaption{font-weight:600;margin-bottom:2px}
 svg text{font:11px system-ui,sans-serif;fill:#555}.tick{text-anchor:middle}.grid{stroke:#eee}.marker{stroke:#333;stroke-dasharray:3 3}.mlabel{fill:#333}.legend{fill:#222}
 </style></head><body>
 <h1>${escapeHtml(title)}: winsock-ffi vs node:net</h1>
-${hasLatency ? `<p>Two single-threaded processes (sender and echo, same I/O mode), ${env.messageSize}-byte messages carrying a QueryPerformanceCounter timestamp, one message in flight, so round trips per second is the reciprocal of the mean. Reductions are against the first row.</p>` : ''}
+${hasLatency ? `<p>Two single-threaded processes (sender and echo, same I/O mode), ${env.messageSize}-byte messages carrying a QueryPerformanceCounter timestamp, one message in flight, so round trips per second is the reciprocal of the mean. Reductions are against the first row.${env.rounds > 1 ? ` Every row ran ${env.rounds} rounds, interleaved (one round of every row, then the next); each figure is the median of its rounds (count: their sum; max: the largest), and the last column lists each round's mean.` : ''}</p>` : ''}
 ${env.wine !== null ? `<p class="warn">Measured under Wine ${escapeHtml(env.wine)} on ${escapeHtml(env.host ?? 'Linux')}: every Winsock call goes through Wine, so these are not Windows figures. Compare ratios within this run, not absolute times.</p>` : ''}
 <table class="env">${envItems.map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(v)}</td></tr>`).join('')}</table>
 ${hasLatency ? `<h2>Results</h2>
@@ -480,7 +631,7 @@ ${hasLatency ? `<h2>Results</h2>
 ${tableRows}
 </table>` : ''}
 ${throughputSection}
-<h2>Targets (ratios within this run)</h2>
+<h2>Targets (ratios of this run's medians; by round: the same ratio in each round)</h2>
 <ul>${targetItems}</ul>
 ${notes.length > 0 ? `<ul class="note">${notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : ''}
 ${latencySections}

@@ -44,7 +44,10 @@ import {
   bytesText,
   describeTarget,
   html,
+  isFailed,
   markdownTable,
+  medianRound,
+  rowFromRounds,
   rowLabel,
   tableLines,
   targets,
@@ -57,7 +60,8 @@ import {
   withReductions,
   withThroughputRatios,
 } from '../bench/report.ts';
-import type { Distribution, Environment, Report, Row, ThroughputRow } from '../bench/report.ts';
+import type { Distribution, Environment, LatencyRound, Report, Row, Target, ThroughputRow } from '../bench/report.ts';
+import { EXIT_ROW_FAILED, EXIT_TARGET_MISSED, exitDecision, median } from '../bench/verdicts.ts';
 import { nativeRunner, provisionWine } from '../bench/windows-node.ts';
 import { NODE_MAJORS } from './harness/packages.ts';
 import { HarnessError } from './harness/steps.ts';
@@ -77,13 +81,24 @@ with --modes, the latency rows given there run first.
 
   --modes LIST        comma-separated rows to run (default: all): ${[...MODES, ...C_MODES].join(', ')}
   --fast-path WHICH   off, on or both (default both)
-  --count N           measured round trips per row (default: sized per row from the
-                      warm-up rate to last --seconds)
-  --seconds S         target measuring time per row without --count (default 10)
-  --warmup N          warm-up round trips, at least (default 500; also at least 1 s)
+  --rounds N          rounds per row (default 3): every row runs once per round, the
+                      rows interleaved (A B C, A B C, ...), so that a noisy moment of a
+                      shared machine falls on one round of several rows, not on all of one
+                      row; each figure is the median of its rounds. Also the throughput
+                      table's runs per row, unless --runs says otherwise
+  --check             exit with code ${EXIT_TARGET_MISSED} when a target is missed (without it the exit
+                      code says only whether every row ran: 0, or ${EXIT_ROW_FAILED} when one failed)
+  --count N           measured round trips per row, split evenly across its rounds
+                      (default: sized per round from the warm-up rate to last
+                      --seconds / --rounds)
+  --seconds S         target measuring time per row, all rounds together, without
+                      --count (default 10)
+  --warmup N          warm-up round trips, at least, in each round (default 500; also at
+                      least 1 s)
   --size BYTES        message size, at least ${TIMESTAMP_BYTES} (default ${DEFAULT_SIZE})
-  --quick             about 1.5 s per row (--seconds 1.5, shorter warm-up)
-  --json FILE         write { environment, rows, throughput? }
+  --quick             about 1.5 s per row, all rounds together (--seconds 1.5, shorter
+                      warm-up)
+  --json FILE         write { environment, targets, rows, throughput? }
   --html FILE         write a self-contained page with the tables, latency plots and
                       the throughput chart
   --markdown          also print the table as Markdown
@@ -94,7 +109,8 @@ with --modes, the latency rows given there run first.
                       ${[...THROUGHPUT_MODES, C_THROUGHPUT_MODE].join(', ')}
   --bytes N           bytes per throughput run, with an optional K, M or G (binary)
                       suffix (default 256M; --quick: 64M; at least 1M)
-  --runs N            runs per throughput row, round robin; the median counts (default 3)
+  --runs N            runs per throughput row, round robin; the median counts (default:
+                      --rounds, 3)
   --ffi-cost          instead: the cost of one FFI call into ws2_32 against one node:net write
   --node MAJOR        the Windows Node.js major to measure with under Wine: \${NODE_MAJORS.join(', ')}
                       (default \${DEFAULT_BENCH_NODE}; the newest patch; 24 and 26 need Wine 10, which
@@ -117,6 +133,10 @@ interface Options {
   html: string | null;
   markdown: boolean;
   ffiCost: boolean;
+  /** Rounds per latency row (--rounds). */
+  rounds: number;
+  /** --check: a missed target fails the run. */
+  check: boolean;
   /** Throughput rows to run, in table order; empty without --throughput. */
   throughput: (ThroughputModeName | CThroughputModeName)[];
   bytes: number;
@@ -160,6 +180,8 @@ const CLI_OPTIONS = {
   'throughput-modes': { type: 'string' },
   bytes: { type: 'string' },
   runs: { type: 'string' },
+  rounds: { type: 'string' },
+  check: { type: 'boolean' },
   node: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsOptionsConfig;
@@ -252,9 +274,11 @@ function parseOptions(argv: string[]): Options {
     html: values.html !== undefined ? path.resolve(values.html) : null,
     markdown: values.markdown === true,
     ffiCost: values['ffi-cost'] === true,
+    rounds: values.rounds !== undefined ? positive('--rounds', values.rounds, true) : 3,
+    check: values.check === true,
     throughput: [],
     bytes: values.bytes !== undefined ? parseBytes('--bytes', values.bytes) : values.quick === true ? QUICK_BULK_BYTES : DEFAULT_BULK_BYTES,
-    runs: values.runs !== undefined ? positive('--runs', values.runs, true) : 3,
+    runs: values.runs !== undefined ? positive('--runs', values.runs, true) : values.rounds !== undefined ? positive('--rounds', values.rounds, true) : 3,
     node: values.node !== undefined ? nodeMajor(values.node) : process.platform === 'win32' ? Number(process.versions.node.split('.')[0]) : DEFAULT_BENCH_NODE,
   };
   if (values['throughput-modes'] !== undefined) {
@@ -350,13 +374,16 @@ async function probe(runner: WindowsRunner): Promise<ProbeResult> {
   return result;
 }
 
-interface Measured {
-  row: Row;
-  distribution: Distribution | null;
-  killed: boolean;
+/** One round of one row: its figures, or the row as n/a or failed (then it runs no further round). */
+type Measured = { round: LatencyRound; distribution: Distribution | null } | { row: Row; killed: boolean };
+
+/** What one round of a row measures: its share of --seconds or --count. */
+interface RoundShare {
+  seconds: number;
+  count: number | null;
 }
 
-async function measureRow(runner: WindowsRunner, options: Options, mode: ModeName, fastPath: boolean, position: string, status: StatusLine): Promise<Measured> {
+async function measureRow(runner: WindowsRunner, options: Options, share: RoundShare, mode: ModeName, fastPath: boolean, position: string, status: StatusLine): Promise<Measured> {
   const id = `${mode.replace(':', '-')}-${fastPath ? 'fast' : 'normal'}`;
   const resultFile = path.join(workDir, `${id}.json`);
   const progressFile = path.join(workDir, `${id}.progress`);
@@ -366,8 +393,8 @@ async function measureRow(runner: WindowsRunner, options: Options, mode: ModeNam
     mode,
     fastPath,
     size: options.size,
-    count: options.count,
-    seconds: options.seconds,
+    count: share.count,
+    seconds: share.seconds,
     warmupCount: options.warmupCount,
     warmupSeconds: options.warmupSeconds,
     resultFile: runner.path(resultFile),
@@ -375,7 +402,7 @@ async function measureRow(runner: WindowsRunner, options: Options, mode: ModeNam
     echoErrorFile: runner.path(path.join(workDir, `${id}.echo-error.txt`)),
   };
   const label = `${position} ${rowLabel({ mode, fastPath } as Row)}`;
-  const timeoutMs = (ROW_OVERHEAD_S + options.warmupSeconds * 4 + (options.count === null ? options.seconds * 4 : options.count * 0.02)) * 1000;
+  const timeoutMs = (ROW_OVERHEAD_S + options.warmupSeconds * 4 + (share.count === null ? share.seconds * 4 : share.count * 0.02)) * 1000;
   status.update(`${label}: starting`, 'starting');
   const ticker = setInterval(() => {
     const progress = lastProgress(progressFile);
@@ -396,10 +423,7 @@ async function measureRow(runner: WindowsRunner, options: Options, mode: ModeNam
   }
   const result = readJson<SenderResult | SenderFailure>(resultFile);
   if (outcome.code === 0 && result !== null && !('error' in result)) {
-    const row: Row = {
-      mode,
-      fastPath,
-      available: true,
+    const round: LatencyRound = {
       count: result.count,
       meanUs: result.meanUs,
       p50Us: result.p50Us,
@@ -408,11 +432,9 @@ async function measureRow(runner: WindowsRunner, options: Options, mode: ModeNam
       maxUs: result.maxUs,
       stddevUs: result.stddevUs,
       roundTripsPerSec: result.roundTripsPerSec,
-      latencyReduction: null,
-      jitterReduction: null,
     };
     status.done(`${label}: ${result.count.toLocaleString('en-US')} round trips, mean ${result.meanUs.toFixed(1)} µs, p99 ${result.p99Us.toFixed(1)} µs`);
-    return { row, distribution: { percentiles: result.percentiles, buckets: result.buckets }, killed: false };
+    return { round, distribution: { percentiles: result.percentiles, buckets: result.buckets } };
   }
   // A failed row is reported as such, with the cause; it never gets figures.
   const cause =
@@ -422,15 +444,15 @@ async function measureRow(runner: WindowsRunner, options: Options, mode: ModeNam
         ? `timed out after ${Math.round(timeoutMs / 1000)} s`
         : `sender exited with code ${outcome.code ?? outcome.signal}: ${outcome.output.trim().split('\n')[0] ?? ''}`;
   status.done(`${label}: FAILED: ${cause} (log: ${logFile})`);
-  return { row: unavailableRow(mode, fastPath, `run failed: ${cause}`), distribution: null, killed: outcome.timedOut };
+  return { row: unavailableRow(mode, fastPath, `run failed: ${cause}`), killed: outcome.timedOut };
 }
 
-/** C rows are compared with this Node row: each runs right after it, and its count is sized from it. */
+/** C rows are compared with this Node row: each runs right after it in every round, and its count is sized from it. */
 const C_PEERS: Record<CModeName, ModeName> = { 'c-blocking': 'blocking', 'c-spin': 'nonblocking-poll', 'c-rio': 'rio-poll' };
 
-async function measureC(runner: WindowsRunner, options: Options, mode: CModeName, built: Built, peer: Row | undefined, position: string, status: StatusLine): Promise<{ row: Row; killed: boolean }> {
+async function measureC(runner: WindowsRunner, share: RoundShare, mode: CModeName, built: Built, peerMeanUs: number | undefined, position: string, status: StatusLine): Promise<Measured> {
   if ('reason' in built) return { row: unavailableRow(mode, false, built.reason), killed: false };
-  const count = options.count ?? Math.max(200, Math.round((options.seconds * 1e6) / (peer?.meanUs ?? FALLBACK_RTT_US)));
+  const count = share.count ?? Math.max(200, Math.round((share.seconds * 1e6) / (peerMeanUs ?? FALLBACK_RTT_US)));
   const label = `${position} ${mode} (C reference)`;
   status.update(`${label}: ${count.toLocaleString('en-US')} round trips`, 'measure');
   const timeoutMs = (ROW_OVERHEAD_S + count * 0.02) * 1000;
@@ -445,10 +467,7 @@ async function measureC(runner: WindowsRunner, options: Options, mode: CModeName
     return { row: unavailableRow(mode, false, `run failed: ${result.reason}`), killed: result.timedOut };
   }
   status.done(`${label}: ${result.count.toLocaleString('en-US')} round trips, mean ${result.meanUs.toFixed(1)} µs, p99 ${result.p99Us.toFixed(1)} µs`);
-  const row: Row = {
-    mode,
-    fastPath: false,
-    available: true,
+  const round: LatencyRound = {
     count: result.count,
     meanUs: result.meanUs,
     p50Us: result.p50Us,
@@ -457,10 +476,9 @@ async function measureC(runner: WindowsRunner, options: Options, mode: CModeName
     maxUs: result.maxUs ?? null,
     stddevUs: result.stddevUs,
     roundTripsPerSec: result.roundTripsPerSec,
-    latencyReduction: null,
-    jitterReduction: null,
   };
-  return { row, killed: false };
+  // The C reference prints summary figures only: no distribution to plot.
+  return { round, distribution: null };
 }
 
 function hostDescription(): string | null {
@@ -495,24 +513,36 @@ async function runFfiCost(runner: WindowsRunner): Promise<void> {
   }
 }
 
-/** Runs the latency rows of `options.modes` and prints their table and targets. */
-async function runLatency(runner: WindowsRunner, options: Options, probed: ProbeResult, c: CReference): Promise<{ rows: Row[]; distributions: Map<Row, Distribution>; dirty: boolean }> {
+/** Runs the latency rows of `options.modes`, in rounds, and prints their table and targets. */
+async function runLatency(runner: WindowsRunner, options: Options, probed: ProbeResult, c: CReference): Promise<{ rows: Row[]; targets: Target[]; distributions: Map<Row, Distribution>; dirty: boolean }> {
   // The plan, in table order: each winsock-ffi mode with the fast path off and on.
-  const plan: { mode: ModeName | CModeName; fastPath: boolean; reason: string | null }[] = [];
-  for (const mode of options.modes) {
-    if (!isModeName(mode)) {
-      plan.push({ mode, fastPath: false, reason: null });
-      continue;
+  type Entry = { mode: ModeName | CModeName; fastPath: boolean; reason: string | null };
+  const planFor = (modes: readonly (ModeName | CModeName)[], fastPaths: readonly boolean[]): Entry[] => {
+    const plan: Entry[] = [];
+    for (const mode of modes) {
+      if (!isModeName(mode)) {
+        plan.push({ mode, fastPath: false, reason: null });
+        continue;
+      }
+      const availability = probed.modes[mode];
+      for (const fastPath of usesWinsockFfi(mode) ? fastPaths : [false]) {
+        const reason = !availability.available ? availability.reason : fastPath && !probed.fastPath.supported ? (probed.fastPath.reason ?? 'not supported') : null;
+        plan.push({ mode, fastPath, reason });
+      }
     }
-    const availability = probed.modes[mode];
-    for (const fastPath of usesWinsockFfi(mode) ? options.fastPaths : [false]) {
-      const reason = !availability.available ? availability.reason : fastPath && !probed.fastPath.supported ? (probed.fastPath.reason ?? 'not supported') : null;
-      plan.push({ mode, fastPath, reason });
-    }
-  }
-  // Execution order: the table's, except that each C row runs right after the Node row
-  // it is compared with, so that both see the same moment of a shared, noisy machine.
-  type Entry = (typeof plan)[number];
+    return plan;
+  };
+  const plan = planFor(options.modes, options.fastPaths);
+  // What a target may be about but this run leaves out: the full table's rows that this
+  // system offers and that --modes, --fast-path (or --size, for the C rows) left out.
+  const leftOut = planFor(ALL_MODES, [false, true]).filter(
+    (entry) => entry.reason === null && !plan.some((planned) => planned.mode === entry.mode && planned.fastPath === entry.fastPath),
+  );
+
+  // Execution order within a round: the table's, except that each C row runs right after
+  // the Node row it is compared with. Every round runs every row in this order, so rows that
+  // a target compares are interleaved (A B A B ...) and see the same moments of a shared,
+  // noisy machine; each row's figures are the median of its rounds.
   const toRun = plan.filter((entry) => entry.reason === null);
   const order: Entry[] = [];
   for (const entry of toRun) {
@@ -524,43 +554,65 @@ async function runLatency(runner: WindowsRunner, options: Options, probed: Probe
   }
   for (const entry of toRun) if (!order.includes(entry)) order.push(entry);
 
-  const position = (entry: Entry): string => `[${order.indexOf(entry) + 1}/${order.length}]`;
+  const share: RoundShare = {
+    seconds: options.seconds / options.rounds,
+    count: options.count === null ? null : Math.max(1, Math.ceil(options.count / options.rounds)),
+  };
+  const total = order.length * options.rounds;
   const status = new StatusLine();
-  const results = new Map<Entry, Row>();
-  const distributions = new Map<Row, Distribution>();
+  /** Rows that ended early: n/a (the system lacks what they need) or failed. They run no further round. */
+  const ended = new Map<Entry, Row>();
+  const rounds = new Map<Entry, LatencyRound[]>(order.map((entry) => [entry, []]));
+  const roundDistributions = new Map<Entry, (Distribution | null)[]>(order.map((entry) => [entry, []]));
   const started = Date.now();
   let dirty = false;
-  for (const entry of order) {
-    if (isModeName(entry.mode)) {
-      const measured = await measureRow(runner, options, entry.mode, entry.fastPath, position(entry), status);
-      dirty ||= measured.killed;
-      results.set(entry, measured.row);
-      if (measured.distribution !== null) distributions.set(measured.row, measured.distribution);
-    } else {
-      const built = await c.built();
-      const peerMode = C_PEERS[entry.mode];
-      const peer = [...results.values()].find((row) => row.mode === peerMode && !row.fastPath && row.available);
-      const measured = await measureC(runner, options, entry.mode, built, peer, position(entry), status);
-      dirty ||= measured.killed;
-      results.set(entry, measured.row);
+  let done = 0;
+  if (options.rounds > 1) say(`\n${order.length} rows x ${options.rounds} rounds, interleaved; each round measures about ${share.count === null ? `${Number(share.seconds.toFixed(2))} s` : `${share.count.toLocaleString('en-US')} round trips`} per row`);
+  for (let round = 0; round < options.rounds; round++) {
+    for (const entry of order) {
+      done++;
+      if (ended.has(entry)) continue;
+      const position = `[${done}/${total}]${options.rounds > 1 ? ` round ${round + 1}/${options.rounds},` : ''}`;
+      let measured: Measured;
+      if (isModeName(entry.mode)) {
+        measured = await measureRow(runner, options, share, entry.mode, entry.fastPath, position, status);
+      } else {
+        const built = await c.built();
+        const peer = order.find((other) => other.mode === C_PEERS[entry.mode as CModeName] && !other.fastPath);
+        measured = await measureC(runner, share, entry.mode, built, peer === undefined ? undefined : rounds.get(peer)!.at(-1)?.meanUs, position, status);
+      }
+      if ('row' in measured) {
+        dirty ||= measured.killed;
+        ended.set(entry, measured.row);
+      } else {
+        rounds.get(entry)!.push(measured.round);
+        roundDistributions.get(entry)!.push(measured.distribution);
+      }
     }
   }
-  const rows = plan.map((entry) => results.get(entry) ?? unavailableRow(entry.mode, entry.fastPath, entry.reason ?? 'not run'));
-
-  // Reductions need the whole table; the distributions follow the rows they belong to.
-  const finalRows = withReductions(rows);
-  const finalDistributions = new Map<Row, Distribution>();
-  finalRows.forEach((row, i) => {
-    const distribution = distributions.get(rows[i]!);
-    if (distribution !== undefined) finalDistributions.set(row, distribution);
+  const distributions = new Map<Row, Distribution>();
+  const rows = plan.map((entry) => {
+    const measured = rounds.get(entry) ?? [];
+    return ended.get(entry) ?? (measured.length > 0 ? rowFromRounds(entry.mode, entry.fastPath, measured) : unavailableRow(entry.mode, entry.fastPath, entry.reason ?? 'not run'));
   });
 
-  say(`\nLoopback round trips, ${options.size}-byte messages (${new Date().toISOString().slice(0, 10)}, ${Math.round((Date.now() - started) / 1000)} s):\n`);
+  // Reductions need the whole table; the plots show each row's median round.
+  const finalRows = withReductions(rows);
+  finalRows.forEach((row, i) => {
+    const entry = plan[i]!;
+    if (!row.available || ended.has(entry) || row.rounds.length === 0) return;
+    const distribution = roundDistributions.get(entry)?.[medianRound(row.rounds)] ?? null;
+    if (distribution !== null) distributions.set(row, distribution);
+  });
+  const judged = targets(finalRows, { leftOut });
+
+  const ofRounds = options.rounds > 1 ? `, median of ${options.rounds} rounds` : '';
+  say(`\nLoopback round trips, ${options.size}-byte messages${ofRounds} (${new Date().toISOString().slice(0, 10)}, ${Math.round((Date.now() - started) / 1000)} s):\n`);
   for (const line of tableLines(finalRows)) say(line);
   say('');
-  for (const target of targets(finalRows)) say(describeTarget(target));
+  for (const target of judged) say(describeTarget(target));
   if (options.markdown) say(`\n${markdownTable(finalRows)}`);
-  return { rows: finalRows, distributions: finalDistributions, dirty };
+  return { rows: finalRows, targets: judged, distributions, dirty };
 }
 
 /** The C reference, built once on first use by whichever table needs it first. */
@@ -633,19 +685,13 @@ function bulkTimeoutMs(bytes: number): number {
   return (ROW_OVERHEAD_S + bytes / MIB) * 1000;
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
 /**
- * Runs the throughput rows of `options.throughput`, each `options.runs` times, round robin
- * (so that a noisy moment of a shared machine does not fall on one row only), and prints
- * their table (the median run per row) and target. A row that fails once is reported
- * failed, with the cause, and not run again.
+ * Runs the throughput rows of `options.throughput` in `options.runs` rounds, interleaved
+ * (every row once per round, so that a noisy moment of a shared machine does not fall on
+ * one row only), and prints their table (the median run per row) and targets. A row that
+ * fails once is reported failed, with the cause, and not run again.
  */
-async function runThroughput(runner: WindowsRunner, options: Options, c: CReference): Promise<{ rows: ThroughputRow[]; dirty: boolean }> {
+async function runThroughput(runner: WindowsRunner, options: Options, c: CReference): Promise<{ rows: ThroughputRow[]; targets: Target[]; dirty: boolean }> {
   const status = new StatusLine();
   const started = Date.now();
   const figures = new Map<ThroughputModeName | CThroughputModeName, number[]>(options.throughput.map((mode) => [mode, []]));
@@ -653,12 +699,12 @@ async function runThroughput(runner: WindowsRunner, options: Options, c: CRefere
   let dirty = false;
   const total = options.throughput.length * options.runs;
   let done = 0;
-  say(`\nthroughput: ${bytesText(options.bytes)} one way per run, ${bytesText(BULK_WRITE_SIZE)} writes, ${options.runs} run${options.runs === 1 ? '' : 's'} per row (the median counts)`);
+  say(`\nthroughput: ${bytesText(options.bytes)} one way per run, ${bytesText(BULK_WRITE_SIZE)} writes, ${options.runs} run${options.runs === 1 ? '' : 's'} per row in interleaved rounds (the median counts)`);
   for (let run = 0; run < options.runs; run++) {
     for (const mode of options.throughput) {
       done++;
       if (failures.has(mode)) continue;
-      const label = `[${done}/${total}] ${throughputLabel({ mode })} throughput${options.runs > 1 ? `, run ${run + 1}` : ''}`;
+      const label = `[${done}/${total}]${options.runs > 1 ? ` round ${run + 1}/${options.runs},` : ''} ${throughputLabel({ mode })} throughput`;
       const result = isThroughputModeName(mode) ? await measureThroughput(runner, options, mode, label, status) : await measureBulkC(runner, options, await c.built(), label, status);
       if ('mibPerSec' in result) {
         figures.get(mode)!.push(result.mibPerSec);
@@ -679,9 +725,10 @@ async function runThroughput(runner: WindowsRunner, options: Options, c: CRefere
   say(`\nLoopback throughput, one way, ${bytesText(options.bytes)} in ${bytesText(BULK_WRITE_SIZE)} writes, median of ${options.runs} (${new Date().toISOString().slice(0, 10)}, ${Math.round((Date.now() - started) / 1000)} s):\n`);
   for (const line of throughputTableLines(finalRows)) say(line);
   say('');
-  for (const target of throughputTargets(finalRows)) say(describeTarget(target));
+  const judged = throughputTargets(finalRows);
+  for (const target of judged) say(describeTarget(target));
   if (options.markdown) say(`\n${throughputMarkdownTable(finalRows)}`);
-  return { rows: finalRows, dirty };
+  return { rows: finalRows, targets: judged, dirty };
 }
 
 async function main(): Promise<number> {
@@ -708,6 +755,7 @@ async function main(): Promise<number> {
       koffi: probed.environment.koffi,
       fastPathSupported: probed.fastPath.supported,
       messageSize: options.size,
+      rounds: options.rounds,
       throughput: options.throughput.length > 0 ? { bytes: options.bytes, writeSize: BULK_WRITE_SIZE, readSize: BULK_READ_SIZE, runs: options.runs } : null,
       date: new Date().toISOString(),
     };
@@ -718,19 +766,22 @@ async function main(): Promise<number> {
     let built: Promise<Built> | null = null;
     const c: CReference = { built: () => (built ??= buildPingPong(rootDir, cacheDir)) };
 
-    let latency: { rows: Row[]; distributions: Map<Row, Distribution> } = { rows: [], distributions: new Map() };
+    let latency: { rows: Row[]; targets: Target[]; distributions: Map<Row, Distribution> } = { rows: [], targets: [], distributions: new Map() };
     if (options.modes.length > 0) {
       const measured = await runLatency(runner, options, probed, c);
       dirty ||= measured.dirty;
       latency = measured;
     }
     let throughput: ThroughputRow[] | null = null;
+    let throughputJudged: Target[] = [];
     if (options.throughput.length > 0) {
       const measured = await runThroughput(runner, options, c);
       dirty ||= measured.dirty;
       throughput = measured.rows;
+      throughputJudged = measured.targets;
     }
-    const report: Report = { environment, rows: latency.rows, ...(throughput !== null ? { throughput } : {}) };
+    const judged = [...latency.targets, ...throughputJudged];
+    const report: Report = { environment, targets: judged, rows: latency.rows, ...(throughput !== null ? { throughput } : {}) };
 
     const notes =
       environment.wine !== null ? [`Measured under Wine ${environment.wine}: every Winsock call goes through Wine, so these are not Windows figures.`] : [];
@@ -744,8 +795,13 @@ async function main(): Promise<number> {
       fs.writeFileSync(options.html, html(report, latency.distributions, notes));
       say(`wrote ${options.html}`);
     }
-    const failed = (row: { reason?: string }): boolean => row.reason?.startsWith('run failed') === true;
-    return latency.rows.some(failed) || (throughput ?? []).some(failed) ? 1 : 0;
+    const decision = exitDecision({ rowFailed: latency.rows.some(isFailed) || (throughput ?? []).some(isFailed), check: options.check, targets: judged });
+    if (options.check) {
+      const notJudged = judged.filter((target) => target.limit !== null && target.met === null).length;
+      const verdict = decision.missed.length > 0 ? `${decision.missed.length} target${decision.missed.length === 1 ? '' : 's'} missed (${decision.missed.join('; ')})` : 'every target judged was met';
+      say(`\n--check: ${verdict}${notJudged > 0 ? `, ${notJudged} not judged` : ''}; exit code ${decision.code}${decision.code === EXIT_ROW_FAILED ? ' (a row failed)' : ''}`);
+    }
+    return decision.code;
   } finally {
     await runner.finish(dirty);
   }
