@@ -265,7 +265,7 @@ function bestSide(rows: readonly Row[], scope: TargetScope): Side {
       ...(leftOut.length > 0 ? [`${names(leftOut)} left out by --modes or --fast-path`] : []),
       ...(failed.length > 0 ? [`${names(failed)} failed`] : []),
     ];
-    return { label, why: `not judged: it is about every winsock-ffi row this system offers, and ${parts.join(', ')}` };
+    return { label, why: `it is about every winsock-ffi row this system offers, and ${parts.join(', ')}` };
   }
   const measured = rows.filter((row) => row.available && row.meanUs !== null && candidates.some((c) => c.mode === row.mode && c.fastPath === row.fastPath));
   const best = measured.reduce<Row | undefined>((a, b) => (a === undefined || b.meanUs! < a.meanUs! ? b : a), undefined);
