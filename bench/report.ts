@@ -328,7 +328,7 @@ export function bytesText(bytes: number): string {
   return `${bytes} bytes`;
 }
 
-const THROUGHPUT_COLUMNS = ['Mode', 'MiB/s', 'vs node:net', 'runs, MiB/s'] as const;
+const THROUGHPUT_COLUMNS = ['Mode', 'MiB/s', 'vs node:net', 'MiB/s by round'] as const;
 
 function throughputCells(row: ThroughputRow): string[] {
   return [throughputLabel(row), mibs(row.mibPerSec), times(row.vsNodeNet), (row.runs ?? []).map(mibs).join(' ')];
