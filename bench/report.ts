@@ -244,9 +244,9 @@ function latencySide(rows: readonly Row[], scope: TargetScope, mode: ModeName | 
   const row = rows.find((candidate) => candidate.mode === mode && candidate.fastPath === fastPath);
   const label = row !== undefined ? rowLabel(row) : mode;
   if (row !== undefined && row.available && row.meanUs !== null) return { label, figure: row.meanUs, rounds: row.rounds.map((round) => round.meanUs) };
-  if (row !== undefined) return { label, why: `no ${mode} figure${row.reason !== undefined ? ` (${row.reason})` : ''}` };
+  if (row !== undefined) return { label, why: `no ${mode} figure${row.reason !== undefined ? `: ${row.reason}` : ''}` };
   const leftOut = scope.leftOut.some((entry) => entry.mode === mode && entry.fastPath === fastPath);
-  return { label, why: `no ${mode} figure (${leftOut ? 'not run: left out by --modes or --fast-path' : 'not run'})` };
+  return { label, why: `no ${mode} figure: ${leftOut ? 'not run, left out by --modes or --fast-path' : 'not run'}` };
 }
 
 /**
@@ -309,7 +309,7 @@ function throughputSide(rows: readonly ThroughputRow[], mode: ThroughputModeName
   const row = rows.find((candidate) => candidate.mode === mode);
   const label = row !== undefined ? throughputLabel(row) : mode;
   if (row !== undefined && row.available && row.mibPerSec !== null) return { label, figure: row.mibPerSec, rounds: row.runs ?? [] };
-  return { label, why: `no ${mode} figure${row?.reason !== undefined ? ` (${row.reason})` : row === undefined ? ' (not run)' : ''}` };
+  return { label, why: `no ${mode} figure${row?.reason !== undefined ? `: ${row.reason}` : row === undefined ? ': not run' : ''}` };
 }
 
 /** The throughput table's targets (THROUGHPUT_TARGETS) judged on `rows`, ratios of median MiB/s. */
