@@ -164,6 +164,9 @@ export interface ThroughputFailure {
 export const CONNECTION_MODES = ['node:net', 'promise', 'stream', 'iocp-poll'] as const;
 export type ConnectionModeName = (typeof CONNECTION_MODES)[number];
 
+/** The smallest --size with --connections: the timestamp, the connection's number and the round trip's (bench/modes/many.ts). */
+export const MIN_CONNECTIONS_SIZE = 16;
+
 export function isConnectionModeName(value: string): value is ConnectionModeName {
   return (CONNECTION_MODES as readonly string[]).includes(value);
 }

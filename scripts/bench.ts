@@ -17,6 +17,7 @@ import {
   C_MODES,
   C_THROUGHPUT_MODE,
   CONNECTION_MODES,
+  MIN_CONNECTIONS_SIZE,
   DEFAULT_BULK_BYTES,
   DEFAULT_SIZE,
   isModeName,
@@ -70,7 +71,6 @@ import {
   withThroughputRatios,
 } from '../bench/report.ts';
 import type { ConnectionsRow, Distribution, Environment, Report, Row, ThroughputRow } from '../bench/report.ts';
-import { MIN_CONNECTIONS_SIZE } from '../bench/modes/many.ts';
 import { nativeRunner, provisionWine } from '../bench/windows-node.ts';
 import { NODE_MAJORS } from './harness/packages.ts';
 import { HarnessError } from './harness/steps.ts';

@@ -29,8 +29,6 @@ const POLL_BATCH = 256;
 /** Where the connection's number and the round trip's sequence number sit in each message. */
 const ID_OFFSET = 8;
 const SEQ_OFFSET = 12;
-/** The smallest message that holds the timestamp, the connection number and the sequence number. */
-export const MIN_CONNECTIONS_SIZE = 16;
 
 /** What the echo server counts, for its report. */
 export class EchoCounters {
