@@ -23,6 +23,8 @@ const HANDSHAKE_TIMEOUT_MS = 60_000;
 const ECHO_EXIT_TIMEOUT_MS = 60_000;
 /** listen() backlog: at least node:net's default (511), at least N. */
 const MIN_BACKLOG = 511;
+/** A warm-up longer than this means some connection is stalled (or starved): the run fails, saying how many. */
+const WARMUP_LIMIT_S = 60;
 
 const args = JSON.parse(process.argv[2] ?? '') as ConnectionsArgs;
 let echoFailure: string | null = null;
@@ -86,6 +88,7 @@ async function main(): Promise<ConnectionsResult> {
     let measureFrom = Number.POSITIVE_INFINITY;
     let measureTo = Number.POSITIVE_INFINITY;
     let answered = 0;
+    const warmupLimit = clock.now() + (WARMUP_LIMIT_S * 1e9) / nsPerTick;
     await set.run((message) => {
       answered++;
       const now = clock.now();
@@ -98,6 +101,11 @@ async function main(): Promise<ConnectionsResult> {
       if (warmed[id] === 0) {
         warmed[id] = 1;
         warmedCount++;
+      }
+      if (now > warmupLimit && warmedCount < n) {
+        const waiting: number[] = [];
+        for (let i = 0; i < n && waiting.length < 5; i++) if (warmed[i] === 0) waiting.push(i);
+        throw new Error(`after ${WARMUP_LIMIT_S} s and ${answered} round trips answered, ${n - warmedCount} of ${n} connections had had none answered (connections ${waiting.join(', ')}, ...)`);
       }
       if (warmedCount === n && now >= warmupEnd) {
         measureFrom = now;
