@@ -156,13 +156,15 @@ function duplexRun(s: Duplex, conn: Conn, onRoundTrip: OnRoundTrip): Promise<voi
       got += chunk.copy(bytes, got);
       if (got < size) return;
       got = 0;
+      let more: boolean;
       try {
         conn.verify();
+        more = onRoundTrip(conn.message);
       } catch (error) {
         finish(error as Error);
         return;
       }
-      if (!onRoundTrip(conn.message)) {
+      if (!more) {
         finish();
         return;
       }
