@@ -80,7 +80,7 @@ export interface SenderFailure {
 }
 
 /** Progress lines in progressFile: `<phase> <done> <total>`; total 0 while unknown. */
-export type Phase = 'starting' | 'warmup' | 'measure' | 'done';
+export type Phase = 'starting' | 'connect' | 'warmup' | 'measure' | 'done';
 
 /** Written by bench/probe.ts: what the Windows side is and what it offers. */
 export interface ProbeResult {
@@ -153,5 +153,79 @@ export interface ThroughputResult {
 
 export interface ThroughputFailure {
   mode: ThroughputModeName;
+  error: string;
+}
+
+/**
+ * The rows of the many-connections table (`--connections`), in table order; node:net is
+ * the baseline. N concurrent ping-pong connections between two processes, each doing its
+ * own round trips of the 64-byte message.
+ */
+export const CONNECTION_MODES = ['node:net', 'promise', 'stream', 'iocp-poll'] as const;
+export type ConnectionModeName = (typeof CONNECTION_MODES)[number];
+
+/** The smallest --size with --connections: the timestamp, the connection's number and the round trip's (bench/modes/many.ts). */
+export const MIN_CONNECTIONS_SIZE = 16;
+
+export function isConnectionModeName(value: string): value is ConnectionModeName {
+  return (CONNECTION_MODES as readonly string[]).includes(value);
+}
+
+/** Arguments of bench/connections.ts (the client side, which starts the echo server), as one JSON string. */
+export interface ConnectionsArgs {
+  mode: ConnectionModeName;
+  connections: number;
+  size: number;
+  /** After every connection is up: round trips that are not counted, then the measured window. */
+  warmupSeconds: number;
+  seconds: number;
+  resultFile: string;
+  progressFile: string;
+  /** Files of the handshake with the echo server (its port, its memory samples, its report, its error). */
+  echoPrefix: string;
+}
+
+/** Written by bench/connections-echo.ts when it exits: what the echo (server) process saw. */
+export interface ConnectionsEchoReport {
+  accepted: number;
+  /** Connections that ended with the client's FIN and closed without an error. */
+  closedCleanly: number;
+  /** Bytes received and sent back, over every connection. */
+  bytes: number;
+  errors: string[];
+  /** RSS after listen() and a full GC, before any connection. */
+  rssBeforeBytes: number;
+  /** RSS with every connection open and idle (a receive pending on each), after a full GC; null if never sampled. */
+  rssIdleBytes: number | null;
+  /** The largest RSS sampled (every 100 ms) while every connection was open. */
+  rssPeakBytes: number;
+  /** From the first accepted connection to the last. */
+  acceptSeconds: number;
+}
+
+/** Written by bench/connections.ts into resultFile. */
+export interface ConnectionsResult {
+  mode: ConnectionModeName;
+  connections: number;
+  /** Round trips completed inside the measured window, over every connection. */
+  roundTrips: number;
+  /** Round trips over the whole run (warm-up and the last ones included); each was answered and checked. */
+  answered: number;
+  /** Connections the client saw end cleanly (its FIN, the echo's FIN, no error). */
+  closedCleanly: number;
+  seconds: number;
+  roundTripsPerSec: number;
+  meanUs: number;
+  p50Us: number;
+  p99Us: number;
+  maxUs: number;
+  /** From the first connect to the last connection up, client side. */
+  connectSeconds: number;
+  echo: ConnectionsEchoReport;
+}
+
+export interface ConnectionsFailure {
+  mode: ConnectionModeName;
+  connections: number;
   error: string;
 }

@@ -2,7 +2,7 @@
 // the terminal table, the target ratios, and a self-contained HTML page with a
 // latency-distribution plot per row (inline SVG, no external resources).
 import { C_THROUGHPUT_MODE, MODES, usesWinsockFfi } from './protocol.ts';
-import type { Bucket, CModeName, CThroughputModeName, ModeName, ThroughputModeName } from './protocol.ts';
+import type { Bucket, CModeName, ConnectionModeName, CThroughputModeName, ModeName, ThroughputModeName } from './protocol.ts';
 import { median, medianIndex, meets, roundRatios, spread } from './verdicts.ts';
 
 export interface Environment {
@@ -23,6 +23,8 @@ export interface Environment {
   rounds: number;
   /** The throughput table's transfer, when --throughput ran it. */
   throughput: { bytes: number; writeSize: number; readSize: number; runs: number } | null;
+  /** The many-connections table's runs, when --connections ran it. */
+  connections?: { counts: number[]; warmupSeconds: number; seconds: number; messageSize: number } | null;
   date: string;
 }
 
@@ -85,6 +87,8 @@ export interface Report {
   rows: Row[];
   /** The throughput table, when --throughput ran. */
   throughput?: ThroughputRow[];
+  /** The many-connections table, when --connections ran. */
+  connections?: ConnectionsRow[];
 }
 
 /** What the HTML plots need beyond a row: the sender's distribution, when it has one. */
@@ -570,7 +574,11 @@ export function html(report: Report, distributions: Map<Row, Distribution>, note
   const targetItem = (t: Target): string => `<li class="${t.met === true ? 'met' : t.met === false ? 'missed' : ''}">${escapeHtml(describeTarget(t))}</li>`;
   const hasLatency = rows.length > 0;
   const throughput = report.throughput ?? null;
-  const targetItems = report.targets.map(targetItem).join('\n');
+  const connectionRows = report.connections ?? null;
+  const targetItems = report.targets
+    .map(targetItem)
+    .concat((connectionRows !== null ? connectionsCompleteness(connectionRows) : []).map((line) => `<li>${escapeHtml(line)}</li>`))
+    .join('\n');
   const throughputColor = new Map((throughput ?? []).filter((row) => row.available).map((row, i) => [row, PALETTE[i % PALETTE.length]!]));
   const throughputRows = (throughput ?? [])
     .map((row) => {
@@ -596,7 +604,13 @@ ${spectrum}
 <h2>Latency distribution per row</h2>
 <p class="note">Share of round trips per latency bucket; round trip in µs on a logarithmic axis shared by all rows; dashed lines: mean and p99.</p>
 ${plots}`;
-  const title = hasLatency ? (throughput !== null ? 'TCP loopback latency and throughput' : 'TCP loopback round-trip latency') : 'TCP loopback throughput';
+  const title = hasLatency
+    ? throughput !== null
+      ? 'TCP loopback latency and throughput'
+      : 'TCP loopback round-trip latency'
+    : throughput !== null
+      ? 'TCP loopback throughput'
+      : 'TCP loopback, many connections';
   const envItems: [string, string][] = [
     ['Date', env.date],
     ['Windows', env.os + (env.wine !== null ? ' (as reported by the Wine prefix)' : '')],
@@ -631,10 +645,190 @@ ${hasLatency ? `<h2>Results</h2>
 ${tableRows}
 </table>` : ''}
 ${throughputSection}
+${connectionRows !== null ? connectionsHtml(connectionRows, env.connections ?? null) : ''}
 <h2>Targets (ratios of this run's medians; by round: the same ratio in each round)</h2>
 <ul>${targetItems}</ul>
 ${notes.length > 0 ? `<ul class="note">${notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : ''}
 ${latencySections}
 </body></html>
 `;
+}
+
+// ---------------------------------------------------------------------------
+// Many connections (--connections): N concurrent ping-pong connections between two
+// processes. Targets at 100 and 1,000 connections: promise at least 1.3x node:net's
+// aggregate round trips per second, and promise's memory per connection at most node:net's.
+
+/** One row of the many-connections table (--json's `connections`): one mode at one N. */
+export interface ConnectionsRow {
+  mode: ConnectionModeName;
+  connections: number;
+  available: boolean;
+  reason?: string;
+  /** Round trips completed inside the measured window, over every connection. */
+  roundTrips: number;
+  /** Round trips answered over the whole run (each checked); the echo server echoed exactly their bytes. */
+  answered: number;
+  /** Connections that closed cleanly on both sides (the client's FIN, the echo's FIN, no error): N when the row has figures. */
+  closedCleanly: number;
+  /** Aggregate round trips per second over every connection: roundTrips / the measured window. */
+  roundTripsPerSec: number | null;
+  /** roundTripsPerSec / node:net's at the same N. */
+  vsNodeNet: number | null;
+  /** Per round trip (send to echo received, one connection), over every connection's round trips. */
+  meanUs: number | null;
+  p50Us: number | null;
+  p99Us: number | null;
+  /** The echo (server) process's RSS after listen() and a full GC, before any connection. */
+  rssBeforeBytes: number | null;
+  /** Its RSS with every connection open and idle (a receive pending on each), after a full GC. */
+  rssIdleBytes: number | null;
+  /** (rssIdleBytes - rssBeforeBytes) / connections. */
+  memoryPerConnectionBytes: number | null;
+  /** memoryPerConnectionBytes / node:net's at the same N. */
+  memoryVsNodeNet: number | null;
+  /** The largest RSS sampled every 100 ms while every connection was open (no forced GC), minus rssBeforeBytes, over N. */
+  peakPerConnectionBytes: number | null;
+  /** Client side: from the first connect to the last connection up. */
+  connectSeconds: number | null;
+  /** Echo side: from the first accepted connection to the last. */
+  acceptSeconds: number | null;
+}
+
+export function connectionsLabel(row: Pick<ConnectionsRow, 'mode'>): string {
+  return row.mode;
+}
+
+export function unavailableConnectionsRow(mode: ConnectionModeName, connections: number, reason: string): ConnectionsRow {
+  return {
+    mode,
+    connections,
+    available: false,
+    reason,
+    roundTrips: 0,
+    answered: 0,
+    closedCleanly: 0,
+    roundTripsPerSec: null,
+    vsNodeNet: null,
+    meanUs: null,
+    p50Us: null,
+    p99Us: null,
+    rssBeforeBytes: null,
+    rssIdleBytes: null,
+    memoryPerConnectionBytes: null,
+    memoryVsNodeNet: null,
+    peakPerConnectionBytes: null,
+    connectSeconds: null,
+    acceptSeconds: null,
+  };
+}
+
+/** Fills vsNodeNet and memoryVsNodeNet against node:net's row at the same N. */
+export function withConnectionRatios(rows: ConnectionsRow[]): ConnectionsRow[] {
+  return rows.map((row) => {
+    const base = rows.find((other) => other.mode === 'node:net' && other.connections === row.connections && other.available);
+    const ratio = (value: number | null, baseValue: number | null | undefined): number | null =>
+      value === null || baseValue === null || baseValue === undefined || baseValue <= 0 ? null : value / baseValue;
+    return { ...row, vsNodeNet: ratio(row.roundTripsPerSec, base?.roundTripsPerSec), memoryVsNodeNet: ratio(row.memoryPerConnectionBytes, base?.memoryPerConnectionBytes) };
+  });
+}
+
+/** The connection counts the targets are judged at. */
+export const CONNECTION_TARGET_COUNTS = [100, 1000] as const;
+/** At least this N must also run to the end with nothing lost. */
+export const CONNECTION_COMPLETE_COUNT = 5000;
+
+/** At each N of CONNECTION_TARGET_COUNTS that ran: promise >= 1.3x node:net's round trips/s, and memory per connection <= node:net's. */
+export function connectionsTargets(rows: ConnectionsRow[]): Target[] {
+  const out: Target[] = [];
+  for (const n of CONNECTION_TARGET_COUNTS) {
+    const promise = rows.find((row) => row.mode === 'promise' && row.connections === n);
+    const net = rows.find((row) => row.mode === 'node:net' && row.connections === n);
+    if (promise === undefined && net === undefined) continue;
+    const at = `${n.toLocaleString('en-US')} connections`;
+    const judge = (what: string, value: (row: ConnectionsRow) => number | null, limit: number, atLeast: boolean): Target => {
+      const name = `promise vs node:net at ${at} (${what})`;
+      const between = 'promise / node:net';
+      const top = promise === undefined ? null : value(promise);
+      const bottom = net === undefined ? null : value(net);
+      if (top === null) return { name, between, ratio: null, limit, atLeast, met: null, rounds: [], missing: `no promise figure${promise?.reason !== undefined ? ` (${promise.reason})` : ''}` };
+      if (bottom === null || bottom <= 0) return { name, between, ratio: null, limit, atLeast, met: null, rounds: [], missing: `no node:net figure${net?.reason !== undefined ? ` (${net.reason})` : ''}` };
+      const ratio = top / bottom;
+      // One run per N (the table is not measured in rounds): the ratio is its only round.
+      return { name, between, ratio, limit, atLeast, met: atLeast ? ratio >= limit : ratio <= limit, rounds: [ratio] };
+    };
+    out.push(judge('aggregate round trips/s', (row) => row.roundTripsPerSec, 1.3, true));
+    out.push(judge('memory per connection', (row) => row.memoryPerConnectionBytes, 1, false));
+  }
+  return out;
+}
+
+/** For each row at CONNECTION_COMPLETE_COUNT connections or more: whether it ran to the end with nothing lost. */
+export function connectionsCompleteness(rows: ConnectionsRow[]): string[] {
+  return rows
+    .filter((row) => row.connections >= CONNECTION_COMPLETE_COUNT)
+    .map((row) => {
+      const at = `${row.connections.toLocaleString('en-US')} connections, ${connectionsLabel(row)}`;
+      if (!row.available) return `${at}: NOT run to the end: ${row.reason ?? ''}`;
+      return `${at}: ran to the end, nothing lost (${row.answered.toLocaleString('en-US')} round trips answered and checked, ${row.closedCleanly.toLocaleString('en-US')} of ${row.connections.toLocaleString('en-US')} connections closed cleanly on both sides)`;
+    });
+}
+
+const kib = (bytes: number | null): string => (bytes === null ? '' : (bytes / 1024).toFixed(1));
+const secs = (value: number | null): string => (value === null ? '' : value.toFixed(2));
+
+const CONNECTION_COLUMNS = ['Mode', 'Conns', 'RTT/s', 'vs node:net', 'p50 µs', 'p99 µs', 'KiB/conn', 'mem vs node:net', 'peak KiB/conn', 'connect s', 'accept s'] as const;
+
+function connectionCells(row: ConnectionsRow): string[] {
+  return [
+    connectionsLabel(row),
+    row.connections.toLocaleString('en-US'),
+    rate(row.roundTripsPerSec),
+    times(row.vsNodeNet),
+    us(row.p50Us),
+    us(row.p99Us),
+    kib(row.memoryPerConnectionBytes),
+    times(row.memoryVsNodeNet),
+    kib(row.peakPerConnectionBytes),
+    secs(row.connectSeconds),
+    secs(row.acceptSeconds),
+  ];
+}
+
+export function connectionsTableLines(rows: ConnectionsRow[]): string[] {
+  const cells = rows.map((row) => (row.available ? connectionCells(row) : [connectionsLabel(row), row.connections.toLocaleString('en-US')]));
+  const widths = CONNECTION_COLUMNS.map((title, i) => Math.max(title.length, ...cells.map((c) => (c[i] ?? '').length)));
+  const format = (values: readonly string[]): string => values.map((value, i) => (i === 0 ? value.padEnd(widths[i]!) : value.padStart(widths[i]!))).join('  ');
+  const lines = [format(CONNECTION_COLUMNS), widths.map((w) => '-'.repeat(w)).join('  ')];
+  rows.forEach((row, i) => {
+    lines.push(row.available ? format(cells[i]!) : `${format(cells[i]!)}  n/a: ${row.reason ?? ''}`);
+  });
+  return lines;
+}
+
+export function connectionsMarkdownTable(rows: ConnectionsRow[]): string {
+  const head = `| ${CONNECTION_COLUMNS.join(' | ')} |\n|${CONNECTION_COLUMNS.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`;
+  const body = rows.map((row) =>
+    row.available
+      ? `| ${connectionCells(row).join(' | ')} |`
+      : `| ${connectionsLabel(row)} | ${row.connections.toLocaleString('en-US')} | n/a: ${(row.reason ?? '').replaceAll('|', '\\|')} ${'| '.repeat(CONNECTION_COLUMNS.length - 3)}|`,
+  );
+  return [head, ...body].join('\n');
+}
+
+function connectionsHtml(rows: ConnectionsRow[], setup: Environment['connections'] | null): string {
+  const cell = (value: string): string => `<td class="num">${escapeHtml(value)}</td>`;
+  const body = rows
+    .map((row) => {
+      if (!row.available) return `<tr class="na"><td>${escapeHtml(connectionsLabel(row))}</td>${cell(row.connections.toLocaleString('en-US'))}<td colspan="${CONNECTION_COLUMNS.length - 2}">n/a: ${escapeHtml(row.reason ?? '')}</td></tr>`;
+      const [label, ...rest] = connectionCells(row);
+      return `<tr><td>${escapeHtml(label!)}</td>${rest.map(cell).join('')}</tr>`;
+    })
+    .join('\n');
+  const span = setup === null || setup === undefined ? '' : ` ${setup.messageSize}-byte messages; after every connection is up, ${setup.warmupSeconds} s of warm-up, then ${setup.seconds} s measured.`;
+  return `<h2>Many connections</h2>
+<p>N concurrent ping-pong connections between two single-threaded processes (a client and an echo server, same I/O mode), each connection doing its own round trips, one message in flight per connection.${escapeHtml(span)} RTT/s is the aggregate over every connection; p50 and p99 are per round trip. KiB/conn is the echo server's RSS with every connection open and idle (after a full GC) minus its RSS after listen() (after a full GC), over N; peak KiB/conn uses the largest RSS sampled every 100 ms under load instead. Every echo is checked and every connection must close cleanly on both sides, or the row fails.</p>
+<table><tr>${CONNECTION_COLUMNS.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>
+${body}
+</table>`;
 }

@@ -16,6 +16,8 @@ import {
   BULK_WRITE_SIZE,
   C_MODES,
   C_THROUGHPUT_MODE,
+  CONNECTION_MODES,
+  MIN_CONNECTIONS_SIZE,
   DEFAULT_BULK_BYTES,
   DEFAULT_SIZE,
   isModeName,
@@ -28,6 +30,10 @@ import {
 } from '../bench/protocol.ts';
 import type {
   CModeName,
+  ConnectionModeName,
+  ConnectionsArgs,
+  ConnectionsFailure,
+  ConnectionsResult,
   CThroughputModeName,
   FfiCostResult,
   ModeName,
@@ -42,6 +48,11 @@ import type {
 } from '../bench/protocol.ts';
 import {
   bytesText,
+  connectionsCompleteness,
+  connectionsLabel,
+  connectionsMarkdownTable,
+  connectionsTableLines,
+  connectionsTargets,
   describeTarget,
   html,
   isFailed,
@@ -56,11 +67,13 @@ import {
   throughputTableLines,
   throughputTargets,
   unavailableRow,
+  unavailableConnectionsRow,
   unavailableThroughputRow,
+  withConnectionRatios,
   withReductions,
   withThroughputRatios,
 } from '../bench/report.ts';
-import type { Distribution, Environment, LatencyRound, Report, Row, Target, ThroughputRow } from '../bench/report.ts';
+import type { ConnectionsRow, Distribution, Environment, LatencyRound, Report, Row, Target, ThroughputRow } from '../bench/report.ts';
 import { EXIT_ROW_FAILED, EXIT_TARGET_MISSED, exitDecision, median } from '../bench/verdicts.ts';
 import { nativeRunner, provisionWine } from '../bench/windows-node.ts';
 import { NODE_MAJORS } from './harness/packages.ts';
@@ -111,6 +124,14 @@ with --modes, the latency rows given there run first.
                       suffix (default 256M; --quick: 64M; at least 1M)
   --runs N            runs per throughput row, round robin; the median counts (default:
                       --rounds, 3)
+  --connections LIST  the many-connections table at each N of LIST (e.g. 1,100,1000): N
+                      concurrent ping-pong connections between two processes, rows
+                      ${CONNECTION_MODES.join(', ')}; aggregate round trips/s, p50/p99 and
+                      the echo server's memory per connection. Alone, only this table;
+                      with --modes and/or --throughput, those tables too
+  --connections-modes LIST
+                      comma-separated rows of that table (default all)
+                      (--seconds: measured time per run, default 5; --quick: 1.5)
   --ffi-cost          instead: the cost of one FFI call into ws2_32 against one node:net write
   --node MAJOR        the Windows Node.js major to measure with under Wine: \${NODE_MAJORS.join(', ')}
                       (default \${DEFAULT_BENCH_NODE}; the newest patch; 24 and 26 need Wine 10, which
@@ -141,6 +162,12 @@ interface Options {
   throughput: (ThroughputModeName | CThroughputModeName)[];
   bytes: number;
   runs: number;
+  /** Connection counts of the many-connections table; empty without --connections. */
+  connections: number[];
+  connectionModes: ConnectionModeName[];
+  /** Measured seconds per many-connections run (after its warm-up). */
+  connectionSeconds: number;
+  connectionWarmupSeconds: number;
   /** The Windows Node.js major under Wine. */
   node: number;
 }
@@ -182,6 +209,8 @@ const CLI_OPTIONS = {
   runs: { type: 'string' },
   rounds: { type: 'string' },
   check: { type: 'boolean' },
+  connections: { type: 'string' },
+  'connections-modes': { type: 'string' },
   node: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsOptionsConfig;
@@ -246,6 +275,18 @@ function parseModes<T extends string>(text: string, all: readonly T[], flag: str
   return all.filter((mode) => names.includes(mode));
 }
 
+/** A comma-separated list of connection counts (1 to 100,000), in the order given, without repeats. */
+function parseCounts(flag: string, text: string): number[] {
+  const counts: number[] = [];
+  for (const part of text.split(',').map((item) => item.trim()).filter((item) => item !== '')) {
+    const n = Number(part.replaceAll('_', ''));
+    if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new Error(`${flag} takes connection counts from 1 to 100000, got "${part}"`);
+    if (!counts.includes(n)) counts.push(n);
+  }
+  if (counts.length === 0) throw new Error(`${flag} needs at least one connection count`);
+  return counts;
+}
+
 /** A byte count with an optional K, M or G (binary) suffix, as bench/c/reference.c reads it. */
 function parseBytes(flag: string, text: string): number {
   const match = /^(\d+)([kKmMgG]?)$/.exec(text);
@@ -279,6 +320,10 @@ function parseOptions(argv: string[]): Options {
     throughput: [],
     bytes: values.bytes !== undefined ? parseBytes('--bytes', values.bytes) : values.quick === true ? QUICK_BULK_BYTES : DEFAULT_BULK_BYTES,
     runs: values.runs !== undefined ? positive('--runs', values.runs, true) : values.rounds !== undefined ? positive('--rounds', values.rounds, true) : 3,
+    connections: values.connections !== undefined ? parseCounts('--connections', values.connections) : [],
+    connectionModes: values['connections-modes'] !== undefined ? parseModes(values['connections-modes'], CONNECTION_MODES, '--connections-modes') : [...CONNECTION_MODES],
+    connectionSeconds: values.seconds !== undefined ? positive('--seconds', values.seconds, false) : values.quick === true ? 1.5 : 5,
+    connectionWarmupSeconds: values.quick === true ? 0.5 : 1,
     node: values.node !== undefined ? nodeMajor(values.node) : process.platform === 'win32' ? Number(process.versions.node.split('.')[0]) : DEFAULT_BENCH_NODE,
   };
   if (values['throughput-modes'] !== undefined) {
@@ -289,8 +334,9 @@ function parseOptions(argv: string[]): Options {
   for (const flag of ['bytes', 'runs'] as const) {
     if (values[flag] !== undefined && options.throughput.length === 0) throw new Error(`--${flag} is for the throughput table: give it with --throughput`);
   }
-  // --throughput alone is the throughput table alone; --modes adds latency rows to it.
-  if (options.throughput.length > 0 && values.modes === undefined) options.modes = [];
+  if (values['connections-modes'] !== undefined && options.connections.length === 0) throw new Error('--connections-modes needs --connections LIST (the connection counts)');
+  // --throughput or --connections alone is that table alone; --modes adds latency rows to it.
+  if ((options.throughput.length > 0 || options.connections.length > 0) && values.modes === undefined) options.modes = [];
   if (values['fast-path'] !== undefined) {
     const which = values['fast-path'];
     if (!Object.hasOwn(FAST_PATHS, which)) throw new Error(`--fast-path takes off, on or both, got "${which}"`);
@@ -306,6 +352,7 @@ function parseOptions(argv: string[]): Options {
     options.warmupCount = Math.min(options.warmupCount, 100);
     options.warmupSeconds = 0.3;
   }
+  if (options.connections.length > 0 && options.size < MIN_CONNECTIONS_SIZE) throw new Error(`--size must be at least ${MIN_CONNECTIONS_SIZE} with --connections (the message carries its connection and sequence numbers)`);
   if (options.size !== DEFAULT_SIZE && options.modes.some((mode) => mode.startsWith('c-'))) {
     // pingpong.c has 64 bytes built in.
     options.modes = options.modes.filter((mode) => !mode.startsWith('c-'));
@@ -731,6 +778,112 @@ async function runThroughput(runner: WindowsRunner, options: Options, c: CRefere
   return { rows: finalRows, targets: judged, dirty };
 }
 
+/** One run of the many-connections table: its row, and whether a process had to be killed. */
+async function measureConnections(runner: WindowsRunner, options: Options, mode: ConnectionModeName, connections: number, label: string, status: StatusLine): Promise<{ row: ConnectionsRow; killed: boolean }> {
+  const id = `connections-${mode.replace(':', '-')}-${connections}`;
+  const resultFile = path.join(workDir, `${id}.json`);
+  const progressFile = path.join(workDir, `${id}.progress`);
+  const logFile = path.join(workDir, `${id}.log`);
+  for (const file of [resultFile, progressFile]) fs.rmSync(file, { force: true });
+  const args: ConnectionsArgs = {
+    mode,
+    connections,
+    size: options.size,
+    warmupSeconds: options.connectionWarmupSeconds,
+    seconds: options.connectionSeconds,
+    resultFile: runner.path(resultFile),
+    progressFile: runner.path(progressFile),
+    echoPrefix: runner.path(path.join(workDir, `${id}.echo`)),
+  };
+  // Start-up, then setup and teardown at a crawl of 20 ms per connection, then the run itself (x4).
+  const timeoutMs = (ROW_OVERHEAD_S + connections * 0.02 + (options.connectionWarmupSeconds + options.connectionSeconds) * 4) * 1000;
+  status.update(`${label}: starting`, 'starting');
+  const ticker = setInterval(() => {
+    const progress = lastProgress(progressFile);
+    if (progress === null) return;
+    const text =
+      progress.phase === 'connect'
+        ? `connecting (${progress.done.toLocaleString('en-US')}/${progress.total.toLocaleString('en-US')})`
+        : progress.phase === 'warmup'
+          ? 'warming up'
+          : progress.phase === 'measure'
+            ? 'measuring'
+            : progress.phase === 'done'
+              ? 'closing'
+              : 'waiting for the echo server';
+    status.update(`${label}: ${text}`, progress.phase);
+  }, PROGRESS_INTERVAL_MS);
+  let outcome;
+  try {
+    outcome = await runner.node('bench/connections.ts', [JSON.stringify(args)], logFile, timeoutMs);
+  } finally {
+    clearInterval(ticker);
+  }
+  const result = readJson<ConnectionsResult | ConnectionsFailure>(resultFile);
+  if (outcome.code === 0 && result !== null && !('error' in result)) {
+    const echo = result.echo;
+    const perConnection = (rss: number | null): number | null => (rss === null ? null : (rss - echo.rssBeforeBytes) / connections);
+    const row: ConnectionsRow = {
+      mode,
+      connections,
+      available: true,
+      roundTrips: result.roundTrips,
+      answered: result.answered,
+      closedCleanly: result.closedCleanly,
+      roundTripsPerSec: result.roundTripsPerSec,
+      vsNodeNet: null,
+      meanUs: result.meanUs,
+      p50Us: result.p50Us,
+      p99Us: result.p99Us,
+      rssBeforeBytes: echo.rssBeforeBytes,
+      rssIdleBytes: echo.rssIdleBytes,
+      memoryPerConnectionBytes: perConnection(echo.rssIdleBytes),
+      memoryVsNodeNet: null,
+      peakPerConnectionBytes: perConnection(echo.rssPeakBytes),
+      connectSeconds: result.connectSeconds,
+      acceptSeconds: echo.acceptSeconds,
+    };
+    status.done(`${label}: ${Math.round(result.roundTripsPerSec).toLocaleString('en-US')} round trips/s, p50 ${result.p50Us.toFixed(0)} µs, p99 ${result.p99Us.toFixed(0)} µs, ${((row.memoryPerConnectionBytes ?? 0) / 1024).toFixed(1)} KiB per connection`);
+    return { row, killed: false };
+  }
+  const cause =
+    result !== null && 'error' in result
+      ? result.error
+      : outcome.timedOut
+        ? `timed out after ${Math.round(timeoutMs / 1000)} s`
+        : `client exited with code ${outcome.code ?? outcome.signal}: ${outcome.output.trim().split('\n')[0] ?? ''}`;
+  status.done(`${label}: FAILED: ${cause} (log: ${logFile})`);
+  return { row: unavailableConnectionsRow(mode, connections, `run failed: ${cause}`), killed: outcome.timedOut };
+}
+
+/** Runs the many-connections table: each N of options.connections, each row at that N, and prints the table and its targets. */
+async function runConnections(runner: WindowsRunner, options: Options): Promise<{ rows: ConnectionsRow[]; dirty: boolean }> {
+  const status = new StatusLine();
+  const started = Date.now();
+  const rows: ConnectionsRow[] = [];
+  let dirty = false;
+  const total = options.connections.length * options.connectionModes.length;
+  say(`\nmany connections: ${options.connections.map((n) => n.toLocaleString('en-US')).join(', ')} connections; ${options.connectionWarmupSeconds} s warm-up, then ${options.connectionSeconds} s measured per run`);
+  for (const connections of options.connections) {
+    for (const mode of options.connectionModes) {
+      const label = `[${rows.length + 1}/${total}] ${connectionsLabel({ mode })}, ${connections.toLocaleString('en-US')} connection${connections === 1 ? '' : 's'}`;
+      const measured = await measureConnections(runner, options, mode, connections, label, status);
+      dirty ||= measured.killed;
+      rows.push(measured.row);
+    }
+  }
+  const finalRows = withConnectionRatios(rows);
+  say(`\nMany connections: ${options.size}-byte ping-pong on every connection at once, aggregate over the connections (${new Date().toISOString().slice(0, 10)}, ${Math.round((Date.now() - started) / 1000)} s):\n`);
+  for (const line of connectionsTableLines(finalRows)) say(line);
+  say('');
+  say('KiB/conn: (the echo server\'s RSS with every connection open and idle, after a full GC) - (its RSS after listen(), after a full GC), over N.');
+  say('');
+  for (const target of connectionsTargets(finalRows)) say(describeTarget(target));
+  for (const line of connectionsCompleteness(finalRows)) say(line);
+  if (options.markdown) say(`\n${connectionsMarkdownTable(finalRows)}`);
+  return { rows: finalRows, dirty };
+}
+
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
   fs.mkdirSync(workDir, { recursive: true });
@@ -757,6 +910,9 @@ async function main(): Promise<number> {
       messageSize: options.size,
       rounds: options.rounds,
       throughput: options.throughput.length > 0 ? { bytes: options.bytes, writeSize: BULK_WRITE_SIZE, readSize: BULK_READ_SIZE, runs: options.runs } : null,
+      ...(options.connections.length > 0
+        ? { connections: { counts: options.connections, warmupSeconds: options.connectionWarmupSeconds, seconds: options.connectionSeconds, messageSize: options.size } }
+        : {}),
       date: new Date().toISOString(),
     };
     say(`${environment.os}${environment.wine !== null ? ` under Wine ${environment.wine} on ${environment.host ?? 'Linux'}` : ''}; Node.js ${environment.node}; ${environment.cpu} x ${environment.cpuCount}`);
@@ -780,8 +936,16 @@ async function main(): Promise<number> {
       throughput = measured.rows;
       throughputJudged = measured.targets;
     }
-    const judged = [...latency.targets, ...throughputJudged];
-    const report: Report = { environment, targets: judged, rows: latency.rows, ...(throughput !== null ? { throughput } : {}) };
+    let connections: ConnectionsRow[] | null = null;
+    let connectionsJudged: Target[] = [];
+    if (options.connections.length > 0) {
+      const measured = await runConnections(runner, options);
+      dirty ||= measured.dirty;
+      connections = measured.rows;
+      connectionsJudged = connectionsTargets(measured.rows);
+    }
+    const judged = [...latency.targets, ...throughputJudged, ...connectionsJudged];
+    const report: Report = { environment, targets: judged, rows: latency.rows, ...(throughput !== null ? { throughput } : {}), ...(connections !== null ? { connections } : {}) };
 
     const notes =
       environment.wine !== null ? [`Measured under Wine ${environment.wine}: every Winsock call goes through Wine, so these are not Windows figures.`] : [];
@@ -795,7 +959,7 @@ async function main(): Promise<number> {
       fs.writeFileSync(options.html, html(report, latency.distributions, notes));
       say(`wrote ${options.html}`);
     }
-    const decision = exitDecision({ rowFailed: latency.rows.some(isFailed) || (throughput ?? []).some(isFailed), check: options.check, targets: judged });
+    const decision = exitDecision({ rowFailed: latency.rows.some(isFailed) || (throughput ?? []).some(isFailed) || (connections ?? []).some(isFailed), check: options.check, targets: judged });
     if (options.check) {
       const notJudged = judged.filter((target) => target.limit !== null && target.met === null).length;
       const verdict = decision.missed.length > 0 ? `${decision.missed.length} target${decision.missed.length === 1 ? '' : 's'} missed (${decision.missed.join('; ')})` : 'every target judged was met';

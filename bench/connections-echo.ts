@@ -1,0 +1,75 @@
+// The many-connections table's echo server (started by bench/connections.ts, with
+// --expose-gc): listens on loopback in the row's mode, tells the client its port through
+// a file, accepts `connections` connections and echoes on each until the client ends it.
+// It measures its own memory: RSS after listen() and a full GC, before any connection;
+// RSS with every connection open and idle (on the client's signal, after a full GC); and
+// the largest RSS sampled every 100 ms while every connection was open. Its report goes
+// into a file when every connection has closed.
+//
+//   node --expose-gc bench/connections-echo.ts '{"mode":...,"connections":...,"size":...,"backlog":...,"prefix":...}'
+import fs from 'node:fs';
+import { EchoCounters, manyModes } from './modes/many.ts';
+import type { ConnectionModeName, ConnectionsEchoReport } from './protocol.ts';
+
+interface EchoArgs {
+  mode: ConnectionModeName;
+  connections: number;
+  size: number;
+  backlog: number;
+  /** Files: PREFIX.port.json (written), PREFIX.quiet (read), PREFIX.memory.json, PREFIX.report.json, PREFIX.error.txt (written). */
+  prefix: string;
+}
+
+const SAMPLE_EVERY_MS = 100;
+const args = JSON.parse(process.argv[2] ?? '') as EchoArgs;
+
+function fullGc(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('bench/connections-echo.ts needs --expose-gc');
+  gc();
+  gc();
+}
+
+async function main(): Promise<void> {
+  const mode = manyModes[args.mode];
+  if (mode === undefined) throw new Error(`mode ${args.mode} has no many-connections implementation`);
+  const counters = new EchoCounters();
+  const server = await mode.serve(args.connections, args.backlog, args.size, counters);
+  fullGc();
+  const rssBeforeBytes = process.memoryUsage.rss();
+  let rssPeakBytes = rssBeforeBytes;
+  let rssIdleBytes: number | null = null;
+  const sampler = setInterval(() => {
+    if (counters.accepted === args.connections && counters.closed === 0) rssPeakBytes = Math.max(rssPeakBytes, process.memoryUsage.rss());
+    if (rssIdleBytes === null && fs.existsSync(`${args.prefix}.quiet`)) {
+      // The client has nothing in flight any more: every connection is open and idle.
+      fullGc();
+      rssIdleBytes = process.memoryUsage.rss();
+      rssPeakBytes = Math.max(rssPeakBytes, rssIdleBytes);
+      fs.writeFileSync(`${args.prefix}.memory.json`, JSON.stringify({ rssIdleBytes, accepted: counters.accepted }));
+    }
+  }, SAMPLE_EVERY_MS);
+  fs.writeFileSync(`${args.prefix}.port.json`, JSON.stringify({ port: server.port }));
+  try {
+    await server.finished;
+  } finally {
+    clearInterval(sampler);
+  }
+  const errors = counters.errorCount > counters.errors.length ? [...counters.errors, `and ${counters.errorCount - counters.errors.length} more`] : counters.errors;
+  const report: ConnectionsEchoReport = {
+    accepted: counters.accepted,
+    closedCleanly: counters.closedCleanly,
+    bytes: counters.bytes,
+    errors,
+    rssBeforeBytes,
+    rssIdleBytes,
+    rssPeakBytes,
+    acceptSeconds: (counters.lastAcceptAt - counters.firstAcceptAt) / 1000,
+  };
+  fs.writeFileSync(`${args.prefix}.report.json`, JSON.stringify(report));
+}
+
+main().catch((error: unknown) => {
+  fs.writeFileSync(`${args.prefix}.error.txt`, error instanceof Error ? (error.stack ?? error.message) : String(error));
+  process.exitCode = 1;
+});
