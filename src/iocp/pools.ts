@@ -5,9 +5,13 @@
 import { eventLoop, overlapped, PinnedMemory } from '../sys/index.ts';
 import type { LoopSlot, OverlappedSlot } from '../sys/index.ts';
 
-/** Data blocks come in powers of two from 4 KiB to this; sends are cut to it. */
+/**
+ * Data blocks come in powers of two from 64 bytes to this; sends are cut to it. Small
+ * classes keep a pending small receive (a ping-pong message, a header) from holding a
+ * whole page: with many connections each waiting on one, that is most of their memory.
+ */
 export const MAX_POOLED_BLOCK = 256 * 1024;
-const MIN_BLOCK_SHIFT = 12;
+const MIN_BLOCK_SHIFT = 6;
 const MAX_BLOCK_SHIFT = 18;
 /** Idle data memory kept for reuse; beyond this, returned blocks are freed. */
 const MAX_IDLE_DATA_BYTES = 64 * 1024 * 1024;
