@@ -552,6 +552,14 @@ static void rio_detach(transport *t) {
 
 static int is_iocp_poll(const transport *t) { return strcmp(t->ops->name, "iocp-poll") == 0; }
 
+/*
+ * The bytes an overlapped WSASend/WSARecv moved when it returned 0 (done within the
+ * call): taken from the OVERLAPPED (InternalHigh), as the library does, not from the
+ * call's lpNumberOfBytes argument (passed NULL): Wine 8 can return 0 without filling
+ * that in (seen with 64 KiB transfers), and Microsoft advises NULL with an OVERLAPPED.
+ */
+static DWORD overlapped_done(const OVERLAPPED *overlapped) { return (DWORD)overlapped->InternalHigh; }
+
 /* Bytes a completed overlapped operation moved; its error ends the program. */
 static DWORD overlapped_bytes(transport *t, OVERLAPPED *overlapped, DWORD bytes, const char *what) {
   /* Internal holds the operation's NTSTATUS: 0 (STATUS_SUCCESS) or the failure, which
@@ -603,10 +611,10 @@ static void iocp_send(transport *t) {
      the echo side received what it echoes), but its completion may still be queued. */
   while (t->send_pending) iocp_collect(t);
   WSABUF buffer = {(ULONG)t->size, t->send_buffer};
-  DWORD sent = 0;
   memset(&t->send_overlapped, 0, sizeof t->send_overlapped);
-  if (WSASend(t->s, &buffer, 1, &sent, 0, &t->send_overlapped, NULL) == 0) {
-    /* Done within the call: no packet (skip mode). */
+  if (WSASend(t->s, &buffer, 1, NULL, 0, &t->send_overlapped, NULL) == 0) {
+    /* Done within the call: no packet (skip mode); the count is in the OVERLAPPED. */
+    DWORD sent = overlapped_done(&t->send_overlapped);
     if (sent != (DWORD)t->size) fail("WSASend sent %lu of %d bytes", (unsigned long)sent, t->size);
     return;
   }
@@ -617,9 +625,11 @@ static void iocp_send(transport *t) {
 static int iocp_receive(transport *t) {
   for (int got = 0; got < t->size;) {
     WSABUF buffer = {(ULONG)(t->size - got), t->receive_buffer + got};
-    DWORD n = 0, flags = 0;
+    DWORD n, flags = 0;
     memset(&t->receive_overlapped, 0, sizeof t->receive_overlapped);
-    if (WSARecv(t->s, &buffer, 1, &n, &flags, &t->receive_overlapped, NULL) != 0) {
+    if (WSARecv(t->s, &buffer, 1, NULL, &flags, &t->receive_overlapped, NULL) == 0) {
+      n = overlapped_done(&t->receive_overlapped);
+    } else {
       if (WSAGetLastError() != WSA_IO_PENDING) fail_wsa("WSARecv");
       t->receive_pending = 1;
       while (t->receive_pending) iocp_collect(t);
@@ -979,8 +989,9 @@ static void bulk_port_open(bulk_port *b, SOCKET s) {
  * After WSASend/WSARecv returned `rc` on b->overlapped: the bytes it moved once it is
  * done, or SOCKET_ERROR with its code in WSAGetLastError(), as send()/recv() report.
  */
-static int bulk_port_finish(bulk_port *b, int rc, DWORD bytes) {
-  if (rc == 0) return (int)bytes; /* done within the call: no packet (skip mode) */
+static int bulk_port_finish(bulk_port *b, int rc) {
+  /* Done within the call: no packet (skip mode); the count is in the OVERLAPPED. */
+  if (rc == 0) return (int)overlapped_done(&b->overlapped);
   if (WSAGetLastError() != WSA_IO_PENDING) return SOCKET_ERROR;
   OVERLAPPED_ENTRY entry;
   ULONG removed = 0;
@@ -988,7 +999,7 @@ static int bulk_port_finish(bulk_port *b, int rc, DWORD bytes) {
   if (!GetQueuedCompletionStatusEx(b->port, &entry, 1, &removed, INFINITE, FALSE) || removed != 1)
     fail("GetQueuedCompletionStatusEx(INFINITE) failed: %lu", GetLastError());
   if (entry.lpOverlapped != &b->overlapped) fail("GetQueuedCompletionStatusEx returned an unknown OVERLAPPED");
-  bytes = entry.dwNumberOfBytesTransferred;
+  DWORD bytes = entry.dwNumberOfBytesTransferred;
   /* Internal holds the NTSTATUS: 0 is success; WSAGetOverlappedResult gives a failure's code. */
   if (b->overlapped.Internal != 0) {
     DWORD flags = 0;
@@ -1001,18 +1012,17 @@ static int bulk_port_finish(bulk_port *b, int rc, DWORD bytes) {
 static int bulk_recv(SOCKET s, bulk_port *b, char *buffer, int length) {
   if (b == NULL) return recv(s, buffer, length, 0);
   WSABUF piece = {(ULONG)length, buffer};
-  DWORD bytes = 0, flags = 0;
+  DWORD flags = 0;
   memset(&b->overlapped, 0, sizeof b->overlapped);
-  return bulk_port_finish(b, WSARecv(s, &piece, 1, &bytes, &flags, &b->overlapped, NULL), bytes);
+  return bulk_port_finish(b, WSARecv(s, &piece, 1, NULL, &flags, &b->overlapped, NULL));
 }
 
 /* send() with `b` NULL, else an overlapped WSASend completed through b's port. */
 static int bulk_send(SOCKET s, bulk_port *b, char *buffer, int length) {
   if (b == NULL) return send(s, buffer, length, 0);
   WSABUF piece = {(ULONG)length, buffer};
-  DWORD bytes = 0;
   memset(&b->overlapped, 0, sizeof b->overlapped);
-  return bulk_port_finish(b, WSASend(s, &piece, 1, &bytes, 0, &b->overlapped, NULL), bytes);
+  return bulk_port_finish(b, WSASend(s, &piece, 1, NULL, 0, &b->overlapped, NULL));
 }
 
 static int run_bulk(const options *o) {
