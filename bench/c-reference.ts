@@ -1,6 +1,7 @@
 // The C reference rows: bench/c/reference.c, the project's own C program (two
 // single-threaded processes over loopback TCP: 64-byte QPC-stamped ping-pong with blocking
-// send/recv or FIONBIO + busy recv, and a one-way bulk throughput mode), built with
+// send/recv, FIONBIO + busy recv, Registered I/O or overlapped I/O on a completion port,
+// and one-way bulk throughput modes, blocking and overlapped), built with
 // MinGW-w64 into the cache and run in the same session as the Node rows, so that the
 // ratio blocking-row / C is measured on one machine at one time. `reference.exe --help`
 // documents its command line and output; this file is its only caller.
@@ -8,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ensureMingw } from '../scripts/harness/mingw.ts';
 import { runChecked } from '../scripts/harness/proc.ts';
-import type { CModeName } from './protocol.ts';
+import type { CModeName, CThroughputModeName } from './protocol.ts';
 import type { WindowsRunner } from './windows-node.ts';
 
 
@@ -36,7 +37,12 @@ export interface BulkOptions {
   readSize?: number;
   /** SIO_LOOPBACK_FAST_PATH on both sockets; unavailable (with the reason) where the system lacks it. */
   fastPath?: boolean;
+  /** Overlapped WSASend/WSARecv on a completion port (`reference.exe bulk-iocp`) instead of send/recv. */
+  overlapped?: boolean;
 }
+
+/** The row each bulk command of reference.exe fills. */
+const BULK_COMMANDS: Record<CThroughputModeName, string> = { 'c-bulk': 'bulk', 'c-bulk-iocp': 'bulk-iocp' };
 
 /**
  * One bulk run: MiB/s (2^20 bytes per second) measured by the receiver with
@@ -144,10 +150,10 @@ export async function runPingPong(
   return { reason: `c-reference.exe ping ${cMode} ${how}: ${failureText(outcome.output)}`.trim(), timedOut: outcome.timedOut };
 }
 
-/** Parses the bulk mode's JSON line; null when there is none or it is not one. */
-export function parseBulk(output: string): BulkResult | null {
+/** Parses the JSON line of a bulk mode (`bulk` unless named); null when there is none or it is not one. */
+export function parseBulk(output: string, command = 'bulk'): BulkResult | null {
   for (const line of output.split(/\r?\n/)) {
-    if (!line.startsWith('{"mode":"bulk"')) continue;
+    if (!line.startsWith(`{"mode":"${command}"`)) continue;
     let parsed: unknown;
     try {
       parsed = JSON.parse(line);
@@ -166,13 +172,14 @@ export function parseBulk(output: string): BulkResult | null {
 }
 
 /**
- * Runs `reference.exe bulk`: a one-way transfer over loopback TCP between two processes,
+ * Runs `reference.exe bulk` (or `bulk-iocp` with `overlapped`): a one-way transfer over loopback TCP between two processes,
  * measured by the receiver. A failed run does not reject: `available: false` says why (the
  * fast path missing, a Winsock error with its code, a timeout). Rejects with a RangeError
  * only for sizes that are not positive integers.
  */
 export async function runBulk(runner: WindowsRunner, exe: string, options: BulkOptions, logFile: string, timeoutMs: number): Promise<BulkResult> {
-  const args = ['bulk', '--timeout', String(programTimeoutSeconds(timeoutMs))];
+  const command = BULK_COMMANDS[options.overlapped === true ? 'c-bulk-iocp' : 'c-bulk'];
+  const args = [command, '--timeout', String(programTimeoutSeconds(timeoutMs))];
   const size = (flag: string, value: number | undefined): void => {
     if (value === undefined) return;
     if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`runBulk: ${flag} must be a positive integer, got ${value}`);
@@ -184,9 +191,9 @@ export async function runBulk(runner: WindowsRunner, exe: string, options: BulkO
   if (options.fastPath === true) args.push('--fast-path');
   const outcome = await runner.exe(exe, args, logFile, timeoutMs);
   if (outcome.code === 0 || outcome.code === EXIT_UNAVAILABLE) {
-    const parsed = parseBulk(outcome.output);
+    const parsed = parseBulk(outcome.output, command);
     if (parsed !== null) return parsed;
   }
   const how = outcome.timedOut ? `timed out after ${Math.round(timeoutMs / 1000)} s` : `exited with code ${outcome.code ?? outcome.signal}`;
-  return { available: false, reason: `c-reference.exe bulk ${how}: ${failureText(outcome.output)}`.trim() };
+  return { available: false, reason: `c-reference.exe ${command} ${how}: ${failureText(outcome.output)}`.trim() };
 }

@@ -9,8 +9,13 @@
 export const MODES = ['node:net', 'blocking', 'nonblocking-poll', 'iocp-wait', 'iocp-poll', 'rio-poll', 'promise', 'stream'] as const;
 export type ModeName = (typeof MODES)[number];
 
-/** The C reference (bench/c/reference.c) in its ping-pong modes: c-rio is Registered I/O, polled. */
-export const C_MODES = ['c-blocking', 'c-spin', 'c-rio'] as const;
+/**
+ * The C reference (bench/c/reference.c) in its ping-pong modes: c-rio is Registered I/O,
+ * polled; c-iocp-wait and c-iocp-poll are overlapped WSASend/WSARecv on a completion port
+ * (skip-on-success), GetQueuedCompletionStatusEx INFINITE or 0 in a spin, as the
+ * iocp-wait and iocp-poll rows do.
+ */
+export const C_MODES = ['c-blocking', 'c-spin', 'c-rio', 'c-iocp-wait', 'c-iocp-poll'] as const;
 export type CModeName = (typeof C_MODES)[number];
 
 /** Rows that go through ws2_32 via this library and so run with the fast path off and on. */
@@ -112,7 +117,12 @@ export const THROUGHPUT_MODES = ['node:net', 'stream', 'promise', 'blocking'] as
 export type ThroughputModeName = (typeof THROUGHPUT_MODES)[number];
 /** The C reference's row of the throughput table: `reference.exe bulk`. */
 export const C_THROUGHPUT_MODE = 'c-bulk';
-export type CThroughputModeName = typeof C_THROUGHPUT_MODE;
+/**
+ * The C reference's throughput rows, in table order: `reference.exe bulk` (blocking
+ * send/recv) and `reference.exe bulk-iocp` (overlapped, on a completion port).
+ */
+export const C_THROUGHPUT_MODES = [C_THROUGHPUT_MODE, 'c-bulk-iocp'] as const;
+export type CThroughputModeName = (typeof C_THROUGHPUT_MODES)[number];
 
 export function isThroughputModeName(value: string): value is ThroughputModeName {
   return (THROUGHPUT_MODES as readonly string[]).includes(value);

@@ -15,7 +15,7 @@ import {
   BULK_READ_SIZE,
   BULK_WRITE_SIZE,
   C_MODES,
-  C_THROUGHPUT_MODE,
+  C_THROUGHPUT_MODES,
   CONNECTION_MODES,
   MIN_CONNECTIONS_SIZE,
   DEFAULT_BULK_BYTES,
@@ -85,11 +85,13 @@ const HELP = `npm run bench -- [options]
 Latency rows: node:net (the baseline), then winsock-ffi's blocking, nonblocking-poll,
 iocp-wait, iocp-poll, rio-poll, promise (recvAsync/sendAsync) and stream (toStream()),
 each with the loopback fast path off and on (n/a with the reason where the system lacks
-it), then the C reference c-blocking, c-spin and c-rio (Registered I/O, n/a with the
-system's answer where it has none).
+it), then the C reference c-blocking, c-spin, c-rio (Registered I/O, n/a with the
+system's answer where it has none), c-iocp-wait and c-iocp-poll (overlapped I/O on a
+completion port, waited on or polled).
 
 Throughput rows (--throughput): one-way bulk transfer in MiB/s with node:net, stream,
-promise, blocking and the C reference c-bulk. --throughput alone runs only this table;
+promise, blocking and the C reference c-bulk (send/recv) and c-bulk-iocp (overlapped, on
+a completion port). --throughput alone runs only this table;
 with --modes, the latency rows given there run first.
 
   --modes LIST        comma-separated rows to run (default: all): ${[...MODES, ...C_MODES].join(', ')}
@@ -119,7 +121,7 @@ with --modes, the latency rows given there run first.
                       is also given)
   --throughput-modes LIST
                       comma-separated throughput rows (implies --throughput; default all):
-                      ${[...THROUGHPUT_MODES, C_THROUGHPUT_MODE].join(', ')}
+                      ${[...THROUGHPUT_MODES, ...C_THROUGHPUT_MODES].join(', ')}
   --bytes N           bytes per throughput run, with an optional K, M or G (binary)
                       suffix (default 256M; --quick: 64M; at least 1M)
   --runs N            runs per throughput row, round robin; the median counts (default:
@@ -218,7 +220,7 @@ const CLI_OPTIONS = {
 /** Every row --modes can name, in table order. */
 const ALL_MODES: readonly (ModeName | CModeName)[] = [...MODES, ...C_MODES];
 /** Every row --throughput-modes can name, in table order. */
-const ALL_THROUGHPUT_MODES: readonly (ThroughputModeName | CThroughputModeName)[] = [...THROUGHPUT_MODES, C_THROUGHPUT_MODE];
+const ALL_THROUGHPUT_MODES: readonly (ThroughputModeName | CThroughputModeName)[] = [...THROUGHPUT_MODES, ...C_THROUGHPUT_MODES];
 const MIB = 1024 * 1024;
 
 const FAST_PATHS: Readonly<Record<string, boolean[]>> = { off: [false], on: [true], both: [false, true] };
@@ -495,7 +497,13 @@ async function measureRow(runner: WindowsRunner, options: Options, share: RoundS
 }
 
 /** C rows are compared with this Node row: each runs right after it in every round, and its count is sized from it. */
-const C_PEERS: Record<CModeName, ModeName> = { 'c-blocking': 'blocking', 'c-spin': 'nonblocking-poll', 'c-rio': 'rio-poll' };
+const C_PEERS: Record<CModeName, ModeName> = {
+  'c-blocking': 'blocking',
+  'c-spin': 'nonblocking-poll',
+  'c-rio': 'rio-poll',
+  'c-iocp-wait': 'iocp-wait',
+  'c-iocp-poll': 'iocp-poll',
+};
 
 async function measureC(runner: WindowsRunner, share: RoundShare, mode: CModeName, built: Built, peerMeanUs: number | undefined, position: string, status: StatusLine): Promise<Measured> {
   if ('reason' in built) return { row: unavailableRow(mode, false, built.reason), killed: false };
@@ -713,11 +721,12 @@ async function measureThroughput(runner: WindowsRunner, options: Options, mode: 
   return { reason: cause, killed: outcome.timedOut };
 }
 
-async function measureBulkC(runner: WindowsRunner, options: Options, built: Built, label: string, status: StatusLine): Promise<BulkRun> {
+async function measureBulkC(runner: WindowsRunner, options: Options, mode: CThroughputModeName, built: Built, label: string, status: StatusLine): Promise<BulkRun> {
   if ('reason' in built) return { reason: built.reason, killed: false };
   status.update(`${label}: ${bytesText(options.bytes)}`, 'measure');
   const timeoutMs = bulkTimeoutMs(options.bytes);
-  const result = await runBulk(runner, built.exe, { bytes: options.bytes, writeSize: BULK_WRITE_SIZE, readSize: BULK_READ_SIZE }, path.join(workDir, 'throughput-c-bulk.log'), timeoutMs);
+  const bulk = { bytes: options.bytes, writeSize: BULK_WRITE_SIZE, readSize: BULK_READ_SIZE, overlapped: mode === 'c-bulk-iocp' };
+  const result = await runBulk(runner, built.exe, bulk, path.join(workDir, `throughput-${mode}.log`), timeoutMs);
   if (result.available && result.mibPerSec !== undefined) {
     status.done(`${label}: ${result.mibPerSec.toFixed(1)} MiB/s`);
     return { mibPerSec: result.mibPerSec };
@@ -752,13 +761,13 @@ async function runThroughput(runner: WindowsRunner, options: Options, c: CRefere
       done++;
       if (failures.has(mode)) continue;
       const label = `[${done}/${total}]${options.runs > 1 ? ` round ${run + 1}/${options.runs},` : ''} ${throughputLabel({ mode })} throughput`;
-      const result = isThroughputModeName(mode) ? await measureThroughput(runner, options, mode, label, status) : await measureBulkC(runner, options, await c.built(), label, status);
+      const result = isThroughputModeName(mode) ? await measureThroughput(runner, options, mode, label, status) : await measureBulkC(runner, options, mode, await c.built(), label, status);
       if ('mibPerSec' in result) {
         figures.get(mode)!.push(result.mibPerSec);
       } else {
         dirty ||= result.killed;
         // A C reference that could not be built is n/a, not a failed run.
-        failures.set(mode, mode === C_THROUGHPUT_MODE && 'reason' in (await c.built()) ? result.reason : `run failed: ${result.reason}`);
+        failures.set(mode, !isThroughputModeName(mode) && 'reason' in (await c.built()) ? result.reason : `run failed: ${result.reason}`);
       }
     }
   }

@@ -11,6 +11,10 @@
  *   bulk        one-way throughput: a copy of this program in `bulk-send` mode writes
  *               BYTES in WRITE_SIZE application writes; this process reads and counts
  *               them and reports MiB/s.
+ *   bulk-iocp   the same transfer with overlapped WSASend/WSARecv on a completion port
+ *               (skip-on-success, one operation in flight per side, pending ones
+ *               collected with GetQueuedCompletionStatusEx INFINITE): the floor of the
+ *               library's `promise` throughput row, which moves data the same way.
  *
  * Build: x86_64-w64-mingw32-gcc -O2 -Wall -o reference.exe reference.c -lws2_32
  * Usage: reference.exe --help (the text is `usage_text` below; bench/c-reference.ts
@@ -20,7 +24,13 @@
  * one message, receive one message). `blocking` and `spin` use send/recv; `rio` uses
  * Registered I/O, found at run time through WSAIoctl(SIO_GET_MULTIPLE_EXTENSION_FUNCTION_
  * POINTER, WSAID_MULTIPLE_RIO), and is reported unavailable where that ioctl fails (Wine,
- * Windows 7). A further mode is one more table entry.
+ * Windows 7). `iocp-wait` and `iocp-poll` use overlapped WSASend/WSARecv on a completion
+ * port with FILE_SKIP_COMPLETION_PORT_ON_SUCCESS (so an operation that completes within its
+ * call costs no dequeue), completions taken one at a time with GetQueuedCompletionStatusEx,
+ * INFINITE (the thread sleeps) or 0 in a busy loop: what bench/modes/iocp.ts does with the
+ * library's CompletionPort (wait(INFINITE, 1) / poll(1), skip mode on), so that
+ * iocp-wait / c-iocp-wait measures the library's own cost. A further mode is one more
+ * table entry.
  *
  * Exit codes: 0 measured, 1 error (the message names the call and its WSAGetLastError()
  * code), 2 bad command line, 3 unavailable on this system (the reason is printed in the
@@ -365,6 +375,13 @@ struct transport {
   RIO_RQ_ rq;
   RIO_BUFFERID_ buffer_id;
   int sends_pending;
+  /* iocp-wait / iocp-poll */
+  HANDLE port;
+  OVERLAPPED send_overlapped;
+  OVERLAPPED receive_overlapped;
+  int send_pending;
+  int receive_pending;
+  DWORD received; /* bytes of the last receive, once it completed */
 };
 
 /* blocking / spin: send() and recv(); spin sets FIONBIO and retries on WSAEWOULDBLOCK. */
@@ -512,12 +529,142 @@ static void rio_detach(transport *t) {
   VirtualFree(t->send_buffer, 0, MEM_RELEASE);
 }
 
+/*
+ * iocp-wait / iocp-poll: overlapped WSASend/WSARecv on a completion port of the socket's
+ * own, as bench/modes/iocp.ts does with the library's CompletionPort, so that the ratio
+ * iocp-wait / c-iocp-wait compares like with like:
+ *
+ * - The socket is in FILE_SKIP_COMPLETION_PORT_ON_SUCCESS mode (and only that flag, as
+ *   the library sets it): an operation that completes within its call queues no packet
+ *   and costs no dequeue. On loopback a send nearly always does; a receive does when the
+ *   echo is already there.
+ * - One receive outstanding at a time, of what the message still lacks; a send is issued
+ *   and not waited for (its completion, if it pends, is taken with the next receive's).
+ * - Completions are taken one per call, GetQueuedCompletionStatusEx(count 1), as the
+ *   library's rows do (port.wait(INFINITE, 1) / port.poll(1)): iocp-wait with an INFINITE
+ *   timeout (the thread sleeps in the kernel, Wine's server under Wine), iocp-poll with a
+ *   timeout of 0 called again at once while it dequeues nothing (busy).
+ *
+ * So a round trip costs each end one WSASend, one WSARecv and (when the receive pends)
+ * one dequeue, the calls the library makes; what the library adds is its own JavaScript
+ * and FFI cost per call.
+ */
+
+static int is_iocp_poll(const transport *t) { return strcmp(t->ops->name, "iocp-poll") == 0; }
+
+/*
+ * The bytes an overlapped WSASend/WSARecv moved when it returned 0 (done within the
+ * call): taken from the OVERLAPPED (InternalHigh), as the library does, not from the
+ * call's lpNumberOfBytes argument (passed NULL): Wine 8 can return 0 without filling
+ * that in (seen with 64 KiB transfers), and Microsoft advises NULL with an OVERLAPPED.
+ */
+static DWORD overlapped_done(const OVERLAPPED *overlapped) { return (DWORD)overlapped->InternalHigh; }
+
+/* Bytes a completed overlapped operation moved; its error ends the program. */
+static DWORD overlapped_bytes(transport *t, OVERLAPPED *overlapped, DWORD bytes, const char *what) {
+  /* Internal holds the operation's NTSTATUS: 0 (STATUS_SUCCESS) or the failure, which
+     WSAGetOverlappedResult turns into its Winsock code. */
+  if (overlapped->Internal == 0) return bytes;
+  DWORD flags = 0;
+  if (!WSAGetOverlappedResult(t->s, overlapped, &bytes, FALSE, &flags)) fail_wsa(what);
+  return bytes;
+}
+
+static void iocp_attach(transport *t) {
+  t->send_buffer = calloc(1, (size_t)t->size);
+  t->receive_buffer = calloc(1, (size_t)t->size);
+  if (t->send_buffer == NULL || t->receive_buffer == NULL) fail("out of memory");
+  t->port = CreateIoCompletionPort((HANDLE)t->s, NULL, 0, 1);
+  if (t->port == NULL) fail("CreateIoCompletionPort failed: %lu", GetLastError());
+  if (!SetFileCompletionNotificationModes((HANDLE)t->s, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS))
+    fail("SetFileCompletionNotificationModes(FILE_SKIP_COMPLETION_PORT_ON_SUCCESS) failed: %lu", GetLastError());
+  t->send_pending = 0;
+  t->receive_pending = 0;
+}
+
+/* Dequeues one completion (waiting, or polling in a busy loop) and settles it. */
+static void iocp_collect(transport *t) {
+  OVERLAPPED_ENTRY entry;
+  ULONG removed = 0;
+  if (is_iocp_poll(t)) {
+    while (!GetQueuedCompletionStatusEx(t->port, &entry, 1, &removed, 0, FALSE)) {
+      if (GetLastError() != WAIT_TIMEOUT) fail("GetQueuedCompletionStatusEx(0) failed: %lu", GetLastError());
+    }
+  } else if (!GetQueuedCompletionStatusEx(t->port, &entry, 1, &removed, INFINITE, FALSE)) {
+    fail("GetQueuedCompletionStatusEx(INFINITE) failed: %lu", GetLastError());
+  }
+  if (removed != 1) fail("GetQueuedCompletionStatusEx returned %lu entries", (unsigned long)removed);
+  if (entry.lpOverlapped == &t->send_overlapped) {
+    DWORD sent = overlapped_bytes(t, &t->send_overlapped, entry.dwNumberOfBytesTransferred, "WSASend (completion)");
+    if (sent != (DWORD)t->size) fail("WSASend completed %lu of %d bytes", (unsigned long)sent, t->size);
+    t->send_pending = 0;
+  } else if (entry.lpOverlapped == &t->receive_overlapped) {
+    t->received = overlapped_bytes(t, &t->receive_overlapped, entry.dwNumberOfBytesTransferred, "WSARecv (completion)");
+    t->receive_pending = 0;
+  } else {
+    fail("GetQueuedCompletionStatusEx returned an unknown OVERLAPPED");
+  }
+}
+
+static void iocp_send(transport *t) {
+  /* The buffer is reused: the previous send has completed by now (its echo came back, or
+     the echo side received what it echoes), but its completion may still be queued. */
+  while (t->send_pending) iocp_collect(t);
+  WSABUF buffer = {(ULONG)t->size, t->send_buffer};
+  memset(&t->send_overlapped, 0, sizeof t->send_overlapped);
+  if (WSASend(t->s, &buffer, 1, NULL, 0, &t->send_overlapped, NULL) == 0) {
+    /* Done within the call: no packet (skip mode); the count is in the OVERLAPPED. */
+    DWORD sent = overlapped_done(&t->send_overlapped);
+    if (sent != (DWORD)t->size) fail("WSASend sent %lu of %d bytes", (unsigned long)sent, t->size);
+    return;
+  }
+  if (WSAGetLastError() != WSA_IO_PENDING) fail_wsa("WSASend");
+  t->send_pending = 1;
+}
+
+static int iocp_receive(transport *t) {
+  for (int got = 0; got < t->size;) {
+    WSABUF buffer = {(ULONG)(t->size - got), t->receive_buffer + got};
+    DWORD n, flags = 0;
+    memset(&t->receive_overlapped, 0, sizeof t->receive_overlapped);
+    if (WSARecv(t->s, &buffer, 1, NULL, &flags, &t->receive_overlapped, NULL) == 0) {
+      n = overlapped_done(&t->receive_overlapped);
+    } else {
+      if (WSAGetLastError() != WSA_IO_PENDING) fail_wsa("WSARecv");
+      t->receive_pending = 1;
+      while (t->receive_pending) iocp_collect(t);
+      n = t->received;
+    }
+    if (n == 0) {
+      if (got == 0) return 0;
+      fail("the peer closed the connection after %d of %d bytes of a message", got, t->size);
+    }
+    got += (int)n;
+  }
+  return 1;
+}
+
+static void iocp_drain(transport *t) {
+  while (t->send_pending) iocp_collect(t);
+}
+
+static void iocp_detach(transport *t) {
+  /* The socket is closed by now, and nothing of ours is in flight. */
+  CloseHandle(t->port);
+  free(t->send_buffer);
+  free(t->receive_buffer);
+}
+
 static const transport_ops TRANSPORTS[] = {
     {"blocking", "blocking send/recv", 0, NULL, plain_attach, plain_send, plain_receive, NULL, plain_detach},
     {"spin", "FIONBIO, send/recv retried at once on WSAEWOULDBLOCK (busy)", 0, NULL, plain_attach, plain_send,
      plain_receive, NULL, plain_detach},
     {"rio", "Registered I/O, completion queue polled in a busy loop (Windows 8+)", WSA_FLAG_REGISTERED_IO, rio_probe,
      rio_attach, rio_send, rio_receive, rio_drain, rio_detach},
+    {"iocp-wait", "overlapped WSASend/WSARecv, GetQueuedCompletionStatusEx(INFINITE) (skip-on-success)", 0, NULL,
+     iocp_attach, iocp_send, iocp_receive, iocp_drain, iocp_detach},
+    {"iocp-poll", "the same, GetQueuedCompletionStatusEx(0) called in a busy loop", 0, NULL, iocp_attach, iocp_send,
+     iocp_receive, iocp_drain, iocp_detach},
 };
 
 static const transport_ops *find_transport(const char *name) {
@@ -540,11 +687,12 @@ typedef struct {
   long long timeout;
   long long port;
   int fast_path;
+  int overlapped; /* bulk-iocp / bulk-iocp-send */
 } options;
 
 static const char usage_synopsis[] =
     "usage: reference.exe ping MODE [--count N] [--warmup N] [--size BYTES] [--fast-path] [--timeout S]\n"
-    "       reference.exe bulk [--bytes N] [--write-size N] [--read-size N] [--fast-path] [--timeout S]\n"
+    "       reference.exe bulk|bulk-iocp [--bytes N] [--write-size N] [--read-size N] [--fast-path] [--timeout S]\n"
     "       reference.exe --help\n";
 
 static const char usage_text[] =
@@ -576,6 +724,13 @@ static const char usage_text[] =
     "     \"accept_to_last_seconds\":X,\"accept_to_last_mib_per_s\":X,\"recv_calls\":N}\n"
     "  or, exit code 3:   {\"mode\":\"bulk\",\"available\":false,\"reason\":\"...\"}\n"
     "\n"
+    "bulk-iocp    the same transfer, both ends with overlapped WSASend/WSARecv on a completion\n"
+    "             port of the socket's own (FILE_SKIP_COMPLETION_PORT_ON_SUCCESS: a call that\n"
+    "             completes at once is used at once; one that pends is collected with\n"
+    "             GetQueuedCompletionStatusEx, INFINITE), one operation in flight per side.\n"
+    "             The same options and line, with \"mode\":\"bulk-iocp\", recv_calls counting\n"
+    "             WSARecv calls and \"dequeue_calls\":N the receiver's dequeues.\n"
+    "\n"
     "Both:\n"
     "  --fast-path    SIO_LOOPBACK_FAST_PATH on both sockets (before connect/listen); where\n"
     "                 the system answers WSAEOPNOTSUPP (Windows 7, Wine) the run is reported\n"
@@ -588,7 +743,8 @@ static const char usage_text[] =
     "\n"
     "Started by the above (not for direct use):\n"
     "  reference.exe echo MODE --port P [--size BYTES] [--fast-path]\n"
-    "  reference.exe bulk-send --port P [--bytes N] [--write-size N] [--fast-path]\n";
+    "  reference.exe bulk-send --port P [--bytes N] [--write-size N] [--fast-path]\n"
+    "  reference.exe bulk-iocp-send --port P [--bytes N] [--write-size N] [--fast-path]\n";
 
 static void print_usage(FILE *to) {
   char modes[1024] = "";
@@ -648,7 +804,9 @@ static options parse_options(int argc, char **argv) {
     exit(EXIT_MEASURED);
   }
   int ping = strcmp(o.command, "ping") == 0, echo = strcmp(o.command, "echo") == 0;
-  int bulk = strcmp(o.command, "bulk") == 0, bulk_send = strcmp(o.command, "bulk-send") == 0;
+  o.overlapped = strcmp(o.command, "bulk-iocp") == 0 || strcmp(o.command, "bulk-iocp-send") == 0;
+  int bulk = strcmp(o.command, "bulk") == 0 || strcmp(o.command, "bulk-iocp") == 0;
+  int bulk_send = strcmp(o.command, "bulk-send") == 0 || strcmp(o.command, "bulk-iocp-send") == 0;
   if (!ping && !echo && !bulk && !bulk_send) usage_error("unknown command \"%s\"", o.command);
   int i = 2;
   if (ping || echo) {
@@ -801,19 +959,87 @@ static void print_json_string(const char *text) {
   putchar('"');
 }
 
+/*
+ * bulk-iocp / bulk-iocp-send: the same transfer with overlapped WSARecv / WSASend on a
+ * completion port of the socket's own, one operation in flight per side (the receiver's
+ * one 64 KiB buffer, the sender's one 64 KiB write), as the library's `promise` row moves
+ * bulk data (one recvAsync, one sendAsync at a time). The socket is in
+ * FILE_SKIP_COMPLETION_PORT_ON_SUCCESS mode, as the library's sockets are: an operation
+ * that completes within its call (a receive with data already buffered, a send with room
+ * in the socket buffer) is used at once and queues no packet; one that pends is collected
+ * with GetQueuedCompletionStatusEx(count 1, INFINITE).
+ */
+typedef struct {
+  SOCKET s;
+  HANDLE port;
+  OVERLAPPED overlapped;
+  long long dequeues; /* GetQueuedCompletionStatusEx calls */
+} bulk_port;
+
+static void bulk_port_open(bulk_port *b, SOCKET s) {
+  memset(b, 0, sizeof *b);
+  b->s = s;
+  b->port = CreateIoCompletionPort((HANDLE)s, NULL, 0, 1);
+  if (b->port == NULL) fail("CreateIoCompletionPort failed: %lu", GetLastError());
+  if (!SetFileCompletionNotificationModes((HANDLE)s, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS))
+    fail("SetFileCompletionNotificationModes(FILE_SKIP_COMPLETION_PORT_ON_SUCCESS) failed: %lu", GetLastError());
+}
+
+/*
+ * After WSASend/WSARecv returned `rc` on b->overlapped: the bytes it moved once it is
+ * done, or SOCKET_ERROR with its code in WSAGetLastError(), as send()/recv() report.
+ */
+static int bulk_port_finish(bulk_port *b, int rc) {
+  /* Done within the call: no packet (skip mode); the count is in the OVERLAPPED. */
+  if (rc == 0) return (int)overlapped_done(&b->overlapped);
+  if (WSAGetLastError() != WSA_IO_PENDING) return SOCKET_ERROR;
+  OVERLAPPED_ENTRY entry;
+  ULONG removed = 0;
+  b->dequeues++;
+  if (!GetQueuedCompletionStatusEx(b->port, &entry, 1, &removed, INFINITE, FALSE) || removed != 1)
+    fail("GetQueuedCompletionStatusEx(INFINITE) failed: %lu", GetLastError());
+  if (entry.lpOverlapped != &b->overlapped) fail("GetQueuedCompletionStatusEx returned an unknown OVERLAPPED");
+  DWORD bytes = entry.dwNumberOfBytesTransferred;
+  /* Internal holds the NTSTATUS: 0 is success; WSAGetOverlappedResult gives a failure's code. */
+  if (b->overlapped.Internal != 0) {
+    DWORD flags = 0;
+    if (!WSAGetOverlappedResult(b->s, &b->overlapped, &bytes, FALSE, &flags)) return SOCKET_ERROR;
+  }
+  return (int)bytes;
+}
+
+/* recv() with `b` NULL, else an overlapped WSARecv completed through b's port. */
+static int bulk_recv(SOCKET s, bulk_port *b, char *buffer, int length) {
+  if (b == NULL) return recv(s, buffer, length, 0);
+  WSABUF piece = {(ULONG)length, buffer};
+  DWORD flags = 0;
+  memset(&b->overlapped, 0, sizeof b->overlapped);
+  return bulk_port_finish(b, WSARecv(s, &piece, 1, NULL, &flags, &b->overlapped, NULL));
+}
+
+/* send() with `b` NULL, else an overlapped WSASend completed through b's port. */
+static int bulk_send(SOCKET s, bulk_port *b, char *buffer, int length) {
+  if (b == NULL) return send(s, buffer, length, 0);
+  WSABUF piece = {(ULONG)length, buffer};
+  memset(&b->overlapped, 0, sizeof b->overlapped);
+  return bulk_port_finish(b, WSASend(s, &piece, 1, NULL, 0, &b->overlapped, NULL));
+}
+
 static int run_bulk(const options *o) {
   char why[512];
+  const char *mode = o->overlapped ? "bulk-iocp" : "bulk";
   SOCKET listener = new_socket(0, "WSASocket(listening socket)");
   if (o->fast_path && enable_fast_path(listener, why, sizeof why)) {
-    printf("{\"mode\":\"bulk\",\"available\":false,\"reason\":");
+    printf("{\"mode\":\"%s\",\"available\":false,\"reason\":", mode);
     print_json_string(why);
     printf("}\n");
     return EXIT_UNAVAILABLE;
   }
   int port = listen_on_loopback(listener);
   char arguments[256];
-  snprintf(arguments, sizeof arguments, "bulk-send --port %d --bytes %lld --write-size %lld%s", port, o->bytes,
-           o->write_size, o->fast_path ? " --fast-path" : "");
+  snprintf(arguments, sizeof arguments, "%s --port %d --bytes %lld --write-size %lld%s",
+           o->overlapped ? "bulk-iocp-send" : "bulk-send", port, o->bytes, o->write_size,
+           o->fast_path ? " --fast-path" : "");
   start_peer(arguments);
 
   char *buffer = malloc((size_t)o->read_size);
@@ -821,13 +1047,15 @@ static int run_bulk(const options *o) {
   SOCKET s = accept_peer(listener, 0, o->fast_path);
   LONGLONG accepted = ticks();
   closesocket(listener);
+  bulk_port overlapped, *b = NULL;
+  if (o->overlapped) bulk_port_open(b = &overlapped, s);
   long long total = 0, first = 0, calls = 0;
   LONGLONG first_at = 0, last_at = 0;
   int chunk = (int)o->read_size;
   for (;;) {
-    int n = recv(s, buffer, chunk, 0);
+    int n = bulk_recv(s, b, buffer, chunk);
     LONGLONG now = ticks();
-    if (n == SOCKET_ERROR) fail_wsa("recv");
+    if (n == SOCKET_ERROR) fail_wsa(b == NULL ? "recv" : "WSARecv");
     if (n == 0) break;
     if (calls++ == 0) {
       first = n;
@@ -838,6 +1066,7 @@ static int run_bulk(const options *o) {
     if (total > o->bytes) fail("received more than the %lld bytes sent", o->bytes);
   }
   closesocket(s);
+  if (b != NULL) CloseHandle(b->port);
   if (total != o->bytes) fail("the sender closed the connection after %lld of %lld bytes", total, o->bytes);
   join_peer();
   free(buffer);
@@ -847,11 +1076,13 @@ static int run_bulk(const options *o) {
   double from_accept = ticks_to_us(last_at - accepted) / 1e6;
   /* One recv only (a tiny --bytes): no interval to time from the first byte. */
   double rate = seconds > 0 ? (double)(total - first) / mib / seconds : 0;
-  printf("{\"mode\":\"bulk\",\"available\":true,\"bytes\":%lld,\"write_size\":%lld,\"read_size\":%lld,"
+  printf("{\"mode\":\"%s\",\"available\":true,\"bytes\":%lld,\"write_size\":%lld,\"read_size\":%lld,"
          "\"fast_path\":%s,\"timed_from\":\"first-byte\",\"seconds\":%.6f,\"mib_per_s\":%.2f,"
-         "\"accept_to_last_seconds\":%.6f,\"accept_to_last_mib_per_s\":%.2f,\"recv_calls\":%lld}\n",
-         total, o->write_size, o->read_size, o->fast_path ? "true" : "false", seconds, rate, from_accept,
+         "\"accept_to_last_seconds\":%.6f,\"accept_to_last_mib_per_s\":%.2f,\"recv_calls\":%lld",
+         mode, total, o->write_size, o->read_size, o->fast_path ? "true" : "false", seconds, rate, from_accept,
          from_accept > 0 ? (double)total / mib / from_accept : 0, calls);
+  if (b != NULL) printf(",\"dequeue_calls\":%lld", b->dequeues);
+  printf("}\n");
   return EXIT_MEASURED;
 }
 
@@ -863,11 +1094,13 @@ static int run_bulk_send(const options *o) {
   if (buffer == NULL) fail("out of memory for a %lld-byte write buffer", o->write_size);
   for (long long i = 0; i < o->write_size; i++) buffer[i] = (char)(i * 31 + 7);
   connect_to_loopback(s, (int)o->port);
+  bulk_port overlapped, *b = NULL;
+  if (o->overlapped) bulk_port_open(b = &overlapped, s);
   for (long long left = o->bytes; left > 0;) {
     int want = (int)(left < o->write_size ? left : o->write_size);
     for (int sent = 0; sent < want;) {
-      int n = send(s, buffer + sent, want - sent, 0);
-      if (n == SOCKET_ERROR) fail_wsa("send");
+      int n = bulk_send(s, b, buffer + sent, want - sent);
+      if (n == SOCKET_ERROR) fail_wsa(b == NULL ? "send" : "WSASend");
       sent += n;
     }
     left -= want;
@@ -875,9 +1108,10 @@ static int run_bulk_send(const options *o) {
   /* Graceful end: the receiver reads to the end, closes, and we see that. */
   if (shutdown(s, SD_SEND) != 0) fail_wsa("shutdown(SD_SEND)");
   char drain[16];
-  int n = recv(s, drain, sizeof drain, 0);
+  int n = bulk_recv(s, b, drain, sizeof drain);
   if (n == SOCKET_ERROR && WSAGetLastError() != WSAECONNRESET) fail_wsa("recv (waiting for the receiver to close)");
   closesocket(s);
+  if (b != NULL) CloseHandle(b->port);
   free(buffer);
   return EXIT_MEASURED;
 }
@@ -885,7 +1119,8 @@ static int run_bulk_send(const options *o) {
 /* ---- main --------------------------------------------------------------------------- */
 
 int main(int argc, char **argv) {
-  if (argc >= 2 && (strcmp(argv[1], "echo") == 0 || strcmp(argv[1], "bulk-send") == 0)) {
+  if (argc >= 2 && (strcmp(argv[1], "echo") == 0 || strcmp(argv[1], "bulk-send") == 0 ||
+                    strcmp(argv[1], "bulk-iocp-send") == 0)) {
     static char role[64];
     snprintf(role, sizeof role, "reference[%s]", argv[1]);
     g_role = role;
@@ -906,7 +1141,7 @@ int main(int argc, char **argv) {
   int code;
   if (strcmp(o.command, "ping") == 0) code = run_ping(&o);
   else if (strcmp(o.command, "echo") == 0) code = run_echo(&o);
-  else if (strcmp(o.command, "bulk") == 0) code = run_bulk(&o);
+  else if (strcmp(o.command, "bulk") == 0 || strcmp(o.command, "bulk-iocp") == 0) code = run_bulk(&o);
   else code = run_bulk_send(&o);
   fflush(stdout);
   WSACleanup();
