@@ -47,7 +47,16 @@ export interface SenderArgs {
   progressFile: string;
   /** Where the echo process writes its error, if any. */
   echoErrorFile: string;
+  /**
+   * Set by bench/count-calls.ts: call OutputDebugStringA right before and right after the
+   * measured round trips, so that Wine's relay trace shows where they begin and end.
+   */
+  marker?: boolean;
 }
+
+/** The OutputDebugStringA texts of SenderArgs.marker. */
+export const MARK_BEGIN = 'winsock-ffi bench: measure begins';
+export const MARK_END = 'winsock-ffi bench: measure ends';
 
 /** One point of the latency-distribution plot: `count` round trips in [fromUs, toUs). */
 export interface Bucket {

@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { implementedModes } from './modes/index.ts';
+import { MARK_BEGIN, MARK_END } from './protocol.ts';
 import type { SenderArgs, SenderFailure, SenderResult } from './protocol.ts';
 import { Clock, Message, nsPerTick, Progress, Recorder } from './recorder.ts';
 
@@ -70,6 +71,8 @@ async function main(): Promise<SenderResult> {
     progress.begin('measure', count);
     const recorder = new Recorder();
     let done = 0;
+    const mark = args.marker === true ? await relayMarker() : null;
+    mark?.(MARK_BEGIN);
     const start = clock.now();
     await side.run(count, (ticks) => {
       recorder.record(ticks * nsPerTick);
@@ -77,6 +80,7 @@ async function main(): Promise<SenderResult> {
       progress.tick(done);
       return true;
     });
+    mark?.(MARK_END);
     const elapsedSeconds = ((clock.now() - start) * nsPerTick) / 1e9;
     if (done !== count) throw new Error(`ran ${done} of ${count} round trips`);
     progress.begin('done', count);
@@ -115,6 +119,13 @@ async function main(): Promise<SenderResult> {
 }
 
 let echoFailure: string | null = null;
+
+/** OutputDebugStringA, which bench/count-calls.ts finds in Wine's relay trace. */
+async function relayMarker(): Promise<(text: string) => void> {
+  const { default: koffi } = await import('koffi');
+  const outputDebugString = koffi.load('kernel32.dll').func('void __stdcall OutputDebugStringA(const char *text)');
+  return (text) => outputDebugString(text);
+}
 
 main().then(
   (result) => {
