@@ -213,8 +213,7 @@ const finishWatch: Finish<number> = (operation) => {
  * wants no data now.
  */
 export function watchAsync(core: SocketCore): Promise<number> {
-  const watching = run(issueWatch, core, undefined, undefined, finishWatch, undefined);
-  return watching;
+  return run(issueWatch, core, undefined, undefined, finishWatch, undefined);
 }
 
 const issueWatch: Issue<undefined, undefined> = (shared, core) => {

@@ -171,12 +171,11 @@ export class Port {
     association.skipOnSuccess = true;
   }
 
-  // --- One method per kind; each builds its in-flight state and takes the one start path. ---
+  // --- One method per kind; each builds its in-flight state and takes the one start path,
+  // which checks the port and the socket and gives the state's memory back if it refuses. ---
 
   /** Overlapped WSARecv into `target` through a pinned block (up to 256 KiB per operation), copied out at completion. */
   recv(core: SocketCore, target: Uint8Array): IoOperation {
-    this.#open('recv');
-    core.live('recv');
     return this.#start(core, { kind: 'recv', block: takeBlock(Math.min(target.byteLength, MAX_POOLED_BLOCK)), target }, 'recv');
   }
 
@@ -190,8 +189,6 @@ export class Port {
 
   /** Overlapped WSASend of `data`, copied first into pinned memory. */
   send(core: SocketCore, data: Uint8Array): IoOperation {
-    this.#open('send');
-    core.live('send');
     const block = takeBlock(Math.max(data.byteLength, 1));
     block.bytes.set(data, 0);
     return this.#start(core, { kind: 'send', block, length: data.byteLength, pieces: null, held: null }, 'send');
@@ -203,8 +200,6 @@ export class Port {
    * concatenation in JavaScript). Empty chunks are skipped; there is at least one byte.
    */
   sendCopied(core: SocketCore, chunks: readonly Uint8Array[], index: number, offset: number, maxBytes: number, maxChunks: number): IoOperation {
-    this.#open('send');
-    core.live('send');
     pieceLengths.length = 0;
     let total = 0;
     for (let i = index; i < chunks.length && pieceLengths.length < maxChunks && total < maxBytes; i++) {
@@ -237,15 +232,11 @@ export class Port {
    * bytes delivered (the OS never truncates: the receive lands in a 64 KiB block first).
    */
   recvFrom(core: SocketCore, target: Uint8Array): IoOperation {
-    this.#open('recvFrom');
-    core.live('recvFrom');
     return this.#start(core, { kind: 'recvfrom', block: takeBlock(DATAGRAM_BLOCK), target, length: target.byteLength }, 'recvFrom');
   }
 
   /** Overlapped WSASendTo of one datagram (`data`, copied first) to `host` (a literal of the socket's family). */
   sendTo(core: SocketCore, data: Uint8Array, host: string, port: number): IoOperation {
-    this.#open('sendTo');
-    core.live('sendTo');
     const block = takeBlock(Math.max(data.byteLength, 1));
     block.bytes.set(data, 0);
     return this.#start(core, { kind: 'sendto', block, length: data.byteLength, host, port }, 'sendTo');
