@@ -71,6 +71,15 @@ export interface NetAddressInfo {
 /** Receives start at this size and, while they come back full, grow up to MAX_READ_SIZE. */
 const FIRST_READ_SIZE = 64 * 1024;
 const MAX_READ_SIZE = 1024 * 1024;
+/**
+ * Beyond this many open streams, a stream that has read everything waiting waits for
+ * more with a zero-byte receive and takes a receive buffer only once data is there (as
+ * libuv does beyond uv_active_tcp_streams_threshold): an idle connection then holds no
+ * 64 KiB buffer. Below it, the buffer stays posted and a message costs one call less.
+ */
+const ZERO_READ_STREAMS = 50;
+/** Receive buffers kept for streams in zero-read mode between their receives. */
+const MAX_SPARE_TARGETS = 32;
 /** The writable side buffers this much by default before write() returns false. */
 const DEFAULT_WRITABLE_HIGH_WATER_MARK = 1024 * 1024;
 /** Node's largest timer delay; a longer setTimeout() would fire at once. */
@@ -85,6 +94,11 @@ export interface ConnectingStream {
   /** The connect finished (null) or failed (the already Node-shaped error). */
   connected(error: Error | null): void;
 }
+
+/** Streams that started reading and are not destroyed yet: how many decides zero reads. */
+let readingStreams = 0;
+/** Receive buffers of FIRST_READ_SIZE that zero-read streams handed back after a small read. */
+const spareTargets: Buffer[] = [];
 
 /** Streams made by newConnectingStream(), and how to drive them. */
 const connecting = new Internals<SocketStream, ConnectingStream>('a connecting SocketStream');
@@ -129,6 +143,10 @@ export class SocketStream<S extends object = object> extends Duplex {
   #probing = false;
   /** The Buffer the next receive fills; null once handed out. */
   #target: Buffer | null = null;
+  /** Counted in readingStreams. */
+  #counted = false;
+  /** The last receive took everything that was waiting (or none came yet): in zero-read mode, wait for data first. */
+  #caughtUp = true;
   #bytesRead = 0;
   #bytesWritten = 0;
   #timeoutMs = 0;
@@ -428,11 +446,27 @@ export class SocketStream<S extends object = object> extends Duplex {
 
   #receive(): void {
     if (this.#reading) return;
+    const core = this.#coreFor('read');
+    if (!this.#counted) {
+      this.#counted = true;
+      readingStreams++;
+    }
+    if (this.#caughtUp && readingStreams > ZERO_READ_STREAMS) {
+      // Many streams: wait for data with no buffer posted (a zero read); #onWatch receives then.
+      this.#readWanted = true;
+      if (!this.#watching) {
+        this.#watching = true;
+        watchAsync(core).then(this.#onWatch, this.#onWatchError);
+      }
+      return;
+    }
     this.#reading = true;
     this.#unread = false;
     // The OS writes straight into a Buffer of ours (no copy), handed out once filled.
-    if (this.#target === null || this.#target.byteLength !== this.#readSize) this.#target = Buffer.allocUnsafeSlow(this.#readSize);
-    recvIntoAsync(this.#coreFor('read'), this.#target).then(this.#onRead, this.#onReadError);
+    if (this.#target === null || this.#target.byteLength !== this.#readSize) {
+      this.#target = (this.#readSize === FIRST_READ_SIZE ? spareTargets.pop() : undefined) ?? Buffer.allocUnsafeSlow(this.#readSize);
+    }
+    recvIntoAsync(core, this.#target).then(this.#onRead, this.#onReadError);
   }
 
   // Bound once: no closure per read.
@@ -463,10 +497,16 @@ export class SocketStream<S extends object = object> extends Duplex {
       if (bytes === target.byteLength) this.#readSize = Math.min(this.#readSize * 2, MAX_READ_SIZE);
       else if (bytes * 4 <= target.byteLength) this.#readSize = FIRST_READ_SIZE;
     }
+    this.#caughtUp = bytes < target.byteLength;
     let more: boolean;
     if (bytes * 4 <= target.byteLength) {
       // A small read would pin a whole read buffer per chunk: copy it out and read into the same buffer again.
       more = this.push(Buffer.copyBytesFrom(target, 0, bytes));
+      // In zero-read mode the stream holds no buffer between receives (see ZERO_READ_STREAMS).
+      if (readingStreams > ZERO_READ_STREAMS && this.#target === target) {
+        this.#target = null;
+        if (target.byteLength === FIRST_READ_SIZE && spareTargets.length < MAX_SPARE_TARGETS) spareTargets.push(target);
+      }
     } else {
       this.#target = null;
       more = this.push(bytes === target.byteLength ? target : target.subarray(0, bytes));
@@ -507,6 +547,8 @@ export class SocketStream<S extends object = object> extends Duplex {
     if (this.destroyed) return;
     if (this.#readWanted) {
       this.#readWanted = false;
+      // Something came (data, the end or a reset): this receive finds it at once.
+      this.#caughtUp = false;
       this.#receive();
       return;
     }
@@ -605,14 +647,21 @@ export class SocketStream<S extends object = object> extends Duplex {
       this.#writing = false;
       this.#refreshTimer();
       callback();
-      // No further write started from the callback: a watch only for this one is not needed any more.
-      if (!this.#writing && this.#watching && !this.destroyed) cancelWatch(this.#core!);
+      // No further write started from the callback: a watch only for this one is not needed any more
+      // (one that waits for data for the readable side stays).
+      if (!this.#writing && this.#watching && !this.#readWanted && !this.destroyed) cancelWatch(this.#core!);
     };
   }
 
   override _final(callback: (error?: Error | null) => void): void {
     if (this.#connecting) {
       this.once('connect', () => this._final(callback));
+      return;
+    }
+    if (this.#open() === null) {
+      // The socket was closed under the stream (its close sent the FIN): nothing to end, just close.
+      callback();
+      this.destroy();
       return;
     }
     try {
@@ -624,6 +673,10 @@ export class SocketStream<S extends object = object> extends Duplex {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.#counted) {
+      this.#counted = false;
+      readingStreams--;
+    }
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     if (this.#probe !== null) clearTimeout(this.#probe);

@@ -20,7 +20,7 @@
 //   can answer them in its own way.
 
 export type { Handle } from './windows/ffi.ts';
-export { INVALID_HANDLE, isWindows, PinnedMemory } from './windows/ffi.ts';
+export { INVALID_HANDLE, isWindows, PinnedMemory, slabStats } from './windows/ffi.ts';
 export type { ErrorEndpoint } from './windows/error.ts';
 export { errorName, statusErrno, WinsockError } from './windows/error.ts';
 // Named one by one, so that this list is the platform layer's surface.

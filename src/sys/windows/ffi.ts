@@ -370,11 +370,52 @@ export function readNative(pointer: unknown, length: number): Buffer {
 
 const ADDRESS = Symbol('address');
 
+// Small blocks (an OVERLAPPED, a WSABUF, a libuv handle, a ping-pong message) are carved
+// out of shared slabs: each koffi.alloc needs its own koffi.view and Buffer, about 900
+// bytes of bookkeeping whatever the size, which with many connections each waiting on a
+// receive was most of their memory. A slab is never given back to the system; its
+// blocks are reused by later blocks of the same size class.
+const SLAB_BYTES = 16 * 1024;
+const MIN_SLAB_CLASS_SHIFT = 4;
+const MAX_SLAB_CLASS_SHIFT = 10;
+
+/** One koffi.alloc shared by blocks of one size class. */
+interface Slab {
+  readonly pointer: Pointer;
+  readonly bytes: Buffer;
+}
+
+/** Per size class (16 bytes to 1 KiB, powers of two): free places as slab and offset, and the slab being cut. */
+interface SlabClass {
+  readonly size: number;
+  readonly freeSlabs: Slab[];
+  readonly freeOffsets: number[];
+  current: Slab | null;
+  next: number;
+}
+
+const slabClasses: SlabClass[] = [];
+for (let shift = MIN_SLAB_CLASS_SHIFT; shift <= MAX_SLAB_CLASS_SHIFT; shift++) {
+  slabClasses.push({ size: 1 << shift, freeSlabs: [], freeOffsets: [], current: null, next: SLAB_BYTES });
+}
+
+/** The size class for `size` bytes, or null when it gets an allocation of its own. */
+function slabClassOf(size: number): SlabClass | null {
+  if (size > 1 << MAX_SLAB_CLASS_SHIFT) return null;
+  let shift = MIN_SLAB_CLASS_SHIFT;
+  while (1 << shift < size) shift++;
+  return slabClasses[shift - MIN_SLAB_CLASS_SHIFT]!;
+}
+
+/** Counters for tests: slabs allocated, and blocks living in them. */
+export const slabStats = { slabs: 0, blocksInUse: 0 };
+
 /**
  * Native memory at a fixed address (koffi.alloc), for anything the OS keeps using
  * after the call returns: OVERLAPPED, WSABUF, AcceptEx buffers, completion entries.
  * `bytes` is a Buffer over the same memory, so reading and writing need no copy.
- * It stays valid until free(), which the owner calls exactly once.
+ * It stays valid until free(), which the owner calls exactly once. Blocks up to 1 KiB
+ * share slabs (see above); larger ones are allocations of their own.
  */
 export class PinnedMemory {
   readonly size: number;
@@ -382,15 +423,43 @@ export class PinnedMemory {
   /** A number naming this block that completion entries report back (its address). */
   readonly key: number;
   readonly [ADDRESS]: Pointer;
+  /** The slab it was cut from (and where), or null for an allocation of its own. */
+  readonly #slab: Slab | null;
+  readonly #offset: number;
   #freed = false;
 
   constructor(size: number) {
     if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`pinned memory size must be a positive integer, got ${size}`);
-    const pointer = koffi.alloc('uint8_t', size) as Pointer;
-    this[ADDRESS] = pointer;
     this.size = size;
-    this.key = Number(pointer);
-    this.bytes = Buffer.from(koffi.view(pointer, size));
+    const sizeClass = slabClassOf(size);
+    if (sizeClass === null) {
+      const pointer = koffi.alloc('uint8_t', size) as Pointer;
+      this[ADDRESS] = pointer;
+      this.bytes = Buffer.from(koffi.view(pointer, size));
+      this.#slab = null;
+      this.#offset = 0;
+    } else {
+      let slab = sizeClass.freeSlabs.pop();
+      let offset: number;
+      if (slab !== undefined) offset = sizeClass.freeOffsets.pop()!;
+      else {
+        if (sizeClass.current === null || sizeClass.next + sizeClass.size > SLAB_BYTES) {
+          const pointer = koffi.alloc('uint8_t', SLAB_BYTES) as Pointer;
+          sizeClass.current = { pointer, bytes: Buffer.from(koffi.view(pointer, SLAB_BYTES)) };
+          sizeClass.next = 0;
+          slabStats.slabs++;
+        }
+        slab = sizeClass.current;
+        offset = sizeClass.next;
+        sizeClass.next += sizeClass.size;
+      }
+      slabStats.blocksInUse++;
+      this[ADDRESS] = (offset === 0 ? slab.pointer : slab.pointer + BigInt(offset)) as Pointer;
+      this.bytes = slab.bytes.subarray(offset, offset + size);
+      this.#slab = slab;
+      this.#offset = offset;
+    }
+    this.key = Number(this[ADDRESS]);
     this.bytes.fill(0);
   }
 
@@ -398,11 +467,18 @@ export class PinnedMemory {
     return this.#freed;
   }
 
-  /** Releases the memory. Idempotent; the owner must be sure the OS is done with it. */
+  /** Releases the memory (a slab's block: for the next block of its size). Idempotent; the owner must be sure the OS is done with it. */
   free(): void {
     if (this.#freed) return;
     this.#freed = true;
-    koffi.free(this[ADDRESS]);
+    if (this.#slab === null) {
+      koffi.free(this[ADDRESS]);
+      return;
+    }
+    const sizeClass = slabClassOf(this.size)!;
+    sizeClass.freeSlabs.push(this.#slab);
+    sizeClass.freeOffsets.push(this.#offset);
+    slabStats.blocksInUse--;
   }
 }
 
