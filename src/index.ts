@@ -9,7 +9,8 @@
 //   stream.ts      SocketStream over a core
 //   socket.ts      the public Socket, a facade over a core
 //   completion-port.ts, poll.ts, platform.ts, rio/   public features over Sockets
-//   net/           node:net's createConnection/createServer/serve over the streams
+//   net/           node:net's createConnection/createServer/serve over the streams, and connectors
+//                  for node:http/https (agent) and undici (undiciConnect)
 // Importing this module loads no DLL: on an OS without Winsock the first native call
 // throws, while the pure helpers (address parsing and formatting) work everywhere.
 
@@ -39,4 +40,8 @@ export { createServer, Server } from './net/server.ts';
 export type { ServerListenOptions, ServerOptions } from './net/server.ts';
 export { serve } from './net/serve.ts';
 export type { ConnectionTarget } from './net/serve.ts';
+export { agent } from './net/agent.ts';
+export type { HttpAgentOptions, HttpsAgentOptions, WinsockConnectionOptions } from './net/agent.ts';
+export { undiciConnect, undiciConnector } from './net/undici.ts';
+export type { UndiciConnectCallback, UndiciConnectOptions, UndiciConnector, UndiciConnectorOptions } from './net/undici.ts';
 export type { NodeSystemError } from './core/node-errors.ts';

@@ -6,6 +6,7 @@
 // Socket's core only through the `sockets` registry.
 
 import { setReferenced } from './async/engine.ts';
+import { ChunkReader, recvExact } from './async/reads.ts';
 import * as asyncIo from './async/run.ts';
 import type { RecvFromResult } from './async/run.ts';
 import { releaseForHandoff, sendAsync as queueSend } from './async/sends.ts';
@@ -119,6 +120,8 @@ export interface Linger {
 const MAX_OPTION_SIZE = 4096;
 /** sizeof(WSAPROTOCOL_INFOW): what duplicate() returns and fromDuplicate() takes. */
 const PROTOCOL_INFO_SIZE = sys.constants.WSAPROTOCOL_INFOW_SIZE;
+/** chunks() without a size: chunks of up to 64 KiB. */
+const DEFAULT_CHUNK_SIZE = 64 * 1024;
 /** sendv/recvv's checked views, reused (emptied after each call). */
 const vectorViews: Uint8Array[] = [];
 
@@ -517,16 +520,16 @@ export class Socket {
     return sys.tryRecv(handle, checkBuffer(buffer, 'buffer', true));
   }
 
-  /** Fills `buffer` completely; EndOfStreamError if the peer ends the stream first. */
+  /** Fills `buffer` completely; EndOfStreamError (with `bytesRead` and `partial`) if the peer ends the stream first. */
   recvExact(buffer: Uint8Array): void {
     const handle = this.#core.live('recvExact');
     const view = checkBuffer(buffer, 'buffer', true);
     this.#requireBlocking('recvExact');
     let filled = sys.recv(handle, view);
     while (filled < view.byteLength) {
-      if (filled === 0) throw new EndOfStreamError(0, view.byteLength);
+      if (filled === 0) throw new EndOfStreamError(0, view.byteLength, view.subarray(0, 0));
       const more = sys.recv(handle, view.subarray(filled));
-      if (more === 0) throw new EndOfStreamError(filled, view.byteLength);
+      if (more === 0) throw new EndOfStreamError(filled, view.byteLength, view.subarray(0, filled));
       filled += more;
     }
   }
@@ -620,6 +623,44 @@ export class Socket {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Receives until `buffer` is full (one overlapped recv after another) and resolves with
+   * `buffer` itself, as asyncio's readexactly() returns all the bytes asked for; an empty
+   * buffer resolves at once. If the peer ends the stream first it rejects with
+   * EndOfStreamError (`code` 'ERR_END_OF_STREAM', like asyncio's IncompleteReadError):
+   * `bytesRead` bytes came, `partial` is the front of `buffer` that holds them, of
+   * `expected`. Any other rejection (an error, the signal) says on `bytesRead` how many
+   * bytes in all are in the front of `buffer`. TCP only.
+   */
+  recvExactAsync<T extends Uint8Array>(buffer: T, options?: AsyncOptions): Promise<T> {
+    try {
+      this.#core.live('recvExactAsync');
+      const view = checkBuffer(buffer, 'buffer', false);
+      requireTcp(this, 'recvExactAsync');
+      requireDataSocket(this.#core, 'recvExactAsync');
+      return recvExact(this.#core, view, buffer, checkSignal(options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * An async iterator over what this TCP socket receives: `for await (const chunk of
+   * socket.chunks(size))` yields chunks of 1 to `size` bytes (default 64 KiB) until the end
+   * of the stream. Each chunk is a new Buffer of its own, which the iterator never touches
+   * again: keep it as long as you like. Nothing is read ahead, so leaving the loop early
+   * (break, throw) loses no data and leaves the socket open; return() called while a
+   * next() is pending cancels that receive. A failed receive rejects the iteration (its
+   * WinsockError), as does `signal` (AbortError); the socket stays open either way.
+   */
+  chunks(size: number = DEFAULT_CHUNK_SIZE, options?: AsyncOptions): AsyncIterableIterator<Buffer, undefined, undefined> {
+    this.#core.live('chunks');
+    checkInt32(size, 'size', 1);
+    requireTcp(this, 'chunks');
+    requireDataSocket(this.#core, 'chunks');
+    return new ChunkReader(this.#core, size, checkSignal(options));
   }
 
   /**

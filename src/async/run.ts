@@ -189,11 +189,11 @@ export function connectAsync(core: SocketCore, to: SocketAddress, timeoutMs: num
 }
 
 /**
- * For streams: one receive straight into `target` (no copy), a Buffer the caller
- * allocated and shows nobody until this settles; the byte count, 0 at the end of the stream.
+ * For streams and chunk readers: one receive straight into `target` (no copy), a Buffer the
+ * caller allocated and shows nobody until this settles; the byte count, 0 at the end of the stream.
  */
-export function recvIntoAsync(core: SocketCore, target: Buffer): Promise<number> {
-  return run(issueRecvInto, core, target, undefined, finishBytes, undefined);
+export function recvIntoAsync(core: SocketCore, target: Buffer, signal?: AbortSignal): Promise<number> {
+  return run(issueRecvInto, core, target, undefined, finishBytes, signal);
 }
 
 /** A zero-byte receive has nowhere to write: one empty Buffer serves them all. */

@@ -23,14 +23,24 @@ export class SocketStateError extends Error {
   }
 }
 
-/** recvExact() met the end of the stream before the buffer was full. */
+/**
+ * recvExact() or recvExactAsync() met the end of the stream before the buffer was full, as
+ * asyncio's IncompleteReadError: `bytesRead` bytes came, the first bytes of the buffer
+ * (`partial`, a view of it), of the `expected` byte length.
+ */
 export class EndOfStreamError extends Error {
   readonly code = 'ERR_END_OF_STREAM';
   readonly bytesRead: number;
-  constructor(bytesRead: number, expected: number) {
-    super(`recvExact: the peer ended the stream after ${bytesRead} of ${expected} bytes`);
+  /** The buffer's byte length: what was asked for. */
+  readonly expected: number;
+  /** The bytes that came: the first `bytesRead` bytes of the buffer (a view, not a copy). */
+  readonly partial: Uint8Array;
+  constructor(bytesRead: number, expected: number, partial: Uint8Array = new Uint8Array(0), operation = 'recvExact') {
+    super(`${String(operation)}: the peer ended the stream after ${bytesRead} of ${expected} bytes`);
     this.name = 'EndOfStreamError';
     this.bytesRead = bytesRead;
+    this.expected = expected;
+    this.partial = partial;
   }
 }
 

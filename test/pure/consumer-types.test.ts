@@ -38,8 +38,10 @@ const STEP_TIMEOUT_MS = 240_000;
  * or `any`, tsc would report the directive as unused (TS2578).
  */
 const CONSUMER = `import * as http from 'node:http';
+import * as https from 'node:https';
 import {
   AbortError,
+  agent,
   asyncEngine,
   BufferDetachedError,
   CompletionPort,
@@ -57,6 +59,8 @@ import {
   SocketClosedError,
   SocketStateError,
   SocketStream,
+  undiciConnect,
+  undiciConnector,
   WinsockError,
 } from 'winsock-ffi';
 import type {
@@ -75,6 +79,8 @@ import type {
   SocketAddressInput,
   SocketOptions,
   SocketStreamOptions,
+  UndiciConnectOptions,
+  UndiciConnector,
 } from 'winsock-ffi';
 
 export function blocking(): number {
@@ -107,6 +113,13 @@ export async function promises(signal: AbortSignal): Promise<SocketStream> {
   const engine: AsyncEngine = asyncEngine();
   const name: 'event-loop' | 'worker-pump' = engine.name;
   const streamOptions: SocketStreamOptions = { highWaterMark: 65536 };
+  const exact: Uint8Array = await socket.recvExactAsync(new Uint8Array(count), { signal });
+  for await (const chunk of socket.chunks(1024, { signal })) {
+    const own: Buffer = chunk;
+    if (own.length > exact.length) break;
+  }
+  // @ts-expect-error chunks() takes a size, not a buffer
+  socket.chunks(Buffer.alloc(4));
   const stream: SocketStream = socket.toStream(streamOptions);
   stream.write(\`\${name} \${datagram.address}:\${datagram.port}\`);
   return stream;
@@ -145,11 +158,24 @@ export function servers(): Server {
   return server;
 }
 
+export function connectors(): [http.Agent, https.Agent, UndiciConnector] {
+  const plain: http.Agent = agent({ keepAlive: true, maxSockets: 4, loopbackFastPath: true, readSize: 65536 });
+  const secure: https.Agent = agent({ tls: true, keepAlive: true, ca: 'PEM', rejectUnauthorized: true });
+  // @ts-expect-error tls is true or false
+  agent({ tls: 'yes' });
+  const connect: UndiciConnector = undiciConnector({ ca: 'PEM', timeout: 5000, allowH2: false, loopbackFastPath: true });
+  const target: UndiciConnectOptions = { hostname: '127.0.0.1', protocol: 'http:', port: '8080' };
+  undiciConnect(target, (error, socket) => {
+    if (error === null) socket.end();
+  });
+  return [plain, secure, connect];
+}
+
 export function describeError(error: unknown): string {
   if (error instanceof WinsockError) return \`\${error.syscall} \${error.code} \${error.errno} \${error.address ?? ''}\`;
   if (error instanceof SocketClosedError) return error.code;
   if (error instanceof SocketStateError) return error.code;
-  if (error instanceof EndOfStreamError) return \`\${error.code} after \${error.bytesRead} bytes\`;
+  if (error instanceof EndOfStreamError) return \`\${error.code} after \${error.bytesRead} of \${error.expected} bytes: \${error.partial.byteLength}\`;
   if (error instanceof BufferDetachedError) return \`\${error.code}: \${error.bytesLost} bytes lost\`;
   if (error instanceof AbortError) return error.code;
   return String(error);

@@ -55,7 +55,7 @@ const QUIET_MS = 5;
 /** After its sockets and ports are closed, a waiting async call must settle within this. */
 const SETTLE_MS = 2000;
 
-const ALLOWED = [TypeError, RangeError, WinsockError, SocketClosedError, SocketStateError, AbortError] as const;
+const ALLOWED = [TypeError, RangeError, WinsockError, SocketClosedError, SocketStateError, AbortError, EndOfStreamError] as const;
 
 function allowed(error: unknown): boolean {
   return ALLOWED.some((kind) => error instanceof kind);
@@ -467,6 +467,7 @@ describe('fuzz: the public API refuses bad input with the documented errors only
       ref: anyArgs(1),
       unref: anyArgs(1),
       recvAsync: fc.tuple(bytesLike, asyncOptionsLike),
+      recvExactAsync: fc.tuple(bytesLike, asyncOptionsLike),
       sendAsync: fc.tuple(fc.oneof(bytesLike, bytesListLike), asyncOptionsLike),
       acceptAsync: fc.tuple(asyncOptionsLike),
       toStream: fc.tuple(fc.oneof(fc.constant(undefined), streamOptionsLike)),
@@ -527,6 +528,13 @@ describe('fuzz: the public API refuses bad input with the documented errors only
         });
       });
     }
+
+    it('socket.chunks(...) and its first next()', async function () {
+      await fuzz('socket.chunks', fc.tuple(fc.constantFrom(...STATES), fc.oneof(fc.constant(undefined), integerLike), asyncOptionsLike), (scope, state, size, options) => {
+        const iterator = scope.make(state).chunks(size as number, options as object);
+        return iterator.next();
+      });
+    });
 
     it('socket.detach() and socket.duplicate(pid), their handle taken over again (and so closed)', async function () {
       await fuzz('socket.detach', fc.tuple(fc.constantFrom(...STATES), anyArgs(1)), (scope, state, args) => {

@@ -123,6 +123,9 @@ describe('TCP sockets', function () {
         const eos = error as EndOfStreamError;
         expect(eos.code).to.equal('ERR_END_OF_STREAM');
         expect(eos.bytesRead).to.equal(3);
+        expect(eos.expected).to.equal(8);
+        expect(Buffer.from(eos.partial).toString()).to.equal('abc');
+        expect(eos.partial.buffer).to.equal(buffer.buffer);
         expect(eos.message).to.match(/after 3 of 8 bytes/);
         expect(buffer.toString('utf8', 0, 3)).to.equal('abc');
       });
