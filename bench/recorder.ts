@@ -6,7 +6,7 @@
 // on preallocated arrays; the WASM build would add a boundary crossing per value).
 import fs from 'node:fs';
 import * as hdr from 'hdr-histogram-js';
-import { queryPerformanceCounter, queryPerformanceFrequency } from '../src/sys/index.ts';
+import { queryPerformanceCounter, queryPerformanceFrequency } from '#winsock-ffi/sys';
 import type { Bucket, Phase } from './protocol.ts';
 
 const TWO_TO_32 = 2 ** 32;
