@@ -17,12 +17,14 @@ const packageJson = JSON.parse(fs.readFileSync(new URL('package.json', root), 'u
   types: string;
   exports: { '.': { types: string; default: string } };
   files: string[];
+  bin: Record<string, string>;
   engines: { node: string };
 };
 
 describe('the published package (dist/)', function () {
   it('package.json points at files the build produced', function () {
-    for (const file of [packageJson.main, packageJson.types, packageJson.exports['.'].default, packageJson.exports['.'].types]) {
+    // bin: `npx winsock-ffi bench`, the benchmark built with the package (tsconfig.bench.json).
+    for (const file of [packageJson.main, packageJson.types, packageJson.exports['.'].default, packageJson.exports['.'].types, packageJson.bin['winsock-ffi']!]) {
       const at = fileURLToPath(new URL(file, root));
       expect(fs.existsSync(at), `${file} is missing: run \`npm run build\` (npm test does)`).to.equal(true);
     }
