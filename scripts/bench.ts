@@ -143,8 +143,8 @@ with --modes, the latency rows given there run first.
                       On Windows the node at hand runs, and --node must name its major.
   --help
 
-Environment: WINSOCK_FFI_CACHE (cache folder, default ${benchLayout.installed ? `${userCacheDir()}: Wine prefixes, Windows Node.js,
-the run's files` : '.cache/ at the repository root'}).
+Environment: WINSOCK_FFI_CACHE (cache folder, default ${benchLayout.installed ? `${userCacheDir()}, for Wine,
+Windows Node.js and the run's files` : '.cache/ at the repository root'}).
 Under Wine the figures are not Windows figures: compare the ratios within one run.`;
 
 interface Options {
