@@ -5,6 +5,7 @@
 // MinGW-w64 into the cache and run in the same session as the Node rows, so that the
 // ratio blocking-row / C is measured on one machine at one time. `reference.exe --help`
 // documents its command line and output; this file is its only caller.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensureMingw } from '../scripts/harness/mingw.ts';
@@ -59,31 +60,57 @@ const SOURCE = path.join('bench', 'c', 'reference.c');
 /** Exit code of reference.exe when the system cannot run the mode (the reason is in its output). */
 const EXIT_UNAVAILABLE = 3;
 
-/** Builds bench/c/reference.c into the cache as c-reference.exe (again only when the source is newer). */
-export async function buildPingPong(rootDir: string, cacheDir: string): Promise<Built> {
-  const source = path.resolve(rootDir, SOURCE);
-  if (!fs.existsSync(source)) return { reason: `the C reference ${source} is missing` };
-  const exe = path.join(cacheDir, 'c-reference.exe');
-  if (fs.existsSync(exe) && fs.statSync(exe).mtimeMs >= fs.statSync(source).mtimeMs) return { exe };
+/** Where the C reference comes from, when not from the repository's bench/c/reference.c. */
+export interface CReferenceFiles {
+  /** The source to build (default: bench/c/reference.c under rootDir); null when there is none. */
+  source?: string | null;
+  /** An executable built when the package was packed: used as it is when it exists. */
+  prebuilt?: string | null;
+}
+
+/**
+ * The C reference's executable: the prebuilt one when `files.prebuilt` exists (an installed
+ * package, built with MinGW-w64 at pack time), else the source built with MinGW-w64 into the
+ * cache, named by the source's hash (built once per source). Or why there is none.
+ */
+export async function buildPingPong(rootDir: string, cacheDir: string, files: CReferenceFiles = {}): Promise<Built> {
+  if (files.prebuilt != null && fs.existsSync(files.prebuilt)) return { exe: files.prebuilt };
+  const shippedWithout = files.prebuilt != null ? ` (this package has no prebuilt ${path.basename(files.prebuilt)})` : '';
+  const source = files.source === undefined ? path.resolve(rootDir, SOURCE) : files.source;
+  if (source === null || !fs.existsSync(source)) return { reason: `the C reference ${source ?? SOURCE} is missing${shippedWithout}` };
+  const hash = createHash('sha256').update(fs.readFileSync(source)).digest('hex').slice(0, 12);
+  const exe = path.join(cacheDir, `c-reference-${hash}.exe`);
+  if (fs.existsSync(exe)) return { exe };
   // The same MinGW-w64 as the test suite's RIO double: found, or installed with apt-get as root.
   let compiler: string | null;
   try {
     compiler = await ensureMingw();
   } catch (error) {
-    return { reason: firstLine(error) };
+    return { reason: `${firstLine(error)}${shippedWithout}` };
   }
-  if (compiler === null) return { reason: 'no MinGW-w64 compiler (x86_64-w64-mingw32-gcc, or MinGW gcc on Windows) to build the C reference' };
-  fs.mkdirSync(cacheDir, { recursive: true });
-  // Built beside its final name and renamed: an interrupted build never passes for a fresh one.
-  const partial = `${exe}.partial.exe`;
+  if (compiler === null) return { reason: `no MinGW-w64 compiler (x86_64-w64-mingw32-gcc, or MinGW gcc on Windows) to build the C reference${shippedWithout}` };
   try {
-    await runChecked(compiler, ['-O2', '-Wall', '-o', partial, source, '-lws2_32'], { capture: true, timeoutMs: 120_000 });
-    fs.renameSync(partial, exe);
+    await compileReference(compiler, source, exe);
   } catch (error) {
-    fs.rmSync(partial, { force: true });
-    return { reason: `building ${SOURCE} failed: ${firstLine(error)}` };
+    return { reason: `building ${source} failed: ${firstLine(error)}` };
   }
   return { exe };
+}
+
+/**
+ * Compiles the C reference with MinGW-w64 `compiler` into `exe`: optimised, stripped,
+ * linked only against Windows' own DLLs (kernel32, msvcrt, ws2_32). Built beside its final
+ * name and renamed, so an interrupted build never passes for a finished one.
+ */
+export async function compileReference(compiler: string, source: string, exe: string): Promise<void> {
+  fs.mkdirSync(path.dirname(exe), { recursive: true });
+  const partial = `${exe}.partial.exe`;
+  try {
+    await runChecked(compiler, ['-O2', '-Wall', '-s', '-o', partial, source, '-lws2_32'], { capture: true, timeoutMs: 120_000 });
+    fs.renameSync(partial, exe);
+  } finally {
+    fs.rmSync(partial, { force: true });
+  }
 }
 
 function firstLine(error: unknown): string {

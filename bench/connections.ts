@@ -12,10 +12,10 @@
 //   node bench/connections.ts '<ConnectionsArgs as JSON>'
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { manyModes } from './modes/many.ts';
 import type { ConnectionsArgs, ConnectionsEchoReport, ConnectionsFailure, ConnectionsResult } from './protocol.ts';
 import { Clock, nsPerTick, Progress, Recorder } from './recorder.ts';
+import { siblingScript } from './layout.ts';
 
 /** Starting node.exe under Wine takes a few seconds; this covers a slow, busy machine. */
 const ECHO_START_TIMEOUT_MS = 60_000;
@@ -55,7 +55,7 @@ async function main(): Promise<ConnectionsResult> {
   const prefix = args.echoPrefix;
   for (const suffix of ['port.json', 'quiet', 'memory.json', 'report.json', 'error.txt']) fs.rmSync(`${prefix}.${suffix}`, { force: true });
 
-  const echoScript = fileURLToPath(new URL('./connections-echo.ts', import.meta.url));
+  const echoScript = siblingScript(import.meta.url, 'connections-echo');
   const echoArgs = JSON.stringify({ mode: args.mode, connections: n, size: args.size, backlog: Math.max(MIN_BACKLOG, n), prefix });
   // stdio 'ignore': under Wine, node.exe dies on pipes; the echo reports errors in its file.
   const echo = spawn(process.execPath, [...process.execArgv, '--expose-gc', echoScript, echoArgs], { stdio: 'ignore', windowsHide: true });

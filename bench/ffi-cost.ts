@@ -7,8 +7,8 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { once } from 'node:events';
-import { Socket } from '../src/index.ts';
-import { lastError, queryPerformanceCounter } from '../src/sys/index.ts';
+import { Socket } from '#winsock-ffi';
+import { lastError, queryPerformanceCounter } from '#winsock-ffi/sys';
 import type { FfiCostResult } from './protocol.ts';
 
 const resultFile = process.argv[2];

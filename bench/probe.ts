@@ -4,8 +4,9 @@
 //   node bench/probe.ts <result file>
 import fs from 'node:fs';
 import os from 'node:os';
-import { loopbackFastPathSupported } from '../src/index.ts';
-import { windowsVersion, wineVersion } from '../src/sys/index.ts';
+import koffi from 'koffi';
+import { loopbackFastPathSupported } from '#winsock-ffi';
+import { windowsVersion, wineVersion } from '#winsock-ffi/sys';
 import { implementedModes, notImplemented } from './modes/index.ts';
 import { MODES } from './protocol.ts';
 import type { ProbeResult } from './protocol.ts';
@@ -30,8 +31,8 @@ function modeAvailability(): ProbeResult['modes'] {
 
 const windows = windowsVersion();
 const cpus = os.cpus();
-// koffi's package.json is not in its "exports"; the benchmark runs from the repository.
-const koffiVersion = (JSON.parse(fs.readFileSync(new URL('../node_modules/koffi/package.json', import.meta.url), 'utf8')) as { version: string }).version;
+// The version of the koffi the library loaded (the package's own, wherever npm put it).
+const koffiVersion = koffi.version;
 const fastPath = loopbackFastPathSupported();
 const fastPathReason = fastPath ? null : 'WSAEOPNOTSUPP: this system has no TCP loopback fast path (SIO_LOOPBACK_FAST_PATH)';
 

@@ -2,11 +2,11 @@
 // message, an HDR histogram, exact running mean/stddev/max, and progress lines. Nothing
 // here allocates per round trip: the timestamp is written by QPC straight into the
 // message through a typed-array view, read back as two uint32 halves (no BigInt), and
-// the histogram is the plain-JS build of hdr-histogram-js (its record path is arithmetic
-// on preallocated arrays; the WASM build would add a boundary crossing per value).
+// the histogram (bench/histogram.ts: HdrHistogram's layout, answering as hdr-histogram-js
+// does) records with arithmetic on one preallocated array.
 import fs from 'node:fs';
-import * as hdr from 'hdr-histogram-js';
-import { queryPerformanceCounter, queryPerformanceFrequency } from '../src/sys/index.ts';
+import { queryPerformanceCounter, queryPerformanceFrequency } from '#winsock-ffi/sys';
+import { Histogram } from './histogram.ts';
 import type { Bucket, Phase } from './protocol.ts';
 
 const TWO_TO_32 = 2 ** 32;
@@ -86,7 +86,7 @@ export class Progress {
 /** Round-trip latencies in nanoseconds. */
 export class Recorder {
   // 1 ns to 100 s at 3 significant digits; a stall beyond 100 s is a failure, not a latency.
-  readonly histogram = new hdr.Int32Histogram(1, 100e9, 3);
+  readonly histogram = new Histogram(100e9);
   count = 0;
   #mean = 0;
   /** Welford's running sum of squared deviations: exact enough, no cancellation. */
@@ -96,7 +96,7 @@ export class Recorder {
 
   record(ns: number): void {
     const value = Math.round(ns);
-    this.histogram.recordValue(value);
+    this.histogram.record(value);
     this.count++;
     const delta = value - this.#mean;
     this.#mean += delta / this.count;
@@ -125,7 +125,7 @@ export class Recorder {
   percentileNs(percentile: number): number {
     // The histogram answers with its bucket's highest equivalent value, which can lie
     // a little above the exact maximum.
-    return Math.min(this.histogram.getValueAtPercentile(percentile), this.#max);
+    return Math.min(this.histogram.valueAtPercentile(percentile), this.#max);
   }
 
   /** Percentile spectrum for the plot: 0 .. 99.999, denser towards the tail. */
@@ -146,22 +146,18 @@ export class Recorder {
     if (this.count === 0) return out;
     const perDoubling = 12;
     const ratio = 2 ** (1 / perDoubling);
-    const iterator = this.histogram.recordedValuesIterator;
-    iterator.reset();
     let from = this.minNs;
     let to = from * ratio;
     let count = 0;
-    while (iterator.hasNext()) {
-      const value = iterator.next();
-      const at = value.valueIteratedTo;
+    this.histogram.forEachRecorded((at, counted) => {
       while (at >= to) {
         out.push({ fromUs: from / 1000, toUs: to / 1000, count });
         from = to;
         to = from * ratio;
         count = 0;
       }
-      count += value.countAtValueIteratedTo;
-    }
+      count += counted;
+    });
     out.push({ fromUs: from / 1000, toUs: to / 1000, count });
     return out;
   }

@@ -8,11 +8,11 @@
 //   node bench/sender.ts '<SenderArgs as JSON>'
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { implementedModes } from './modes/index.ts';
 import { MARK_BEGIN, MARK_END } from './protocol.ts';
 import type { SenderArgs, SenderFailure, SenderResult } from './protocol.ts';
 import { Clock, Message, nsPerTick, Progress, Recorder } from './recorder.ts';
+import { siblingScript } from './layout.ts';
 
 /** Starting node.exe under Wine takes a few seconds; this covers a slow, busy machine. */
 const ACCEPT_TIMEOUT_MS = 60_000;
@@ -33,7 +33,7 @@ async function main(): Promise<SenderResult> {
   const side = await mode.sender(args.fastPath, message, clock);
 
   fs.rmSync(args.echoErrorFile, { force: true });
-  const echoScript = fileURLToPath(new URL('./echo.ts', import.meta.url));
+  const echoScript = siblingScript(import.meta.url, 'echo');
   const echoArgs = JSON.stringify({ mode: args.mode, port: side.port, fastPath: args.fastPath, size: args.size, errorFile: args.echoErrorFile });
   // stdio 'ignore': under Wine, node.exe dies on pipes; the echo reports errors in its file.
   const echo = spawn(process.execPath, [...process.execArgv, echoScript, echoArgs], { stdio: 'ignore', windowsHide: true });

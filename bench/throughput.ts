@@ -10,12 +10,12 @@
 //   node bench/throughput.ts '<ThroughputArgs as JSON>'
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { bulkModes } from './modes/bulk.ts';
 import type { Sink } from './modes/bulk.ts';
 import { Pattern } from './pattern.ts';
 import type { ThroughputArgs, ThroughputFailure, ThroughputResult } from './protocol.ts';
 import { Clock, nsPerTick, Progress } from './recorder.ts';
+import { siblingScript } from './layout.ts';
 
 /** Starting node.exe under Wine takes a few seconds; this covers a slow, busy machine. */
 const ACCEPT_TIMEOUT_MS = 60_000;
@@ -36,7 +36,7 @@ async function main(): Promise<ThroughputResult> {
   const receiver = await mode.receiver(args.readSize);
 
   fs.rmSync(args.senderErrorFile, { force: true });
-  const senderScript = fileURLToPath(new URL('./throughput-sender.ts', import.meta.url));
+  const senderScript = siblingScript(import.meta.url, 'throughput-sender');
   const senderArgs = JSON.stringify({ mode: args.mode, port: receiver.port, bytes: total, writeSize: args.writeSize, errorFile: args.senderErrorFile });
   // stdio 'ignore': under Wine, node.exe dies on pipes; the sender reports errors in its file.
   const sender = spawn(process.execPath, [...process.execArgv, senderScript, senderArgs], { stdio: 'ignore', windowsHide: true });

@@ -2,7 +2,10 @@
 // on Windows, with the current node; elsewhere, with Windows Node.js under Wine,
 // provisioned by the same provisionWindowsNode() as `npm test`. Every program writes its
 // output to a file, never a pipe: Windows node.exe under Wine dies with EBADF on a pipe.
+// The scripts are found through the layout (bench/layout.ts): the repository's TypeScript
+// or an installed package's dist/.
 import path from 'node:path';
+import type { BenchLayout } from './layout.ts';
 import { run } from '../scripts/harness/proc.ts';
 import { lockCache, provisionWindowsNode } from '../scripts/harness/provision.ts';
 import { runWine, windowsPath } from '../scripts/harness/wine.ts';
@@ -18,7 +21,7 @@ export interface Outcome {
 export interface WindowsRunner {
   /** How the Windows program spells one of our paths. */
   path(localPath: string): string;
-  /** Runs `script` (relative to the repository root) on Windows Node.js. */
+  /** Runs `script` (named as in the repository, 'bench/sender.ts'; see BenchLayout.script) on Windows Node.js. */
   node(script: string, args: readonly string[], logFile: string, timeoutMs: number): Promise<Outcome>;
   /** Runs a Windows executable. */
   exe(file: string, args: readonly string[], logFile: string, timeoutMs: number): Promise<Outcome>;
@@ -30,10 +33,11 @@ export interface WindowsRunner {
   finish(dirty: boolean): Promise<void>;
 }
 
-/** On Windows: the current node, with tsx loaded when it cannot strip types itself. */
-export function nativeRunner(rootDir: string): WindowsRunner {
+/** On Windows: the current node, with tsx loaded when it must run TypeScript and cannot strip types itself. */
+export function nativeRunner(layout: BenchLayout): WindowsRunner {
+  const rootDir = layout.root;
   const env: NodeJS.ProcessEnv = { ...process.env };
-  if (!process.features.typescript) {
+  if (!layout.installed && !process.features.typescript) {
     env.NODE_OPTIONS = [env.NODE_OPTIONS, '--import tsx'].filter((part) => part !== undefined && part !== '').join(' ');
   }
   const start = async (command: string, args: readonly string[], logFile: string, timeoutMs: number): Promise<Outcome> => {
@@ -44,7 +48,7 @@ export function nativeRunner(rootDir: string): WindowsRunner {
     underWine: false,
     description: `Windows Node.js ${process.versions.node} (this machine's)`,
     path: (localPath) => path.resolve(localPath),
-    node: (script, args, logFile, timeoutMs) => start(process.execPath, [script, ...args], logFile, timeoutMs),
+    node: (script, args, logFile, timeoutMs) => start(process.execPath, [...layout.nodeArgs, layout.script(script), ...args], logFile, timeoutMs),
     exe: (file, args, logFile, timeoutMs) => start(file, args, logFile, timeoutMs),
     finish: async () => {},
   };
@@ -56,7 +60,8 @@ export function nativeRunner(rootDir: string): WindowsRunner {
  * never share Wine at once: `npm test` ends with `wineserver -k`, which would kill a
  * running benchmark).
  */
-export async function provisionWine(rootDir: string, cacheDir: string, major: number): Promise<WindowsRunner> {
+export async function provisionWine(layout: BenchLayout, major: number): Promise<WindowsRunner> {
+  const { root: rootDir, cacheDir } = layout;
   const lock = await lockCache(cacheDir);
   const windowsNode = await provisionWindowsNode(rootDir, cacheDir, major, lock);
   const env = windowsNode.env();
@@ -68,7 +73,7 @@ export async function provisionWine(rootDir: string, cacheDir: string, major: nu
     underWine: true,
     description: windowsNode.description,
     path: windowsPath,
-    node: (script, args, logFile, timeoutMs) => start(windowsNode.nodeExe, [script, ...args], logFile, timeoutMs),
+    node: (script, args, logFile, timeoutMs) => start(windowsNode.nodeExe, [...layout.nodeArgs, layout.script(script), ...args], logFile, timeoutMs),
     exe: start,
     async finish(dirty) {
       // Only after a kill: a killed sender can leave its echo process behind in the prefix.

@@ -2,11 +2,12 @@
 // article, reproduced on this machine for node:net and each winsock-ffi I/O mode, with
 // the C reference (bench/c/reference.c) beside them. Runs on any Node: the
 // measuring processes run on Windows Node.js, natively on Windows and under Wine
-// elsewhere (provisioned like `npm test`). See `npm run bench -- --help`.
+// elsewhere (provisioned like `npm test`). See `npm run bench -- --help`. The same file,
+// built into the package's dist/, is `npx winsock-ffi bench` (scripts/cli.ts); where
+// its files and cache are follows from bench/layout.ts.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ParseArgsOptionsConfig } from 'node:util';
 import { buildPingPong, runBulk, runPingPong } from '../bench/c-reference.ts';
@@ -75,12 +76,13 @@ import {
 } from '../bench/report.ts';
 import type { ConnectionsRow, Distribution, Environment, LatencyRound, Report, Row, Target, ThroughputRow } from '../bench/report.ts';
 import { EXIT_ROW_FAILED, EXIT_TARGET_MISSED, exitDecision, median } from '../bench/verdicts.ts';
+import { benchLayout, userCacheDir } from '../bench/layout.ts';
 import { nativeRunner, provisionWine } from '../bench/windows-node.ts';
 import { NODE_MAJORS } from './harness/packages.ts';
 import { HarnessError } from './harness/steps.ts';
 import type { WindowsRunner } from '../bench/windows-node.ts';
 
-const HELP = `npm run bench -- [options]
+const HELP = `${benchLayout.command} [options]
 
 Latency rows: node:net (the baseline), then winsock-ffi's blocking, nonblocking-poll,
 iocp-wait, iocp-poll, rio-poll, promise (recvAsync/sendAsync) and stream (toStream()),
@@ -141,7 +143,8 @@ with --modes, the latency rows given there run first.
                       On Windows the node at hand runs, and --node must name its major.
   --help
 
-Environment: WINSOCK_FFI_CACHE (cache folder, default .cache/ at the repository root).
+Environment: WINSOCK_FFI_CACHE (cache folder, default ${benchLayout.installed ? `${userCacheDir()}, for Wine,
+Windows Node.js and the run's files` : '.cache/ at the repository root'}).
 Under Wine the figures are not Windows figures: compare the ratios within one run.`;
 
 interface Options {
@@ -177,8 +180,8 @@ interface Options {
 /** Under Wine without --node: the one major that every Wine the harness knows (8 and later) starts. */
 const DEFAULT_BENCH_NODE = 22;
 
-const rootDir = fileURLToPath(new URL('..', import.meta.url));
-const cacheDir = path.resolve(rootDir, process.env.WINSOCK_FFI_CACHE || '.cache');
+const rootDir = benchLayout.root;
+const cacheDir = benchLayout.cacheDir;
 const workDir = path.join(cacheDir, 'bench-run');
 const isTty = process.stdout.isTTY === true;
 
@@ -897,7 +900,7 @@ async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
   fs.mkdirSync(workDir, { recursive: true });
   say(process.platform === 'win32' ? `Windows Node.js ${process.version} (this process)` : `provisioning Wine and Windows Node.js ${options.node} (as npm test does) ...`);
-  const runner = process.platform === 'win32' ? nativeRunner(rootDir) : await provisionWine(rootDir, cacheDir, options.node);
+  const runner = process.platform === 'win32' ? nativeRunner(benchLayout) : await provisionWine(benchLayout, options.node);
   say(`measuring with ${runner.description}`);
   let dirty = false;
   try {
@@ -929,7 +932,7 @@ async function main(): Promise<number> {
     if (environment.wine !== null) say('Under Wine: these are not Windows figures; compare the ratios within this run.');
 
     let built: Promise<Built> | null = null;
-    const c: CReference = { built: () => (built ??= buildPingPong(rootDir, cacheDir)) };
+    const c: CReference = { built: () => (built ??= buildPingPong(rootDir, cacheDir, { source: benchLayout.cSource, prebuilt: benchLayout.cPrebuilt })) };
 
     let latency: { rows: Row[]; targets: Target[]; distributions: Map<Row, Distribution> } = { rows: [], targets: [], distributions: new Map() };
     if (options.modes.length > 0) {
@@ -984,7 +987,7 @@ main().then(
   (code) => process.exit(code),
   (error: unknown) => {
     const where = error instanceof HarnessError ? `step "${error.step}" failed: ` : '';
-    process.stderr.write(`npm run bench: ${where}${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`${benchLayout.command.replace(/ --$/, '')}: ${where}${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   },
 );

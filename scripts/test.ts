@@ -6,6 +6,8 @@
 // a Debian trixie root (scripts/harness/trixie-root.ts). `--node 26` (or `--node 22,26`)
 // runs only those majors; every other argument goes to mocha (`npm test -- --grep IOCP`).
 // A line per Node gives its counts; the last line printed is `N passed, N failed, N skipped`.
+// Before the Wine suite, on this node: test/pure/, then test/packed/ (the benchmark from a
+// packed and installed package, `npx winsock-ffi bench --quick`, which runs Wine itself).
 //
 // Environment: WINSOCK_FFI_CACHE (cache folder, default .cache/ at the repo root),
 // WINSOCK_FFI_TEST_TIMEOUT_S (whole mocha run, default 1800). The RIO test double
@@ -104,6 +106,8 @@ async function main(): Promise<number> {
   const timeoutMs = await step('read WINSOCK_FFI_TEST_TIMEOUT_S', testTimeoutMs);
   // On Windows the whole suite, test/pure/ included, runs natively below.
   if (process.platform !== 'win32') await step('pure logic on this node, without Wine (test/pure/)', pureTests);
+  // On Windows, test/packed/ runs natively with the rest of the suite.
+  if (process.platform !== 'win32') await step('the packed benchmark: npm pack, install, npx winsock-ffi bench --quick under Wine (test/packed/)', () => packedTests(mochaArgs));
   fs.mkdirSync(cacheDir, { recursive: true });
   const nodes: NodeRuns[] = majors.map((major) => ({ description: `Node.js ${major}`, major, runs: suiteRuns(major, mochaArgs), exits: [] }));
   for (const node of nodes) for (const run of node.runs) fs.rmSync(run.summaryFile, { force: true }); // a stale summary must not pass for this run's
@@ -161,20 +165,39 @@ async function pureTests(): Promise<void> {
   if (result.code !== 0) throw new Error(`the pure tests failed (mocha exit code ${result.code ?? result.signal})`);
 }
 
+/**
+ * The benchmark from the packed package (test/packed/): it needs npm, which Wine has not,
+ * and runs Wine itself (through the installed package's harness, on this cache), so it
+ * runs here, on this node, before the Wine suite takes the cache. Its specs skip under
+ * Wine; on Windows they run natively with the rest. Takes the user's mocha arguments, so
+ * that `npm test -- --grep IOCP` leaves it out.
+ */
+async function packedTests(mochaArgs: readonly string[]): Promise<void> {
+  say(`mocha test/packed on ${process.execPath} ${process.version} (about 3 minutes)`);
+  const args = ['--import', 'tsx', MOCHA, '--no-config', '--extension', 'ts', '--timeout', '1200000', ...defaultMochaArgs(), ...mochaArgs, path.join('test', 'packed', '**', '*.test.ts')];
+  const result = await run(process.execPath, args, { cwd: rootDir, env: { ...process.env, WINSOCK_FFI_CACHE: cacheDir } });
+  if (result.code !== 0) throw new Error(`the packed benchmark's tests failed (mocha exit code ${result.code ?? result.signal})`);
+}
+
 async function typeCheck(): Promise<void> {
   say('tsc --noEmit');
   const result = await run(process.execPath, [TSC, '--noEmit', '-p', path.join(rootDir, 'tsconfig.json')], { cwd: rootDir });
   if (result.code !== 0) throw new Error(`tsc found errors (exit code ${result.code ?? result.signal})`);
 }
 
-/** The JavaScript the published package serves; test/windows/package/ loads it on Windows node. */
+/**
+ * The JavaScript the published package serves (the library, then the benchmark that ships
+ * with it: tsconfig.bench.json); test/windows/package/ loads it on Windows node.
+ */
 async function build(): Promise<void> {
-  say('tsc -p tsconfig.build.json, then scripts/declaration-specifiers.mjs');
+  say('tsc -p tsconfig.build.json, then scripts/declaration-specifiers.mjs, then tsc -p tsconfig.bench.json');
   fs.rmSync(path.join(rootDir, 'dist'), { recursive: true, force: true }); // no stale files from renamed sources
   const result = await run(process.execPath, [TSC, '-p', path.join(rootDir, 'tsconfig.build.json')], { cwd: rootDir });
   if (result.code !== 0) throw new Error(`tsc could not build dist/ (exit code ${result.code ?? result.signal})`);
   const rewrite = await run(process.execPath, [path.join(rootDir, 'scripts', 'declaration-specifiers.mjs')], { cwd: rootDir });
   if (rewrite.code !== 0) throw new Error(`scripts/declaration-specifiers.mjs failed (exit code ${rewrite.code ?? rewrite.signal})`);
+  const bench = await run(process.execPath, [TSC, '-p', path.join(rootDir, 'tsconfig.bench.json')], { cwd: rootDir });
+  if (bench.code !== 0) throw new Error(`tsc could not build the shipped benchmark into dist/ (exit code ${bench.code ?? bench.signal})`);
 }
 
 /**

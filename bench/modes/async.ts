@@ -9,8 +9,8 @@
 // What the library allocates per call (promises, its own bookkeeping, the stream's
 // chunks) is part of what these rows measure.
 import { once } from 'node:events';
-import { Socket } from '../../src/index.ts';
-import type { SocketStream } from '../../src/index.ts';
+import { Socket } from '#winsock-ffi';
+import type { SocketStream } from '#winsock-ffi';
 import type { Mode } from './mode.ts';
 import { duplexRoundTrips, tails } from './mode.ts';
 import { checkedListener, checkFastPath } from './winsock-sync.ts';

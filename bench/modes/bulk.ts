@@ -11,7 +11,7 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { poll, Socket } from '../../src/index.ts';
+import { poll, Socket } from '#winsock-ffi';
 import type { Pattern } from '../pattern.ts';
 import type { ThroughputModeName } from '../protocol.ts';
 

@@ -7,8 +7,8 @@
 // The bench's own loop allocates nothing per message; the CompletionPort API does
 // (an Operation per call, a Completion and an array per poll/wait): that is part of
 // what these rows measure.
-import { CompletionPort, Socket } from '../../src/index.ts';
-import type { Completion, Operation } from '../../src/index.ts';
+import { CompletionPort, Socket } from '#winsock-ffi';
+import type { Completion, Operation } from '#winsock-ffi';
 import type { Message } from '../recorder.ts';
 import { syncMode, tails } from './mode.ts';
 import type { Mode, SyncConnection } from './mode.ts';

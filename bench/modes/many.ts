@@ -13,8 +13,8 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { CompletionPort, Socket } from '../../src/index.ts';
-import type { Completion, Operation } from '../../src/index.ts';
+import { CompletionPort, Socket } from '#winsock-ffi';
+import type { Completion, Operation } from '#winsock-ffi';
 import type { ConnectionModeName } from '../protocol.ts';
 import { Message } from '../recorder.ts';
 

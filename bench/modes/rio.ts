@@ -8,7 +8,7 @@
 //
 // Where the system has no RIO (Wine, Windows 7) the probe reports the row n/a with the
 // system's answer: the RIO test double of the test suite is never used here.
-import { CompletionQueue, RegisteredBuffer, registeredIoUnavailableBecause, RequestQueue, Socket } from '../../src/index.ts';
+import { CompletionQueue, RegisteredBuffer, registeredIoUnavailableBecause, RequestQueue, Socket } from '#winsock-ffi';
 import type { Message } from '../recorder.ts';
 import { syncMode } from './mode.ts';
 import type { Mode, SyncConnection, SyncListener } from './mode.ts';

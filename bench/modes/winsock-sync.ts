@@ -1,6 +1,6 @@
 // The `blocking` and `nonblocking-poll` rows: this library's synchronous Socket, with
 // send/recv that wait in the kernel, or with FIONBIO and a busy trySend/tryRecv loop.
-import { poll, Socket } from '../../src/index.ts';
+import { poll, Socket } from '#winsock-ffi';
 import type { Message } from '../recorder.ts';
 import { syncMode, tails } from './mode.ts';
 import type { Mode, SyncConnection, SyncListener } from './mode.ts';

@@ -2,6 +2,7 @@
 // and koffi's win32 native module. Both declare `"os": "win32"`, so npm will not
 // install them on Linux; they are fetched with `npm pack` and unpacked by hand.
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { npmCommand, runChecked } from './proc.ts';
 import { say } from './steps.ts';
@@ -92,13 +93,25 @@ export async function ensureWindowsNode(cacheDir: string, version: string): Prom
 }
 
 /**
- * Makes node_modules/@koromix/koffi-win32-x64 match node_modules/koffi's version. Checked on
- * every run: npm ci / npm install on Linux prune it, as it is not in the lock for this OS.
+ * The folder of the koffi that code in `fromDir` imports, found as Node finds it (the
+ * node_modules folders from `fromDir` upwards): the repository's own, or for an installed
+ * package the consumer's (hoisted) or the package's nested one. Undefined when there is none.
+ */
+export function koffiDirectory(fromDir: string): string | undefined {
+  const lookup = createRequire(path.join(fromDir, 'package.json')).resolve.paths('koffi') ?? [];
+  return lookup.map((folder) => path.join(folder, 'koffi')).find((folder) => readVersion(path.join(folder, 'package.json')) !== undefined);
+}
+
+/**
+ * Makes @koromix/koffi-win32-x64 beside the koffi that `rootDir` imports (where koffi looks
+ * for it) match that koffi's version. Checked on every run: npm ci / npm install on Linux
+ * prune it, as it is not in the lock for this OS.
  */
 export async function ensureKoffiWin32(rootDir: string, cacheDir: string): Promise<void> {
-  const koffiVersion = readVersion(path.join(rootDir, 'node_modules', 'koffi', 'package.json'));
-  if (koffiVersion === undefined) throw new Error('node_modules/koffi is missing: run `npm ci` first');
-  const target = path.join(rootDir, 'node_modules', '@koromix', 'koffi-win32-x64');
+  const koffiDir = koffiDirectory(rootDir);
+  const koffiVersion = koffiDir === undefined ? undefined : readVersion(path.join(koffiDir, 'package.json'));
+  if (koffiDir === undefined || koffiVersion === undefined) throw new Error(`koffi is not installed for ${rootDir}: run \`npm ci\` (or \`npm install\`) first`);
+  const target = path.join(path.dirname(koffiDir), '@koromix', 'koffi-win32-x64');
   if (readVersion(path.join(target, 'package.json')) === koffiVersion) return;
 
   const spec = `@koromix/koffi-win32-x64@${koffiVersion}`;

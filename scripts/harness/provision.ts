@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { acquireCacheLock } from './lock.ts';
 import type { CacheLock } from './lock.ts';
-import { ensureKoffiWin32, ensureWindowsNode, newestWindowsNode } from './packages.ts';
+import { ensureKoffiWin32, ensureWindowsNode, koffiDirectory, newestWindowsNode } from './packages.ts';
 import { say, step } from './steps.ts';
 import { describeWine, ensureWinePrefix, stopWineServer, wineEnv } from './wine.ts';
 import type { Wine, WinePrefix } from './wine.ts';
@@ -50,8 +50,11 @@ export async function provisionWindowsNode(
   lock: CacheLock,
   mounts: readonly string[] = [],
 ): Promise<ProvisionedWindowsNode> {
-  // The Linux node is there for tests that start it from inside Wine as a native peer.
-  const wine = await step(`find or install a Wine for Windows Node.js ${major}`, () => wineFor(major, [rootDir, cacheDir, process.execPath, ...mounts]));
+  // The Linux node is there for tests that start it from inside Wine as a native peer; koffi's
+  // node_modules, for an installed package whose koffi npm hoisted out of the package.
+  const koffiDir = koffiDirectory(rootDir);
+  const koffiModules = koffiDir === undefined ? [] : [path.dirname(koffiDir)];
+  const wine = await step(`find or install a Wine for Windows Node.js ${major}`, () => wineFor(major, [rootDir, cacheDir, process.execPath, ...koffiModules, ...mounts]));
   const nodeVersion = await step(`find the newest Windows Node.js ${major}`, () => newestWindowsNode(cacheDir, major));
   const nodeExe = await step(`download Windows Node.js ${nodeVersion}`, () => ensureWindowsNode(cacheDir, nodeVersion));
   await step('install @koromix/koffi-win32-x64', () => ensureKoffiWin32(rootDir, cacheDir));
