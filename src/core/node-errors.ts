@@ -412,7 +412,8 @@ export function timerDuration(msecs: unknown, name: string): number {
 
 /**
  * Whether this Node refuses host names with NUL bytes ("must be a string without null
- * bytes": net.connect's host and dns.lookup's hostname, since 22.23 and 24.x). Asked once,
+ * bytes": net.connect's host and dns.lookup's hostname; Windows node 22.23.3 and 24.21.0
+ * do, 22.22.2 does not). Asked once,
  * of dns.lookup itself: it checks the name before its options, and an impossible family
  * makes an older one throw before any lookup starts.
  */

@@ -237,8 +237,9 @@ function connectWith(options: NetOptions, listener: ((...a: unknown[]) => unknow
 
 /**
  * Whether this node:net checks `host` itself, before the other options ('The
- * "options.host" property must be of type string': Node 22.15 and later), rather than
- * leaving it to dns.lookup after them ('The "hostname" argument ...': Node 20). Asked
+ * "options.host" property must be of type string': nodejs/node#57198, in 23.10 and
+ * backported to 22), rather than leaving it to dns.lookup after them ('The "hostname"
+ * argument ...': Node 20 and the 22 releases before the backport). Asked
  * once, of node:net: a net.Socket connecting to host 1 throws before it resolves or
  * connects anything, and is destroyed at once (its TCP handle was never opened).
  */
