@@ -31,10 +31,10 @@ import { setReferenced } from './async/engine.ts';
 import { cancelWatch, recvIntoAsync, watchAsync } from './async/run.ts';
 import { sendChunksAsync } from './async/sends.ts';
 import type { SocketAddress } from './base/address.ts';
-import { checkBoolean, checkInteger, checkObject, describe, requireTcp } from './core/checks.ts';
+import { checkBoolean, checkObject, requireTcp } from './core/checks.ts';
 import { WinsockError } from './core/errors.ts';
 import { Internals } from './core/internals.ts';
-import { toNodeError } from './core/node-errors.ts';
+import { timerDuration, toNodeError, validateFunction } from './core/node-errors.ts';
 import { OPTIONS, setKeepAlive, setLinger, setOption } from './core/options.ts';
 import { claimStream, requireDataSocket, sockets } from './core/socket-core.ts';
 import type { SocketCore } from './core/socket-core.ts';
@@ -82,8 +82,6 @@ const ZERO_READ_STREAMS = 50;
 const MAX_SPARE_TARGETS = 32;
 /** The writable side buffers this much by default before write() returns false. */
 const DEFAULT_WRITABLE_HIGH_WATER_MARK = 1024 * 1024;
-/** Node's largest timer delay; a longer setTimeout() would fire at once. */
-const MAX_TIMEOUT_MS = 0x7fffffff;
 /** How often a write in flight asks whether the peer is still there when no receive can tell. */
 const PEER_PROBE_MS = 1000;
 
@@ -105,14 +103,33 @@ const connecting = new Internals<SocketStream, ConnectingStream>('a connecting S
 /** True only while newConnectingStream() constructs: the stream starts without a socket. */
 let makingConnecting = false;
 
-/** A stream still connecting (createConnection): its Socket comes later, through the returned control. */
-export function newConnectingStream<S extends object>(options: SocketStreamOptions): { stream: SocketStream<S>; control: ConnectingStream } {
+/**
+ * node:net's options of the Duplex itself, which createConnection() hands on as net.Socket
+ * does (its constructor checks them, with Node's errors). Unchecked here: Duplex checks them.
+ */
+export interface DuplexPassThrough {
+  readonly highWaterMark?: unknown;
+  readonly readableHighWaterMark?: unknown;
+  readonly writableHighWaterMark?: unknown;
+  readonly encoding?: unknown;
+  readonly defaultEncoding?: unknown;
+}
+/** Set only while newConnectingStream() constructs. */
+let passThrough: DuplexPassThrough = {};
+
+/**
+ * A stream still connecting (createConnection): its Socket comes later, through the
+ * returned control. `duplex` goes to the Duplex underneath as it is.
+ */
+export function newConnectingStream<S extends object>(options: SocketStreamOptions, duplex: DuplexPassThrough = {}): { stream: SocketStream<S>; control: ConnectingStream } {
   makingConnecting = true;
+  passThrough = duplex;
   let stream: SocketStream<S>;
   try {
     stream = new SocketStream<S>(undefined as unknown as S, options);
   } finally {
     makingConnecting = false;
+    passThrough = {};
   }
   return { stream, control: connecting.of(stream, 'stream') };
 }
@@ -164,6 +181,7 @@ export class SocketStream<S extends object = object> extends Duplex {
    */
   constructor(socket: S, options: SocketStreamOptions = {}) {
     const isConnecting = makingConnecting;
+    const duplex = passThrough;
     let core: SocketCore | null = null;
     if (!isConnecting) {
       core = sockets.of(socket, 'socket');
@@ -175,9 +193,17 @@ export class SocketStream<S extends object = object> extends Duplex {
     if (options.allowHalfOpen !== undefined) checkBoolean(options.allowHalfOpen, 'allowHalfOpen');
     const readSize = options.readSize;
     if (readSize !== undefined && (!Number.isInteger(readSize) || readSize < 1)) throw new RangeError(`readSize must be a positive integer, got ${String(readSize)}`);
+    const highWaterMark = duplex.highWaterMark ?? options.highWaterMark;
     super({
       allowHalfOpen: options.allowHalfOpen ?? false,
-      ...(options.highWaterMark !== undefined ? { highWaterMark: options.highWaterMark } : { writableHighWaterMark: DEFAULT_WRITABLE_HIGH_WATER_MARK }),
+      ...(highWaterMark != null
+        ? { highWaterMark: highWaterMark as number }
+        : {
+            ...(duplex.readableHighWaterMark != null ? { readableHighWaterMark: duplex.readableHighWaterMark as number } : {}),
+            writableHighWaterMark: (duplex.writableHighWaterMark ?? DEFAULT_WRITABLE_HIGH_WATER_MARK) as number,
+          }),
+      ...(duplex.encoding != null ? { encoding: duplex.encoding as BufferEncoding } : {}),
+      ...(duplex.defaultEncoding != null ? { defaultEncoding: duplex.defaultEncoding as BufferEncoding } : {}),
       emitClose: true,
       autoDestroy: true,
       decodeStrings: true,
@@ -334,21 +360,25 @@ export class SocketStream<S extends object = object> extends Duplex {
 
   /**
    * Emits 'timeout' after `ms` milliseconds without reads or writes (0 turns it off);
-   * the stream stays open, as net.Socket's does. `callback` is added as a 'timeout' listener.
+   * the stream stays open, as net.Socket's does. `callback` is added as a 'timeout'
+   * listener (removed by a 0). The arguments are checked as net.Socket.setTimeout()'s
+   * (ERR_INVALID_ARG_TYPE, ERR_OUT_OF_RANGE); a destroyed stream ignores the call, as
+   * there. Longer than 2^31-1 ms is cut to that, with Node's TimeoutOverflowWarning.
    */
   setTimeout(ms: number, callback?: () => void): this {
-    checkInteger(ms, 'timeout', 0, Number.MAX_SAFE_INTEGER);
-    if (callback !== undefined) {
-      if (typeof callback !== 'function') throw new TypeError(`callback must be a function, got ${describe(callback)}`);
-      if (ms === 0) this.removeListener('timeout', callback);
-      else this.once('timeout', callback);
-    }
-    this.#timeoutMs = Math.min(ms, MAX_TIMEOUT_MS);
+    if (this.destroyed) return this;
+    const duration = timerDuration(ms, 'msecs');
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
-    if (this.#timeoutMs > 0 && !this.destroyed) {
-      this.#timer = setTimeout(this.#onTimeout, this.#timeoutMs);
+    this.#timeoutMs = duration;
+    if (duration > 0) {
+      this.#timer = setTimeout(this.#onTimeout, duration);
       if (!this.#referenced) this.#timer.unref();
+    }
+    if (callback !== undefined) {
+      validateFunction(callback, 'callback');
+      if (duration === 0) this.removeListener('timeout', callback);
+      else this.once('timeout', callback);
     }
     return this;
   }
@@ -380,10 +410,13 @@ export class SocketStream<S extends object = object> extends Duplex {
     return this;
   }
 
-  /** SO_KEEPALIVE; a positive `initialDelay` (ms) sets the idle time before the first probe (SIO_KEEPALIVE_VALS). */
+  /**
+   * SO_KEEPALIVE; a positive `initialDelay` (ms) sets the idle time before the first probe
+   * (SIO_KEEPALIVE_VALS). Never throws for its arguments, as net.Socket's: both are coerced.
+   */
   setKeepAlive(enable = false, initialDelay = 0): this {
     const on = Boolean(enable);
-    const delay = Math.floor(Number(initialDelay) || 0);
+    const delay = Math.min(Math.floor(Number(initialDelay)) || 0, 0xffffffff);
     const apply = (core: SocketCore): void => {
       if (!core.closed) setKeepAlive(core, on, delay > 0 ? { idleMs: delay } : undefined, 'setKeepAlive');
     };

@@ -1,29 +1,59 @@
 // createConnection() / connect() with node:net's signatures: a SocketStream that is
 // returned at once, 'connecting', and emits 'connect' and 'ready' when ConnectEx
 // completes (or 'error' with Node's codes). Host names are resolved with node:dns
-// (libuv's threadpool, as node:net does), literals at once.
+// (libuv's threadpool, as node:net does), or the `lookup` option, literals at once.
+//
+// The arguments are read as node:net reads them (net.Socket's constructor, then
+// Socket.prototype.connect and lookupAndConnect in Node's lib/net.js), in the same order
+// and with the same checks, so a bad one throws what node:net throws for it: the same
+// class, `code` and message (src/core/node-errors.ts builds them). What node:net accepts
+// and coerces (noDelay: 1, a port of '80', port 0) is accepted here too; what it accepts
+// and winsock-ffi cannot do (an IPC path, a file descriptor) fails through 'error'.
 
 import dns from 'node:dns';
-import { literalFamily } from '../base/address.ts';
+import type { LookupOneOptions } from 'node:dns';
+import { isIP, Socket as NetSocket } from 'node:net';
+import type { BlockList } from 'node:net';
+import { addAbortSignal } from 'node:stream';
 import type { AddressFamily } from '../base/address.ts';
-import { checkHost, checkInteger, checkObject, checkOptionalBoolean, checkPort, describe } from '../core/checks.ts';
 import { connectAsync } from '../async/run.ts';
-import { AbortError } from '../core/errors.ts';
+import {
+  invalidAddressFamily,
+  invalidArgType,
+  invalidArgValue,
+  invalidIpAddress,
+  ipBlocked,
+  missingArgs,
+  toNodeError,
+  validateBoolean,
+  validateFunction,
+  validateHostName,
+  validateInt32,
+  validateInteger,
+  validateNumber,
+  validatePort,
+  validateString,
+} from '../core/node-errors.ts';
 import { sockets } from '../core/socket-core.ts';
 import { Socket } from '../socket.ts';
 import { newConnectingStream } from '../stream.ts';
 import type { ConnectingStream, SocketStream } from '../stream.ts';
-import { toNodeError } from '../core/node-errors.ts';
+import { checkBlockList, dnsFamily, normalizeArgs, unsupported } from './args.ts';
+import type { NetOptions } from './args.ts';
 
 export interface NetConnectOptions {
   /** The port to connect to (a number, or a string of digits as node:net takes). */
   readonly port?: number | string;
   /** Host name or address literal (default 'localhost'). */
   readonly host?: string;
-  /** node:net's IPC form: not supported here (winsock-ffi is TCP only); throws. */
+  /** node:net's IPC form: not supported here (winsock-ffi is TCP only): 'error'. */
   readonly path?: string;
-  /** 4, 6 or 0 (either): the address family to resolve `host` in. */
-  readonly family?: number;
+  /** 4, 6 or 0 (either), or 'IPv4' / 'IPv6': the address family to resolve `host` in. */
+  readonly family?: number | string;
+  /** getaddrinfo hints for resolving `host` (dns.ADDRCONFIG, dns.V4MAPPED, dns.ALL). */
+  readonly hints?: number;
+  /** Resolves `host` instead of dns.lookup, with dns.lookup's signature. */
+  readonly lookup?: (hostname: string, options: LookupOneOptions, callback: (error: Error | null, address: string, family: number) => void) => void;
   /** setTimeout(timeout): 'timeout' after this many idle milliseconds. */
   readonly timeout?: number;
   /** TCP_NODELAY before connecting. */
@@ -34,150 +64,226 @@ export interface NetConnectOptions {
   readonly keepAliveInitialDelay?: number;
   /** Destroys the connection (AbortError) when it fires. */
   readonly signal?: AbortSignal;
-  /** Bind to this local address before connecting. */
+  /** Bind to this local address (a literal) before connecting. */
   readonly localAddress?: string;
   /** Bind to this local port before connecting. */
   readonly localPort?: number;
+  /** Connections to the addresses this net.BlockList denies fail with ERR_IP_BLOCKED (Node 22.13+). */
+  readonly blockList?: BlockList;
+  /** Accepted and checked as node:net checks it; winsock-ffi connects to the first address. */
+  readonly autoSelectFamily?: boolean;
+  /** Accepted and checked as node:net checks it. */
+  readonly autoSelectFamilyAttemptTimeout?: number;
   /** Ask for SIO_LOOPBACK_FAST_PATH before connecting (the server must ask too). */
   readonly loopbackFastPath?: boolean;
   readonly allowHalfOpen?: boolean;
   readonly highWaterMark?: number;
+  readonly readableHighWaterMark?: number;
+  readonly writableHighWaterMark?: number;
+  /** The readable side's encoding: 'data' gives strings. */
+  readonly encoding?: BufferEncoding;
   /** Largest single receive (default 64 KiB). */
   readonly readSize?: number;
 }
 
 /**
  * node:net's createConnection: `(options[, connectListener])`, `(port[, host][, connectListener])`
- * or `(path[, connectListener])` (IPC paths are not supported: TypeError). Returns at once
- * a SocketStream in the 'connecting' state.
+ * or `(path[, connectListener])` (IPC paths are not supported: 'error'). Returns at once
+ * a SocketStream in the 'connecting' state. Bad arguments throw as node:net's do.
  */
 export function createConnection(options: NetConnectOptions, connectListener?: () => void): SocketStream<Socket>;
 export function createConnection(port: number | string, host?: string, connectListener?: () => void): SocketStream<Socket>;
 export function createConnection(port: number | string, connectListener?: () => void): SocketStream<Socket>;
 export function createConnection(...args: unknown[]): SocketStream<Socket> {
-  const [options, listener] = normalize(args);
-  const checked = checkOptions(options);
-  const { stream, control } = newConnectingStream<Socket>({
-    ...(checked.allowHalfOpen !== undefined ? { allowHalfOpen: checked.allowHalfOpen } : {}),
-    ...(checked.highWaterMark !== undefined ? { highWaterMark: checked.highWaterMark } : {}),
-    ...(checked.readSize !== undefined ? { readSize: checked.readSize } : {}),
-  });
-  if (listener !== undefined) stream.once('connect', listener);
-  if (checked.timeout !== undefined) stream.setTimeout(checked.timeout);
-  if (checked.noDelay === true) stream.setNoDelay(true);
-  if (checked.keepAlive === true) stream.setKeepAlive(true, checked.keepAliveInitialDelay ?? 0);
-  const signal = checked.signal;
-  if (signal !== undefined) {
-    if (signal.aborted) process.nextTick(() => stream.destroy(new AbortError(undefined, { cause: signal.reason })));
-    else {
-      const onAbort = (): void => {
-        stream.destroy(new AbortError(undefined, { cause: signal.reason }));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      stream.once('close', () => signal.removeEventListener('abort', onAbort));
-    }
-  }
-  void run(stream, control, checked);
-  return stream;
+  const [options, listener] = normalizeArgs(args);
+  return connectWith(options, listener);
 }
 
 /** node:net's connect(): the same as createConnection(). */
 export const connect = createConnection;
 
-interface Checked {
+/** What the connect needs once the arguments are checked. */
+interface Target {
   readonly port: number;
-  readonly host: string;
-  readonly family: AddressFamily | null;
-  readonly timeout: number | undefined;
-  readonly noDelay: boolean | undefined;
-  readonly keepAlive: boolean | undefined;
-  readonly keepAliveInitialDelay: number | undefined;
-  readonly signal: AbortSignal | undefined;
   readonly localAddress: string | undefined;
   readonly localPort: number | undefined;
-  readonly loopbackFastPath: boolean | undefined;
-  readonly allowHalfOpen: boolean | undefined;
-  readonly highWaterMark: number | undefined;
-  readonly readSize: number | undefined;
+  readonly loopbackFastPath: boolean;
+  readonly blockList: BlockList | undefined;
 }
 
-function normalize(args: unknown[]): [NetConnectOptions, (() => void) | undefined] {
-  const last = args[args.length - 1];
-  const listener = typeof last === 'function' ? (last as () => void) : undefined;
-  const rest = listener === undefined ? args : args.slice(0, -1);
-  const [first, second] = rest;
-  if (typeof first === 'object' && first !== null) return [first as NetConnectOptions, listener];
-  if (typeof first === 'string' && !/^[0-9]+$/.test(first)) return [{ path: first }, listener];
-  if (typeof first === 'number' || typeof first === 'string') {
-    return [{ port: first, ...(typeof second === 'string' ? { host: second } : {}) }, listener];
-  }
-  throw new TypeError(`createConnection needs options, a port or a path, got ${describe(first)}`);
-}
-
-function checkOptions(options: NetConnectOptions): Checked {
-  checkObject(options);
-  // Each field read once.
-  const { port, host, path, family, timeout, noDelay, keepAlive, keepAliveInitialDelay, signal, localAddress, localPort, loopbackFastPath, allowHalfOpen, highWaterMark, readSize } =
-    options;
-  if (path !== undefined) {
-    throw new TypeError('createConnection: IPC paths (AF_UNIX, named pipes) are not supported: winsock-ffi connects over TCP; use node:net for them');
-  }
-  const portNumber = typeof port === 'string' && /^[0-9]+$/.test(port) ? Number(port) : port;
-  checkInteger(portNumber, 'port', 1, 65535);
-  const hostName = host === undefined ? 'localhost' : checkHost(host, 'host');
-  if (family !== undefined && family !== 0 && family !== 4 && family !== 6) throw new TypeError(`family must be 4, 6 or 0, got ${describe(family)}`);
-  if (timeout !== undefined) checkInteger(timeout, 'timeout', 0, Number.MAX_SAFE_INTEGER);
-  if (keepAliveInitialDelay !== undefined) checkInteger(keepAliveInitialDelay, 'keepAliveInitialDelay', 0, 0xffffffff);
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`);
-  if (localAddress !== undefined) checkHost(localAddress, 'localAddress');
-  if (localPort !== undefined) checkPort(localPort, 'localPort');
-  if (readSize !== undefined) checkInteger(readSize, 'readSize', 1, 0xffffffff);
-  return {
-    port: portNumber as number,
-    host: hostName,
-    family: family === 4 ? 'ipv4' : family === 6 ? 'ipv6' : null,
-    timeout,
-    noDelay: checkOptionalBoolean(noDelay, 'noDelay'),
-    keepAlive: checkOptionalBoolean(keepAlive, 'keepAlive'),
+function connectWith(options: NetOptions, listener: ((...a: unknown[]) => unknown) | null): SocketStream<Socket> {
+  // Each option read once, here.
+  const {
+    objectMode,
+    readableObjectMode,
+    writableObjectMode,
     keepAliveInitialDelay,
+    highWaterMark,
+    readableHighWaterMark,
+    writableHighWaterMark,
+    encoding,
+    defaultEncoding,
+    fd,
+    typeOfService,
     signal,
+    blockList,
+    timeout,
+    port,
+    path,
+    host: hostOption,
     localAddress,
     localPort,
-    loopbackFastPath: checkOptionalBoolean(loopbackFastPath, 'loopbackFastPath'),
-    allowHalfOpen: checkOptionalBoolean(allowHalfOpen, 'allowHalfOpen'),
-    highWaterMark,
+    autoSelectFamily,
+    autoSelectFamilyAttemptTimeout,
+    lookup,
+    family,
+    hints,
+    allowHalfOpen,
+    noDelay,
+    keepAlive,
+    loopbackFastPath,
     readSize,
+  } = options;
+
+  // net.Socket's constructor.
+  if (objectMode) throw invalidArgValue('options.objectMode', objectMode, 'is not supported');
+  if (readableObjectMode || writableObjectMode) {
+    throw invalidArgValue(`options.${readableObjectMode ? 'readableObjectMode' : 'writableObjectMode'}`, readableObjectMode || writableObjectMode, 'is not supported');
+  }
+  let keepAliveDelay = 0;
+  if (keepAliveInitialDelay !== undefined) {
+    validateNumber(keepAliveInitialDelay, 'options.keepAliveInitialDelay');
+    keepAliveDelay = Math.max(keepAliveInitialDelay, 0);
+  }
+  // Ours, checked before the stream that uses it is made.
+  if (readSize !== undefined) validateInteger(readSize, 'options.readSize', 1, 0xffffffff);
+  // The Duplex underneath checks its own options (highWaterMark, encoding) as net.Socket's
+  // does, and then its signal: stream.addAbortSignal() is what Duplex's constructor calls.
+  const { stream, control } = newConnectingStream<Socket>(
+    { allowHalfOpen: Boolean(allowHalfOpen), ...(readSize !== undefined ? { readSize: readSize as number } : {}) },
+    { highWaterMark, readableHighWaterMark, writableHighWaterMark, encoding, defaultEncoding },
+  );
+  if (signal) addAbortSignal(signal as AbortSignal, stream);
+  let failure: Error | null = null;
+  if (fd !== undefined) {
+    validateInt32(fd, 'fd', 0);
+    failure = unsupported('options.fd', fd, 'connects sockets of its own');
+  }
+  if (typeOfService !== undefined && checksTypeOfService()) validateInt32(typeOfService, 'options.typeOfService', 0, 255);
+  const blocked = checkBlockList(blockList);
+  // connect() itself.
+  if (timeout) stream.setTimeout(timeout as number);
+  if (listener !== null) stream.once('connect', listener);
+  // Socket.prototype.connect.
+  if (port === undefined && path == null) throw missingArgs(['options', 'port', 'path']);
+  if (path) {
+    validateString(path, 'options.path');
+    failure ??= unsupported('options.path', path, 'connects over TCP only');
+  }
+  // lookupAndConnect.
+  const host = hostOption || 'localhost';
+  if (nodeNetChecksHost()) validateHostName(host, 'options.host');
+  if (localAddress && !isIP(localAddress as string)) throw invalidIpAddress(localAddress);
+  if (localPort) validateNumber(localPort, 'options.localPort');
+  let portNumber = 0;
+  if (port !== undefined) {
+    if (typeof port !== 'number' && typeof port !== 'string') throw invalidArgType('options.port', ['number', 'string'], port);
+    portNumber = validatePort(port);
+  }
+  if (autoSelectFamily != null) validateBoolean(autoSelectFamily, 'options.autoSelectFamily');
+  if (autoSelectFamilyAttemptTimeout != null) validateInt32(autoSelectFamilyAttemptTimeout, 'options.autoSelectFamilyAttemptTimeout', 1);
+  // Ours.
+  if (loopbackFastPath !== undefined) validateBoolean(loopbackFastPath, 'options.loopbackFastPath');
+
+  if (failure !== null) {
+    const error = failure;
+    process.nextTick(() => stream.destroy(error));
+    return stream;
+  }
+  if (noDelay) stream.setNoDelay(true);
+  if (keepAlive) stream.setKeepAlive(true, keepAliveDelay);
+  const target: Target = {
+    port: portNumber,
+    localAddress: localAddress ? (localAddress as string) : undefined,
+    localPort: localPort ? (localPort as number) : undefined,
+    loopbackFastPath: loopbackFastPath === true,
+    blockList: blocked,
   };
+  const literal = typeof host === 'string' ? isIP(host) : 0;
+  if (literal !== 0) {
+    // An address literal: no lookup, the connect starts on the next tick (as node:net's).
+    process.nextTick(() => {
+      if (!stream.destroyed) void run(stream, control, literal === 6 ? 'ipv6' : 'ipv4', host as string, target);
+    });
+    return stream;
+  }
+  if (lookup != null) validateFunction(lookup, 'options.lookup');
+  // dns.lookup checks the name, family and hints before it starts (and throws, as under node:net).
+  const lookupOptions: { family: unknown; hints: unknown } = { family: dnsFamily(family), hints: hints || 0 };
+  if (process.platform !== 'win32' && lookupOptions.family !== 4 && lookupOptions.family !== 6 && lookupOptions.hints === 0) lookupOptions.hints = dns.ADDRCONFIG;
+  const resolve = (lookup ?? dns.lookup) as (host: unknown, options: unknown, callback: (error: Error | null, address: unknown, family: unknown) => void) => void;
+  resolve(host, lookupOptions, (error, address, addressFamily) => {
+    // A custom lookup may answer at once: go on from the next tick, when the caller has the stream.
+    process.nextTick(() => {
+      if (stream.destroyed) return;
+      if (error) stream.destroy(error);
+      else if (typeof address !== 'string' || !isIP(address)) stream.destroy(invalidIpAddress(address));
+      else if (addressFamily !== 4 && addressFamily !== 6) stream.destroy(invalidAddressFamily(addressFamily, hostOption, port));
+      else void run(stream, control, addressFamily === 6 ? 'ipv6' : 'ipv4', address, target);
+    });
+  });
+  return stream;
 }
 
-/** Resolves, makes the Socket, applies what must precede connect, then ConnectEx. */
-async function run(stream: SocketStream<Socket>, control: ConnectingStream, options: Checked): Promise<void> {
+/**
+ * Whether this node:net checks `host` itself, before the other options ('The
+ * "options.host" property must be of type string': nodejs/node#57198, in 23.10 and
+ * backported to 22), rather than leaving it to dns.lookup after them ('The "hostname"
+ * argument ...': Node 20 and the 22 releases before the backport). Asked
+ * once, of node:net: a net.Socket connecting to host 1 throws before it resolves or
+ * connects anything, and is destroyed at once (its TCP handle was never opened).
+ */
+let checksHost: boolean | undefined;
+function nodeNetChecksHost(): boolean {
+  if (checksHost === undefined) {
+    const probe = new NetSocket();
+    let message = '';
+    try {
+      probe.connect({ port: 1, host: 1 as unknown as string });
+    } catch (error) {
+      message = (error as Error).message;
+    } finally {
+      probe.destroy();
+    }
+    checksHost = message.includes('"options.host"');
+  }
+  return checksHost;
+}
+
+/** Whether this node:net checks a `typeOfService` option (Node 24+, which has socket.setTypeOfService). */
+function checksTypeOfService(): boolean {
+  return typeof (NetSocket.prototype as { setTypeOfService?: unknown }).setTypeOfService === 'function';
+}
+
+/** Makes the Socket, applies what must precede connect (the fast path, a local address), then ConnectEx. */
+async function run(stream: SocketStream<Socket>, control: ConnectingStream, family: AddressFamily, address: string, target: Target): Promise<void> {
   let socket: Socket | null = null;
   try {
-    const target = await resolve(options.host, options.family);
-    if (stream.destroyed) return;
-    socket = new Socket({ family: target.family, type: 'tcp' });
+    if (target.blockList?.check(address, family) === true) {
+      stream.destroy(ipBlocked(address));
+      return;
+    }
+    socket = new Socket({ family, type: 'tcp' });
     control.attach(socket);
     // The fast path must be asked for before connect; unsupported systems just connect.
-    if (options.loopbackFastPath === true) socket.enableLoopbackFastPath();
-    if (options.localAddress !== undefined || options.localPort !== undefined) {
-      socket.bind({ address: options.localAddress ?? (target.family === 'ipv4' ? '0.0.0.0' : '::'), port: options.localPort ?? 0 });
+    if (target.loopbackFastPath) socket.enableLoopbackFastPath();
+    if (target.localAddress !== undefined || target.localPort !== undefined) {
+      socket.bind({ address: target.localAddress ?? (family === 'ipv4' ? '0.0.0.0' : '::'), port: target.localPort ?? 0 });
     }
-    await connectAsync(sockets.of(socket, 'socket'), { family: target.family, address: target.address, port: options.port }, undefined, undefined);
+    await connectAsync(sockets.of(socket, 'socket'), { family, address, port: target.port }, undefined, undefined);
     control.connected(null);
   } catch (error) {
     if (stream.destroyed) return;
     control.connected(toNodeError(error, 'connect') as Error);
   }
-}
-
-function resolve(host: string, family: AddressFamily | null): Promise<{ family: AddressFamily; address: string }> {
-  const literal = literalFamily(host);
-  if (literal !== null) return Promise.resolve({ family: literal, address: host });
-  return new Promise((resolvePromise, reject) => {
-    dns.lookup(host, { family: family === 'ipv4' ? 4 : family === 'ipv6' ? 6 : 0 }, (error, address, resolvedFamily) => {
-      if (error !== null) reject(error);
-      else resolvePromise({ family: resolvedFamily === 6 ? 'ipv6' : 'ipv4', address });
-    });
-  });
 }

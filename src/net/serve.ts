@@ -10,7 +10,7 @@
 // server.close() themselves (fastify, express) run over it unchanged.
 
 import net from 'node:net';
-import { describe } from '../core/checks.ts';
+import { invalidArgType } from '../core/node-errors.ts';
 import type { SocketStream } from '../stream.ts';
 import { Server } from './server.ts';
 import type { ServerOptions } from './server.ts';
@@ -48,7 +48,7 @@ class ServedServer extends Server {
   #closeCallback: ((error?: Error) => void) | undefined;
   #errorsToTarget = false;
 
-  constructor(target: net.Server, options: ServerOptions) {
+  constructor(target: net.Server, options: ServerOptions | undefined) {
     super(options);
     const state = target as unknown as NetServerState;
     this.#target = state;
@@ -100,8 +100,8 @@ class ServedServer extends Server {
   /** Closes as the target's own close() would: for http, idle keep-alive connections end too. */
   override close(callback?: (error?: Error) => void): this {
     if (this.#target._handle !== this.#handle) return super.close(callback);
-    if (callback !== undefined && typeof callback !== 'function') throw new TypeError(`callback must be a function, got ${describe(callback)}`);
-    this.#closeCallback = callback;
+    this.#closeCallback = typeof callback === 'function' ? callback : undefined; // ignored otherwise, as net.Server's close() ignores it
+
     this.#target.close();
     return this;
   }
@@ -116,9 +116,10 @@ class ServedServer extends Server {
  * headersTimeout, requestTimeout, closeIdleConnections()), `getConnections()`, and
  * `close()` that stops accepting and, for http, ends idle keep-alive connections.
  */
-export function serve(target: ConnectionTarget, options: ServerOptions = {}): Server {
+export function serve(target: ConnectionTarget, options?: ServerOptions): Server {
   if (typeof target !== 'object' || target === null || typeof (target as { emit?: unknown }).emit !== 'function') {
-    throw new TypeError(`target must be a server with emit(), such as http.createServer(), got ${describe(target)}`);
+    // Anything with emit() will do; Node's words for what is expected: an EventEmitter.
+    throw invalidArgType('target', 'EventEmitter', target);
   }
   if (target instanceof net.Server) return new ServedServer(target, options);
   return new Server(options, (socket) => target.emit('connection', socket));

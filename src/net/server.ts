@@ -3,14 +3,34 @@
 // close(), ref()/unref(), maxConnections and getConnections(). Connections come from
 // AcceptEx on the Promise API's engine. serve.ts hands them to an http/https/http2
 // server, which then runs over winsock-ffi.
+//
+// The arguments of the constructor and of listen() are read as net.Server reads them
+// (Node's lib/net.js), in the same order and with the same checks, so a bad one throws
+// what node:net throws for it (src/core/node-errors.ts builds the errors). What
+// net.Server accepts and winsock-ffi cannot do (an IPC path, a file descriptor) is an
+// 'error' event, as a listen failure is.
 
-import { EventEmitter } from 'node:events';
-import { literalFamily } from '../base/address.ts';
-import { checkBacklog, checkHost, checkInteger, checkObject, checkOptionalBoolean, describe } from '../core/checks.ts';
-import { SocketStateError, WinsockError } from '../core/errors.ts';
+import dns from 'node:dns';
+import { addAbortListener, EventEmitter } from 'node:events';
+import type { BlockList } from 'node:net';
+import { literalFamily, parseIPv6 } from '../base/address.ts';
+import { WinsockError } from '../core/errors.ts';
+import {
+  hostNamesRefuseNullBytes,
+  invalidArgType,
+  invalidArgValue,
+  serverAlreadyListen,
+  serverNotRunning,
+  toNodeError,
+  validateAbortSignal,
+  validateBoolean,
+  validateNumber,
+  validatePort,
+} from '../core/node-errors.ts';
 import { Socket } from '../socket.ts';
 import type { NetAddressInfo, SocketStream } from '../stream.ts';
-import { toNodeError } from '../core/node-errors.ts';
+import { checkBlockList, isPipeName, normalizeArgs, toNumber, unsupported } from './args.ts';
+import type { NetOptions } from './args.ts';
 
 export interface ServerOptions {
   /** Keep a connection's writable side open after the peer ends its side (default false). */
@@ -21,6 +41,8 @@ export interface ServerOptions {
   readonly keepAlive?: boolean;
   /** Idle time before the first keep-alive probe, in milliseconds. */
   readonly keepAliveInitialDelay?: number;
+  /** Connections from the addresses this net.BlockList denies are closed as they come (Node 22.13+). */
+  readonly blockList?: BlockList;
   /** Ask for SIO_LOOPBACK_FAST_PATH on the listener (clients must ask too). */
   readonly loopbackFastPath?: boolean;
   /** SO_EXCLUSIVEADDRUSE on the listener: no other socket may bind its port. */
@@ -35,36 +57,78 @@ export interface ServerListenOptions {
   readonly backlog?: number;
   /** IPV6_V6ONLY on a '::' listener (default false: IPv4 clients are accepted too). */
   readonly ipv6Only?: boolean;
-  /** node:net's IPC form: not supported here; throws. */
+  /** Closes the server when it fires. */
+  readonly signal?: AbortSignal;
+  /** node:net's IPC form: not supported here ('error'). */
   readonly path?: string;
+}
+
+/** The options kept from the constructor, coerced as net.Server coerces them. */
+interface Settings {
+  readonly allowHalfOpen: boolean;
+  readonly noDelay: boolean;
+  readonly keepAlive: boolean;
+  readonly keepAliveInitialDelay: number;
+  readonly highWaterMark: number | undefined;
+  readonly blockList: BlockList | undefined;
+  readonly loopbackFastPath: boolean;
+  readonly exclusiveAddressUse: boolean;
 }
 
 export class Server extends EventEmitter {
   /** Connections beyond this many are closed as they come (Node emits 'drop' for them too). */
   maxConnections: number | undefined = undefined;
-  readonly #options: ServerOptions;
+  readonly #options: Settings;
   #listener: Socket | null = null;
   readonly #connections = new Set<SocketStream>();
   #closing = false;
   #referenced = true;
+  /** Counts listen() and close() calls: a host name lookup that finishes after a later one is dropped, as net.Server's _listeningId does. */
+  #generation = 0;
 
-  constructor(options: ServerOptions = {}, connectionListener?: (socket: SocketStream) => void) {
+  /**
+   * node:net's Server: `(options[, connectionListener])` or `(connectionListener)`.
+   * A connectionListener that is not a function is ignored, as there.
+   */
+  constructor(options?: ServerOptions | ((socket: SocketStream) => void), connectionListener?: (socket: SocketStream) => void) {
     super();
-    checkObject(options);
-    const { allowHalfOpen, noDelay, keepAlive, keepAliveInitialDelay, loopbackFastPath, exclusiveAddressUse, highWaterMark } = options;
-    this.#options = {
-      allowHalfOpen: checkOptionalBoolean(allowHalfOpen, 'allowHalfOpen'),
-      noDelay: checkOptionalBoolean(noDelay, 'noDelay'),
-      keepAlive: checkOptionalBoolean(keepAlive, 'keepAlive'),
-      keepAliveInitialDelay: keepAliveInitialDelay === undefined ? undefined : checkInteger(keepAliveInitialDelay, 'keepAliveInitialDelay', 0, 0xffffffff),
-      loopbackFastPath: checkOptionalBoolean(loopbackFastPath, 'loopbackFastPath'),
-      exclusiveAddressUse: checkOptionalBoolean(exclusiveAddressUse, 'exclusiveAddressUse'),
-      highWaterMark,
-    } as ServerOptions;
-    if (connectionListener !== undefined) {
-      if (typeof connectionListener !== 'function') throw new TypeError(`connectionListener must be a function, got ${describe(connectionListener)}`);
-      this.on('connection', connectionListener);
+    let given: NetOptions;
+    if (typeof options === 'function') {
+      given = {};
+      this.on('connection', options);
+    } else if (options == null || typeof options === 'object') {
+      given = (options ?? {}) as NetOptions;
+      if (typeof connectionListener === 'function') this.on('connection', connectionListener);
+    } else {
+      throw invalidArgType('options', 'Object', options);
     }
+    // Each option read once, here.
+    const { keepAliveInitialDelay, highWaterMark, allowHalfOpen, noDelay, keepAlive, blockList, loopbackFastPath, exclusiveAddressUse } = given;
+    let keepAliveDelay = 0;
+    if (keepAliveInitialDelay !== undefined) {
+      validateNumber(keepAliveInitialDelay, 'options.keepAliveInitialDelay');
+      keepAliveDelay = Math.max(keepAliveInitialDelay, 0);
+    }
+    let readWriteMark: number | undefined;
+    if (highWaterMark !== undefined) {
+      validateNumber(highWaterMark, 'options.highWaterMark');
+      // A negative one means Node's default.
+      if (highWaterMark >= 0) readWriteMark = highWaterMark;
+    }
+    const blocked = checkBlockList(blockList);
+    // Ours.
+    if (loopbackFastPath !== undefined) validateBoolean(loopbackFastPath, 'options.loopbackFastPath');
+    if (exclusiveAddressUse !== undefined) validateBoolean(exclusiveAddressUse, 'options.exclusiveAddressUse');
+    this.#options = {
+      allowHalfOpen: Boolean(allowHalfOpen),
+      noDelay: Boolean(noDelay),
+      keepAlive: Boolean(keepAlive),
+      keepAliveInitialDelay: keepAliveDelay,
+      highWaterMark: readWriteMark,
+      blockList: blocked,
+      loopbackFastPath: loopbackFastPath === true,
+      exclusiveAddressUse: exclusiveAddressUse === true,
+    };
   }
 
   /** True once listening, until close(). */
@@ -75,35 +139,100 @@ export class Server extends EventEmitter {
   /**
    * node:net's forms: `listen(port[, host][, backlog][, callback])`, `listen(options[, callback])`
    * and `listen([callback])` (an ephemeral port on every address). 'listening' follows
-   * (the callback is added for it); a failure is an 'error' event, as with node:net.
+   * (the callback is added for it); a failure is an 'error' event, as with node:net. Bad
+   * arguments throw as net.Server.listen()'s do.
    */
-  listen(port?: number | string | ServerListenOptions | (() => void), host?: string | number | (() => void), backlog?: number | (() => void), callback?: () => void): this {
-    const args = [port, host, backlog, callback].filter((arg) => arg !== undefined);
-    const last = args[args.length - 1];
-    const listener = typeof last === 'function' ? (last as () => void) : undefined;
-    const rest = listener === undefined ? args : args.slice(0, -1);
-    let options: ServerListenOptions;
-    if (typeof rest[0] === 'object' && rest[0] !== null) options = rest[0] as ServerListenOptions;
-    else {
-      const [p, h, b] = rest as [number | string | undefined, string | number | undefined, number | undefined];
-      options = typeof h === 'number' ? { port: p, backlog: h } : { port: p, ...(h !== undefined ? { host: h } : {}), ...(b !== undefined ? { backlog: b } : {}) };
+  listen(port?: number | string | null, host?: string, backlog?: number, callback?: () => void): this;
+  listen(port?: number | string | null, host?: string, callback?: () => void): this;
+  listen(port?: number | string | null, backlog?: number, callback?: () => void): this;
+  listen(port?: number | string | null, callback?: () => void): this;
+  listen(options: ServerListenOptions, callback?: () => void): this;
+  listen(callback?: () => void): this;
+  listen(...args: unknown[]): this {
+    const [normalized, callback] = normalizeArgs(args);
+    if (this.listening) throw serverAlreadyListen();
+    if (callback !== null) this.once('listening', callback);
+    const backlogFromArgs = toNumber(args.length > 1 && args[1]) || toNumber(args.length > 2 && args[2]);
+    const options = (normalized._handle || normalized.handle || normalized) as NetOptions;
+    // Each option read once, here.
+    const { port: portOption, host, backlog, ipv6Only, signal, fd, path, readableAll, writableAll } = options;
+    const generation = ++this.#generation;
+    if (signal !== undefined) {
+      validateAbortSignal(signal, 'options.signal');
+      if (signal.aborted) process.nextTick(() => this.close());
+      else {
+        const disposable = addAbortListener(signal, () => this.close());
+        this.once('close', () => disposable[Symbol.dispose]());
+      }
     }
-    if (this.#listener !== null && !this.#closing) throw new SocketStateError('ERR_SERVER_ALREADY_LISTEN', 'listen: the server is already listening; close() it first');
-    const { port: rawPort, host: rawHost, backlog: rawBacklog, ipv6Only, path } = options;
-    if (path !== undefined) throw new TypeError('listen: IPC paths are not supported: winsock-ffi listens on TCP; use node:net for them');
-    const portNumber = rawPort === undefined ? 0 : typeof rawPort === 'string' && /^[0-9]+$/.test(rawPort) ? Number(rawPort) : rawPort;
-    checkInteger(portNumber, 'port', 0, 65535);
-    const hostName = rawHost === undefined ? undefined : checkHost(rawHost, 'host');
-    const backlogNumber = rawBacklog === undefined ? undefined : checkBacklog(rawBacklog);
-    const v6Only = checkOptionalBoolean(ipv6Only, 'ipv6Only') ?? false;
-    if (listener !== undefined) this.once('listening', listener);
+    if (typeof fd === 'number' && fd >= 0) return this.#fail(unsupported('options.fd', fd, 'listens on sockets of its own'));
+    let port = portOption;
+    if (args.length === 0 || typeof args[0] === 'function' || (port === undefined && 'port' in options) || port === null) port = 0;
+    if (typeof port === 'number' || typeof port === 'string') {
+      const portNumber = validatePort(port, 'options.port');
+      const rawBacklog = backlog || backlogFromArgs;
+      // As libuv's listen() gets it: an int32; a negative one is 0 here (Winsock takes none).
+      const backlogNumber = rawBacklog ? Math.max(Number(rawBacklog) | 0, 0) : undefined;
+      const v6Only = ipv6Only === true;
+      if (host) this.#lookupAndListen(host, portNumber, backlogNumber, v6Only, generation);
+      else this.#start(undefined, portNumber, backlogNumber, v6Only);
+      return this;
+    }
+    if (path && isPipeName(path)) {
+      if (path[0] === '\0' && (readableAll || writableAll)) {
+        throw invalidArgValue('options', options, 'can not set readableAll or writableAllt to true when path is abstract unix socket');
+      }
+      return this.#fail(unsupported('options.path', path, 'listens on TCP only'));
+    }
+    if (!('port' in options || 'path' in options)) throw invalidArgValue('options', options, 'must have the property "port" or "path"');
+    throw invalidArgValue('options', options);
+  }
+
+  /** A listen that cannot be: its 'error' on the next tick, as node:net reports a listen failure. */
+  #fail(error: Error): this {
+    process.nextTick(() => this.emit('error', error));
+    return this;
+  }
+
+  /**
+   * A host to listen on, as net.Server's lookupAndListen: a name through dns.lookup (its
+   * first address that is not IPv6 link-local), a literal on the next tick (when
+   * dns.lookup would answer for it), so that a listen() or close() before then supersedes
+   * this one, as there. dns.lookup's own checks of the name come first, and throw.
+   */
+  #lookupAndListen(host: unknown, port: number, backlog: number | undefined, ipv6Only: boolean, generation: number): void {
+    if (typeof host === 'string' && literalFamily(host) !== null) {
+      process.nextTick(() => {
+        if (generation === this.#generation) this.#start(host, port, backlog, ipv6Only);
+      });
+      return;
+    }
+    if (typeof host !== 'string') throw invalidArgType('hostname', 'string', host);
+    if (host.includes('\0') && hostNamesRefuseNullBytes()) throw invalidArgValue('hostname', host, 'must be a string without null bytes');
+    dns.lookup(host, { all: true }, (error, addresses) => {
+      if (generation !== this.#generation) return;
+      if (error) {
+        this.emit('error', error);
+        return;
+      }
+      const chosen = addresses.find((entry) => !isIpv6LinkLocal(entry.address)) ?? addresses[0];
+      if (chosen === undefined) {
+        this.emit('error', Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND', syscall: 'getaddrinfo', hostname: host }));
+        return;
+      }
+      this.#start(chosen.address, port, backlog, ipv6Only);
+    });
+  }
+
+  /** Binds and listens (a failure is 'error' on the next tick), then accepts. */
+  #start(host: string | undefined, port: number, backlog: number | undefined, ipv6Only: boolean): void {
     this.#closing = false;
     let socket: Socket;
     try {
-      socket = this.#bind(hostName, portNumber as number, backlogNumber, v6Only);
+      socket = this.#bind(host, port, backlog, ipv6Only);
     } catch (error) {
-      process.nextTick(() => this.emit('error', toNodeError(error, 'listen')));
-      return this;
+      this.#fail(toNodeError(error, 'listen') as Error);
+      return;
     }
     this.#listener = socket;
     if (!this.#referenced) socket.unref();
@@ -111,14 +240,13 @@ export class Server extends EventEmitter {
       if (this.#listener === socket) this.emit('listening');
     });
     void this.#acceptLoop(socket);
-    return this;
   }
 
   #bind(host: string | undefined, port: number, backlog: number | undefined, ipv6Only: boolean): Socket {
     const options = {
       ...(backlog !== undefined ? { backlog } : {}),
-      ...(this.#options.loopbackFastPath === true ? { loopbackFastPath: true } : {}),
-      ...(this.#options.exclusiveAddressUse === true ? { exclusiveAddressUse: true } : {}),
+      ...(this.#options.loopbackFastPath ? { loopbackFastPath: true } : {}),
+      ...(this.#options.exclusiveAddressUse ? { exclusiveAddressUse: true } : {}),
     };
     const address = host ?? '::';
     if (literalFamily(address) === 'ipv6' && (address === '::' || address === '::0')) {
@@ -178,10 +306,20 @@ export class Server extends EventEmitter {
         this.#report('drop', { localAddress: local.address, localPort: local.port, localFamily: local.family === 'ipv4' ? 'IPv4' : 'IPv6', remoteAddress: remote.address, remotePort: remote.port, remoteFamily: remote.family === 'ipv4' ? 'IPv4' : 'IPv6' });
         return;
       }
-      if (this.#options.noDelay === true) socket.setNoDelay(true);
+      const blockList = this.#options.blockList;
+      if (blockList !== undefined) {
+        // As net.Server: a connection from a denied address is closed before anyone sees it.
+        const remote = socket.remoteAddress;
+        if (blockList.check(remote.address, remote.family)) {
+          socket.close();
+          return;
+        }
+      }
+      if (this.#options.noDelay) socket.setNoDelay(true);
+      const highWaterMark = this.#options.highWaterMark;
       stream = socket.toStream({
-        ...(this.#options.allowHalfOpen !== undefined ? { allowHalfOpen: this.#options.allowHalfOpen } : {}),
-        ...(this.#options.highWaterMark !== undefined ? { highWaterMark: this.#options.highWaterMark } : {}),
+        allowHalfOpen: this.#options.allowHalfOpen,
+        ...(highWaterMark !== undefined && Number.isFinite(highWaterMark) ? { highWaterMark: Math.floor(highWaterMark) } : {}),
       });
     } catch {
       // Reset before it could be set up (its addresses or options fail with WSAENOTCONN,
@@ -190,7 +328,7 @@ export class Server extends EventEmitter {
       return;
     }
     try {
-      if (this.#options.keepAlive === true) stream.setKeepAlive(true, this.#options.keepAliveInitialDelay ?? 0);
+      if (this.#options.keepAlive) stream.setKeepAlive(true, this.#options.keepAliveInitialDelay);
     } catch {
       stream.destroy(); // the stream owns the socket now
       return;
@@ -227,36 +365,38 @@ export class Server extends EventEmitter {
 
   /**
    * Stops accepting; 'close' comes once every connection has closed too (they are left
-   * open, as node:net leaves them). `callback` gets ERR_SERVER_NOT_RUNNING when the
-   * server was not listening.
+   * open, as node:net leaves them). As net.Server.close(): `callback` (ignored unless a
+   * function) is called on 'close', with ERR_SERVER_NOT_RUNNING when the server was not
+   * listening, and a server with nothing to wait for emits 'close' on the next tick.
    */
   close(callback?: (error?: Error) => void): this {
-    if (callback !== undefined) {
-      if (typeof callback !== 'function') throw new TypeError(`callback must be a function, got ${describe(callback)}`);
-      if (this.#listener === null || this.#closing) {
-        const error = Object.assign(new Error('Server is not running.'), { code: 'ERR_SERVER_NOT_RUNNING' });
-        process.nextTick(() => callback(error));
-        return this;
+    this.#generation++; // a host name lookup still running is dropped
+    const running = this.listening;
+    if (typeof callback === 'function') {
+      if (running) this.once('close', () => callback());
+      else {
+        const error = serverNotRunning();
+        this.once('close', () => callback(error));
       }
-      this.once('close', () => callback());
     }
-    if (this.#listener === null || this.#closing) return this;
-    this.#closing = true;
-    this.#listener.close(); // the pending AcceptEx aborts and the accept loop ends
+    if (running) {
+      this.#closing = true;
+      this.#listener!.close(); // the pending AcceptEx aborts and the accept loop ends
+    }
     this.#maybeClosed();
     return this;
   }
 
+  /** As net.Server's _emitCloseIfDrained: 'close' once neither a listener nor a connection is left. */
   #maybeClosed(): void {
-    if (!this.#closing || this.#listener === null || this.#connections.size > 0) return;
+    if (this.listening || this.#connections.size > 0) return;
     this.#listener = null;
     process.nextTick(() => this.emit('close'));
   }
 
-  /** How many connections are open, through `callback(null, count)` as node:net. */
+  /** How many connections are open, through `callback(null, count)` as node:net (process.nextTick checks `callback`, as there). */
   getConnections(callback: (error: Error | null, count: number) => void): this {
-    const count = this.#connections.size;
-    process.nextTick(() => callback(null, count));
+    process.nextTick(callback, null, this.#connections.size);
     return this;
   }
 
@@ -280,6 +420,12 @@ export class Server extends EventEmitter {
   }
 }
 
+/** fe80::/10, which net.Server's lookupAndListen passes over when a name has other addresses. */
+function isIpv6LinkLocal(address: string): boolean {
+  const bytes = parseIPv6(address)?.bytes;
+  return bytes !== undefined && bytes[0] === 0xfe && (bytes[1]! & 0xc0) === 0x80;
+}
+
 /** After a failure of the listener itself, accepting resumes this much later. */
 const LISTENER_RETRY_MS = 100;
 
@@ -300,8 +446,7 @@ function pause(ms: number, referenced: boolean): Promise<void> {
   });
 }
 
-/** node:net's createServer([options][, connectionListener]). */
+/** node:net's createServer([options][, connectionListener]); its arguments are checked as net.Server's are. */
 export function createServer(options?: ServerOptions | ((socket: SocketStream) => void), connectionListener?: (socket: SocketStream) => void): Server {
-  if (typeof options === 'function') return new Server({}, options);
-  return new Server(options ?? {}, connectionListener);
+  return new Server(options, connectionListener);
 }

@@ -1,6 +1,6 @@
 // Failed calls: WinsockError, shaped like Node's system errors (`code`, `errno`,
-// `syscall`, the system's own message), and the one idiom every native call in
-// sys/windows checks its result with.
+// `syscall`, the system's own message, or Microsoft's text from error-texts.ts where the
+// system has none), and the one idiom every native call in sys/windows checks its result with.
 //
 // The idiom. What a failure means to the caller picks one of two ways:
 //
@@ -30,6 +30,7 @@
 // measured itself, SO_ERROR, an error a probe kept).
 
 import { ERRORS, FORMAT_MESSAGE_FROM_SYSTEM, FORMAT_MESSAGE_IGNORE_INSERTS, SOCKET_ERROR, WSA_OPERATION_ABORTED } from './constants.ts';
+import { WSA_ERROR_TEXTS } from './error-texts.ts';
 import { INVALID_HANDLE, isWindows, kernel32, toHandle, ws2 } from './ffi.ts';
 import type { Handle } from './ffi.ts';
 
@@ -38,9 +39,13 @@ export interface ErrorEndpoint {
   readonly port?: number;
 }
 
-const NAMES = new Map<number, string>(Object.entries(ERRORS).map(([name, errno]) => [errno, name]));
+// ERRORS' names first: 6 and 87 are ERROR_INVALID_HANDLE and ERROR_INVALID_PARAMETER
+// there, the Win32 errors that winsock2.h's WSA_INVALID_HANDLE and WSA_INVALID_PARAMETER
+// are defined as.
+const NAMES = new Map<number, string>([...WSA_ERROR_TEXTS.map(([name, errno]) => [errno, name] as const), ...Object.entries(ERRORS).map(([name, errno]) => [errno, name] as const)]);
+const TEXTS = new Map<number, string>(WSA_ERROR_TEXTS.map(([, errno, text]) => [errno, text]));
 
-/** 'WSAECONNREFUSED' for 10061; `'WSA_UNKNOWN_<n>'` for a number ERRORS lacks. */
+/** 'WSAECONNREFUSED' for 10061; `'WSA_UNKNOWN_<n>'` for a number neither ERRORS nor Microsoft's list has. */
 export function errorName(errno: number): string {
   return NAMES.get(errno) ?? `WSA_UNKNOWN_${errno}`;
 }
@@ -147,7 +152,12 @@ export function systemFailedWith(failed: boolean, errno: number, syscall: string
 const messageCache = new Map<number, string>();
 const messageBuffer = Buffer.alloc(2048);
 
-/** The system's own text for an error number (FormatMessageW), e.g. 'No connection could be made ...'. */
+/**
+ * The text for an error number: the system's own (FormatMessageW, e.g. 'No connection
+ * could be made ...') when it has one, else Microsoft's short description from
+ * error-texts.ts ('Address already in use.': Wine has no text for most WSA codes), else
+ * 'Winsock error <n>'.
+ */
 export function systemMessage(errno: number): string {
   const cached = messageCache.get(errno);
   if (cached !== undefined) return cached;
@@ -157,7 +167,7 @@ export function systemMessage(errno: number): string {
     const chars = kernel32().FormatMessageW(flags, null, errno >>> 0, 0, messageBuffer, messageBuffer.length / 2, null);
     text = messageBuffer.toString('utf16le', 0, chars * 2).trim();
   }
-  if (text === '') text = `Winsock error ${errno}`;
+  if (text === '') text = TEXTS.get(errno) ?? `Winsock error ${errno}`;
   messageCache.set(errno, text);
   return text;
 }
