@@ -78,7 +78,7 @@ import { EXIT_ROW_FAILED, EXIT_TARGET_MISSED, exitDecision, median } from '../be
 import { connectionsProgressText, latencyProgressText, StatusLine, throughputProgressText } from '../bench/status-line.ts';
 import { nativeRunner, provisionWine } from '../bench/windows-node.ts';
 import { NODE_MAJORS } from './harness/packages.ts';
-import { HarnessError } from './harness/steps.ts';
+import { HarnessError, setHarnessCommand } from './harness/steps.ts';
 import type { WindowsRunner } from '../bench/windows-node.ts';
 
 const HELP = `npm run bench -- [options]
@@ -857,6 +857,7 @@ async function runConnections(runner: WindowsRunner, options: Options): Promise<
 }
 
 async function main(): Promise<number> {
+  setHarnessCommand('bench', 'npm run bench');
   const options = parseOptions(process.argv.slice(2));
   fs.mkdirSync(workDir, { recursive: true });
   say(process.platform === 'win32' ? `Windows Node.js ${process.version} (this process)` : `provisioning Wine and Windows Node.js ${options.node} (as npm test does) ...`);
