@@ -15,15 +15,16 @@ export class HarnessError extends Error {
 }
 
 /** The command that uses the harness: its tag on progress lines and how advice names it. */
-let command = { tag: 'npm test', rerun: 'npm test' };
+let command: { tag: string; rerun: string; to: 'stdout' | 'stderr' } = { tag: 'npm test', rerun: 'npm test', to: 'stdout' };
 
 /**
  * Names the command that uses the harness, once at its start: `tag` marks its progress
  * lines (`[bench] ...`), `rerun` is how messages tell the user to run it again
- * (`npm run bench`). Without a call, both are `npm test`.
+ * (`npm run bench`), `to` is where the lines go (stderr for a command whose stdout is its
+ * program's, as `npm run win`). Without a call: `npm test`, on stdout.
  */
-export function setHarnessCommand(tag: string, rerun: string): void {
-  command = { tag, rerun };
+export function setHarnessCommand(tag: string, rerun: string, to: 'stdout' | 'stderr' = 'stdout'): void {
+  command = { tag, rerun, to };
 }
 
 /** How to run the current command again ("npm test", "npm run bench"), for advice in messages. */
@@ -33,7 +34,7 @@ export function harnessCommand(): string {
 
 /** Prints a harness progress line, marked so it stands out from the command's own output. */
 export function say(message: string): void {
-  process.stdout.write(`[${command.tag}] ${message}\n`);
+  process[command.to].write(`[${command.tag}] ${message}\n`);
 }
 
 /** Runs one named step; any error it throws becomes a HarnessError naming that step. */
