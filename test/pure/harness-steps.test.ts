@@ -5,18 +5,18 @@
 import { expect } from 'chai';
 import { harnessCommand, say, setHarnessCommand } from '../../scripts/harness/steps.ts';
 
-/** What say() writes while `body` runs. */
-function captured(body: () => void): string {
+/** What say() writes to `stream` while `body` runs. */
+function captured(body: () => void, stream: NodeJS.WriteStream = process.stdout): string {
   const chunks: string[] = [];
-  const write = process.stdout.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => {
+  const write = stream.write;
+  stream.write = ((chunk: string | Uint8Array) => {
     chunks.push(String(chunk));
     return true;
-  }) as typeof process.stdout.write;
+  }) as typeof stream.write;
   try {
     body();
   } finally {
-    process.stdout.write = write;
+    stream.write = write;
   }
   return chunks.join('');
 }
@@ -33,5 +33,15 @@ describe('harness progress lines (scripts/harness/steps.ts)', () => {
     setHarnessCommand('bench', 'npm run bench');
     expect(captured(() => say('creating the Wine prefix'))).to.equal('[bench] creating the Wine prefix\n');
     expect(harnessCommand()).to.equal('npm run bench');
+  });
+
+  it('go to stderr for a command whose stdout is its program\'s (npm run win)', () => {
+    setHarnessCommand('win', 'npm run win', 'stderr');
+    let stderr = '';
+    const stdout = captured(() => {
+      stderr = captured(() => say('downloading Windows Node.js 26.10.0'), process.stderr);
+    });
+    expect(stdout).to.equal('');
+    expect(stderr).to.equal('[win] downloading Windows Node.js 26.10.0\n');
   });
 });
