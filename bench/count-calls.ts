@@ -26,7 +26,7 @@ import { countMarkedWindow, countRecvWindow, formatCount, perRound, relayInclude
 import type { Summary } from './relay-count.ts';
 import { lockCache, provisionWindowsNode } from '../scripts/harness/provision.ts';
 import type { ProvisionedWindowsNode } from '../scripts/harness/provision.ts';
-import { say } from '../scripts/harness/steps.ts';
+import { say, setHarnessCommand } from '../scripts/harness/steps.ts';
 import { runWine, windowsPath } from '../scripts/harness/wine.ts';
 
 const rootDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -192,6 +192,7 @@ function plain(rows: readonly string[][]): string {
 }
 
 async function main(): Promise<number> {
+  setHarnessCommand('bench:calls', 'npm run bench:calls');
   const options = parseOptions(process.argv.slice(2));
   if (process.platform === 'win32') {
     process.stderr.write('npm run bench:calls counts through Wine\'s relay tracing and runs only under Wine (Linux); on Windows, trace ws2_32 with ETW or API Monitor instead.\n');

@@ -298,6 +298,51 @@ export function describeTarget(target: Target): string {
 }
 
 // ---------------------------------------------------------------------------
+// n/a reasons: a reason shared by several rows of a table (the fast path missing, on every
+// "fast path on" row) is printed once, as a numbered note under the table; a reason of one
+// row stays on that row.
+
+/** How a table shows one row's n/a: its reason in place, or the number of the note that has it. */
+export type NaCell = { reason: string; note: null } | { reason: string; note: number };
+
+/** The n/a cell of each row (null for a row with figures), and the notes under the table, numbered from 1 in order of first use. */
+export function naCells(rows: readonly { available: boolean; reason?: string }[]): { cells: (NaCell | null)[]; notes: string[] } {
+  const uses = new Map<string, number>();
+  for (const row of rows) if (!row.available) uses.set(row.reason ?? '', (uses.get(row.reason ?? '') ?? 0) + 1);
+  const notes: string[] = [];
+  const cells = rows.map((row): NaCell | null => {
+    if (row.available) return null;
+    const reason = row.reason ?? '';
+    if ((uses.get(reason) ?? 0) < 2) return { reason, note: null };
+    if (!notes.includes(reason)) notes.push(reason);
+    return { reason, note: notes.indexOf(reason) + 1 };
+  });
+  return { cells, notes };
+}
+
+/** `n/a: reason`, or `n/a [2]` for a reason in note 2; `escape` applies to the reason. */
+function naText(cell: NaCell, escape: (text: string) => string = (text) => text): string {
+  return cell.note === null ? `n/a: ${escape(cell.reason)}` : `n/a [${cell.note}]`;
+}
+
+/** The notes as lines under a terminal table: a blank line, then `[1] reason` each; nothing without notes. */
+function noteLines(notes: readonly string[]): string[] {
+  return notes.length === 0 ? [] : ['', ...notes.map((reason, i) => `[${i + 1}] ${reason}`)];
+}
+
+/** The notes under a Markdown table: a blank line, then one paragraph each. */
+function markdownNotes(notes: readonly string[]): string[] {
+  return notes.flatMap((reason, i) => ['', `[${i + 1}] ${reason}`]);
+}
+
+/** The notes under an HTML table. */
+function htmlNotes(notes: readonly string[]): string {
+  return notes.map((reason, i) => `<p class="note">[${i + 1}] ${escapeHtml(reason)}</p>`).join('\n');
+}
+
+const markdownCell = (text: string): string => text.replaceAll('|', '\\|');
+
+// ---------------------------------------------------------------------------
 // Throughput
 
 export function throughputLabel(row: Pick<ThroughputRow, 'mode'>): string {
@@ -348,18 +393,22 @@ export function throughputTableLines(rows: ThroughputRow[]): string[] {
   const widths = THROUGHPUT_COLUMNS.map((title, i) => Math.max(title.length, ...cells.map((c) => (i === 0 || c.length > 1 ? (c[i] ?? '').length : 0))));
   const format = (values: readonly string[]): string => values.map((value, i) => (i === 0 ? value.padEnd(widths[i]!) : value.padStart(widths[i]!))).join('  ');
   const lines = [format(THROUGHPUT_COLUMNS), widths.map((w) => '-'.repeat(w)).join('  ')];
+  const na = naCells(rows);
   rows.forEach((row, i) => {
-    lines.push(row.available ? format(cells[i]!) : `${throughputLabel(row).padEnd(widths[0]!)}  n/a: ${row.reason ?? ''}`);
+    const cell = na.cells[i];
+    lines.push(cell === null || cell === undefined ? format(cells[i]!) : `${throughputLabel(row).padEnd(widths[0]!)}  ${naText(cell)}`);
   });
-  return lines;
+  return [...lines, ...noteLines(na.notes)];
 }
 
 export function throughputMarkdownTable(rows: ThroughputRow[]): string {
   const head = `| ${THROUGHPUT_COLUMNS.join(' | ')} |\n|${THROUGHPUT_COLUMNS.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`;
-  const body = rows.map((row) =>
-    row.available ? `| ${throughputCells(row).join(' | ')} |` : `| ${throughputLabel(row)} | n/a: ${(row.reason ?? '').replaceAll('|', '\\|')} | |`,
-  );
-  return [head, ...body].join('\n');
+  const na = naCells(rows);
+  const body = rows.map((row, i) => {
+    const cell = na.cells[i];
+    return cell === null || cell === undefined ? `| ${throughputCells(row).join(' | ')} |` : `| ${throughputLabel(row)} | ${naText(cell, markdownCell)} | | |`;
+  });
+  return [head, ...body, ...markdownNotes(na.notes)].join('\n');
 }
 
 // ---------------------------------------------------------------------------
@@ -401,21 +450,25 @@ export function tableLines(rows: Row[]): string[] {
   const widths = COLUMNS.map((title, i) => Math.max(title.length, ...cells.filter((c) => c.length > 1).map((c) => (c[i] ?? '').length)));
   const format = (values: readonly string[]): string => values.map((value, i) => (i === 0 ? value.padEnd(widths[i]!) : value.padStart(widths[i]!))).join('  ');
   const lines = [format(COLUMNS), widths.map((w) => '-'.repeat(w)).join('  ')];
+  const na = naCells(rows);
   rows.forEach((row, i) => {
-    lines.push(row.available ? format(cells[i]!) : `${rowLabel(row).padEnd(widths[0]!)}  n/a: ${row.reason ?? ''}`);
+    const cell = na.cells[i];
+    lines.push(cell === null || cell === undefined ? format(cells[i]!) : `${rowLabel(row).padEnd(widths[0]!)}  ${naText(cell)}`);
   });
-  return lines;
+  return [...lines, ...noteLines(na.notes)];
 }
 
 /** The table as Markdown, for the README. */
 export function markdownTable(rows: Row[]): string {
   const head = `| ${COLUMNS.join(' | ')} |\n|${COLUMNS.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`;
-  const body = rows.map((row) =>
-    row.available
+  const na = naCells(rows);
+  const body = rows.map((row, i) => {
+    const cell = na.cells[i];
+    return cell === null || cell === undefined
       ? `| ${[rowLabel(row), ...latencyCells(row)].join(' | ')} |`
-      : `| ${rowLabel(row)} | n/a: ${(row.reason ?? '').replaceAll('|', '\\|')} ${'| '.repeat(COLUMNS.length - 2)}|`,
-  );
-  return [head, ...body].join('\n');
+      : `| ${rowLabel(row)} | ${naText(cell, markdownCell)} ${'| '.repeat(COLUMNS.length - 2)}|`;
+  });
+  return [head, ...body, ...markdownNotes(na.notes)].join('\n');
 }
 
 // ---------------------------------------------------------------------------
@@ -551,9 +604,11 @@ export function html(report: Report, distributions: Map<Row, Distribution>, note
   const colorOf = new Map(measured.map((row, i) => [row, PALETTE[i % PALETTE.length]!]));
 
   const cell = (value: string, numeric = true): string => `<td${numeric ? ' class="num"' : ''}>${escapeHtml(value)}</td>`;
+  const latencyNa = naCells(rows);
   const tableRows = rows
-    .map((row) => {
-      if (!row.available) return `<tr class="na"><td>${escapeHtml(rowLabel(row))}</td><td colspan="${COLUMNS.length - 1}">n/a: ${escapeHtml(row.reason ?? '')}</td></tr>`;
+    .map((row, i) => {
+      const na = latencyNa.cells[i];
+      if (na !== null && na !== undefined) return `<tr class="na"><td>${escapeHtml(rowLabel(row))}</td><td colspan="${COLUMNS.length - 1}">${naText(na, escapeHtml)}</td></tr>`;
       const swatch = `<span class="swatch" style="background:${colorOf.get(row) ?? '#999'}"></span>`;
       return `<tr><td>${swatch}${escapeHtml(rowLabel(row))}</td>${latencyCells(row).map((v) => cell(v)).join('')}</tr>`;
     })
@@ -585,9 +640,11 @@ export function html(report: Report, distributions: Map<Row, Distribution>, note
     .concat((connectionRows !== null ? connectionsCompleteness(connectionRows) : []).map((line) => `<li>${escapeHtml(line)}</li>`))
     .join('\n');
   const throughputColor = new Map((throughput ?? []).filter((row) => row.available).map((row, i) => [row, PALETTE[i % PALETTE.length]!]));
+  const throughputNa = naCells(throughput ?? []);
   const throughputRows = (throughput ?? [])
-    .map((row) => {
-      if (!row.available) return `<tr class="na"><td>${escapeHtml(throughputLabel(row))}</td><td colspan="${THROUGHPUT_COLUMNS.length - 1}">n/a: ${escapeHtml(row.reason ?? '')}</td></tr>`;
+    .map((row, i) => {
+      const na = throughputNa.cells[i];
+      if (na !== null && na !== undefined) return `<tr class="na"><td>${escapeHtml(throughputLabel(row))}</td><td colspan="${THROUGHPUT_COLUMNS.length - 1}">${naText(na, escapeHtml)}</td></tr>`;
       const swatch = `<span class="swatch" style="background:${throughputColor.get(row) ?? '#999'}"></span>`;
       return `<tr><td>${swatch}${escapeHtml(throughputLabel(row))}</td>${throughputCells(row).slice(1).map((v) => cell(v)).join('')}</tr>`;
     })
@@ -601,6 +658,7 @@ export function html(report: Report, distributions: Map<Row, Distribution>, note
 <table><tr>${THROUGHPUT_COLUMNS.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>
 ${throughputRows}
 </table>
+${htmlNotes(throughputNa.notes)}
 ${throughputSvg(throughput, throughputColor)}`;
   const latencySections = !hasLatency
     ? ''
@@ -648,7 +706,8 @@ ${env.wine !== null ? `<p class="warn">Measured under Wine ${escapeHtml(env.wine
 ${hasLatency ? `<h2>Results</h2>
 <table><tr>${COLUMNS.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>
 ${tableRows}
-</table>` : ''}
+</table>
+${htmlNotes(latencyNa.notes)}` : ''}
 ${throughputSection}
 ${connectionRows !== null ? connectionsHtml(connectionRows, env.connections ?? null) : ''}
 <h2>Targets (ratios of this run's medians; by round: the same ratio in each round)</h2>
@@ -805,27 +864,33 @@ export function connectionsTableLines(rows: ConnectionsRow[]): string[] {
   const widths = CONNECTION_COLUMNS.map((title, i) => Math.max(title.length, ...cells.map((c) => (c[i] ?? '').length)));
   const format = (values: readonly string[]): string => values.map((value, i) => (i === 0 ? value.padEnd(widths[i]!) : value.padStart(widths[i]!))).join('  ');
   const lines = [format(CONNECTION_COLUMNS), widths.map((w) => '-'.repeat(w)).join('  ')];
+  const na = naCells(rows);
   rows.forEach((row, i) => {
-    lines.push(row.available ? format(cells[i]!) : `${format(cells[i]!)}  n/a: ${row.reason ?? ''}`);
+    const cell = na.cells[i];
+    lines.push(cell === null || cell === undefined ? format(cells[i]!) : `${format(cells[i]!)}  ${naText(cell)}`);
   });
-  return lines;
+  return [...lines, ...noteLines(na.notes)];
 }
 
 export function connectionsMarkdownTable(rows: ConnectionsRow[]): string {
   const head = `| ${CONNECTION_COLUMNS.join(' | ')} |\n|${CONNECTION_COLUMNS.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`;
-  const body = rows.map((row) =>
-    row.available
+  const na = naCells(rows);
+  const body = rows.map((row, i) => {
+    const cell = na.cells[i];
+    return cell === null || cell === undefined
       ? `| ${connectionCells(row).join(' | ')} |`
-      : `| ${connectionsLabel(row)} | ${row.connections.toLocaleString('en-US')} | n/a: ${(row.reason ?? '').replaceAll('|', '\\|')} ${'| '.repeat(CONNECTION_COLUMNS.length - 3)}|`,
-  );
-  return [head, ...body].join('\n');
+      : `| ${connectionsLabel(row)} | ${row.connections.toLocaleString('en-US')} | ${naText(cell, markdownCell)} ${'| '.repeat(CONNECTION_COLUMNS.length - 3)}|`;
+  });
+  return [head, ...body, ...markdownNotes(na.notes)].join('\n');
 }
 
 function connectionsHtml(rows: ConnectionsRow[], setup: Environment['connections'] | null): string {
   const cell = (value: string): string => `<td class="num">${escapeHtml(value)}</td>`;
+  const connectionsNa = naCells(rows);
   const body = rows
-    .map((row) => {
-      if (!row.available) return `<tr class="na"><td>${escapeHtml(connectionsLabel(row))}</td>${cell(row.connections.toLocaleString('en-US'))}<td colspan="${CONNECTION_COLUMNS.length - 2}">n/a: ${escapeHtml(row.reason ?? '')}</td></tr>`;
+    .map((row, i) => {
+      const na = connectionsNa.cells[i];
+      if (na !== null && na !== undefined) return `<tr class="na"><td>${escapeHtml(connectionsLabel(row))}</td>${cell(row.connections.toLocaleString('en-US'))}<td colspan="${CONNECTION_COLUMNS.length - 2}">${naText(na, escapeHtml)}</td></tr>`;
       const [label, ...rest] = connectionCells(row);
       return `<tr><td>${escapeHtml(label!)}</td>${rest.map(cell).join('')}</tr>`;
     })
@@ -835,5 +900,6 @@ function connectionsHtml(rows: ConnectionsRow[], setup: Environment['connections
 <p>N concurrent ping-pong connections between two single-threaded processes (a client and an echo server, same I/O mode), each connection doing its own round trips, one message in flight per connection.${escapeHtml(span)} RTT/s is the aggregate over every connection; p50 and p99 are per round trip. KiB/conn is the echo server's RSS with every connection open and idle (after a full GC) minus its RSS after listen() (after a full GC), over N; peak KiB/conn uses the largest RSS sampled every 100 ms under load instead. Every echo is checked and every connection must close cleanly on both sides, or the row fails.</p>
 <table><tr>${CONNECTION_COLUMNS.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>
 ${body}
-</table>`;
+</table>
+${htmlNotes(connectionsNa.notes)}`;
 }

@@ -77,9 +77,10 @@ import {
 import type { ConnectionsRow, Distribution, Environment, LatencyRound, Report, Row, Target, ThroughputRow } from '../bench/report.ts';
 import { EXIT_ROW_FAILED, EXIT_TARGET_MISSED, exitDecision, median } from '../bench/verdicts.ts';
 import { benchLayout, userCacheDir } from '../bench/layout.ts';
+import { connectionsProgressText, latencyProgressText, StatusLine, throughputProgressText } from '../bench/status-line.ts';
 import { nativeRunner, provisionWine } from '../bench/windows-node.ts';
 import { NODE_MAJORS } from './harness/packages.ts';
-import { HarnessError } from './harness/steps.ts';
+import { HarnessError, setHarnessCommand } from './harness/steps.ts';
 import type { WindowsRunner } from '../bench/windows-node.ts';
 
 const HELP = `${benchLayout.command} [options]
@@ -184,6 +185,7 @@ const rootDir = benchLayout.root;
 const cacheDir = benchLayout.cacheDir;
 const workDir = path.join(cacheDir, 'bench-run');
 const isTty = process.stdout.isTTY === true;
+const newStatusLine = (): StatusLine => new StatusLine((text) => process.stdout.write(text), isTty);
 
 /** Starting node.exe twice under Wine and the echo's connection take a few seconds. */
 const ROW_OVERHEAD_S = 120;
@@ -370,33 +372,6 @@ function say(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
-/** A status line that rewrites itself on a terminal, and prints phase changes otherwise. */
-class StatusLine {
-  #last = '';
-  #lastPhase = '';
-
-  update(text: string, phase: string): void {
-    if (isTty) {
-      process.stdout.write(`\r\x1b[K${text}`);
-    } else if (phase !== this.#lastPhase) {
-      process.stdout.write(`${text}\n`);
-    }
-    this.#last = text;
-    this.#lastPhase = phase;
-  }
-
-  done(text: string): void {
-    if (isTty) process.stdout.write(`\r\x1b[K${text}\n`);
-    else process.stdout.write(`${text}\n`);
-    this.#last = '';
-    this.#lastPhase = '';
-  }
-
-  get last(): string {
-    return this.#last;
-  }
-}
-
 function readJson<T>(file: string): T | null {
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
@@ -459,13 +434,8 @@ async function measureRow(runner: WindowsRunner, options: Options, share: RoundS
   const ticker = setInterval(() => {
     const progress = lastProgress(progressFile);
     if (progress === null || progress.phase === 'done') return;
-    const text =
-      progress.phase === 'measure'
-        ? `measuring ${Math.floor((100 * progress.done) / progress.total)}% (${progress.done.toLocaleString('en-US')}/${progress.total.toLocaleString('en-US')})`
-        : progress.phase === 'warmup'
-          ? `warming up (${progress.done.toLocaleString('en-US')} round trips)`
-          : 'waiting for the echo process';
-    status.update(`${label}: ${text}`, progress.phase);
+    const text = latencyProgressText(progress);
+    status.update(`${label}: ${text.now}`, progress.phase, `${label}: ${text.opening}`);
   }, PROGRESS_INTERVAL_MS);
   let outcome;
   try {
@@ -512,7 +482,8 @@ async function measureC(runner: WindowsRunner, share: RoundShare, mode: CModeNam
   if ('reason' in built) return { row: unavailableRow(mode, false, built.reason), killed: false };
   const count = share.count ?? Math.max(200, Math.round((share.seconds * 1e6) / (peerMeanUs ?? FALLBACK_RTT_US)));
   const label = `${position} ${mode} (C reference)`;
-  status.update(`${label}: ${count.toLocaleString('en-US')} round trips`, 'measure');
+  // No count here: a mode the system lacks (c-rio under Wine) ends n/a without a round trip.
+  status.update(`${label}: running`, 'measure');
   const timeoutMs = (ROW_OVERHEAD_S + count * 0.02) * 1000;
   const result = await runPingPong(runner, built.exe, mode, count, path.join(workDir, `${mode}.log`), timeoutMs);
   if ('reason' in result && result.unavailable === true) {
@@ -617,7 +588,7 @@ async function runLatency(runner: WindowsRunner, options: Options, probed: Probe
     count: options.count === null ? null : Math.max(1, Math.ceil(options.count / options.rounds)),
   };
   const total = order.length * options.rounds;
-  const status = new StatusLine();
+  const status = newStatusLine();
   /** Rows that ended early: n/a (the system lacks what they need) or failed. They run no further round. */
   const ended = new Map<Entry, Row>();
   const rounds = new Map<Entry, LatencyRound[]>(order.map((entry) => [entry, []]));
@@ -701,7 +672,8 @@ async function measureThroughput(runner: WindowsRunner, options: Options, mode: 
   const ticker = setInterval(() => {
     const progress = lastProgress(progressFile);
     if (progress === null || progress.phase !== 'measure') return;
-    status.update(`${label}: receiving ${Math.floor((100 * progress.done) / Math.max(progress.total, 1))}% (${progress.done}/${progress.total} MiB)`, 'measure');
+    const text = throughputProgressText(progress);
+    status.update(`${label}: ${text.now}`, 'measure', `${label}: ${text.opening}`);
   }, PROGRESS_INTERVAL_MS);
   let outcome;
   try {
@@ -726,7 +698,7 @@ async function measureThroughput(runner: WindowsRunner, options: Options, mode: 
 
 async function measureBulkC(runner: WindowsRunner, options: Options, mode: CThroughputModeName, built: Built, label: string, status: StatusLine): Promise<BulkRun> {
   if ('reason' in built) return { reason: built.reason, killed: false };
-  status.update(`${label}: ${bytesText(options.bytes)}`, 'measure');
+  status.update(`${label}: transferring ${bytesText(options.bytes)}`, 'measure');
   const timeoutMs = bulkTimeoutMs(options.bytes);
   const bulk = { bytes: options.bytes, writeSize: BULK_WRITE_SIZE, readSize: BULK_READ_SIZE, overlapped: mode === 'c-bulk-iocp' };
   const result = await runBulk(runner, built.exe, bulk, path.join(workDir, `throughput-${mode}.log`), timeoutMs);
@@ -751,7 +723,7 @@ function bulkTimeoutMs(bytes: number): number {
  * fails once is reported failed, with the cause, and not run again.
  */
 async function runThroughput(runner: WindowsRunner, options: Options, c: CReference): Promise<{ rows: ThroughputRow[]; targets: Target[]; dirty: boolean }> {
-  const status = new StatusLine();
+  const status = newStatusLine();
   const started = Date.now();
   const figures = new Map<ThroughputModeName | CThroughputModeName, number[]>(options.throughput.map((mode) => [mode, []]));
   const failures = new Map<ThroughputModeName | CThroughputModeName, string>();
@@ -813,17 +785,8 @@ async function measureConnections(runner: WindowsRunner, options: Options, mode:
   const ticker = setInterval(() => {
     const progress = lastProgress(progressFile);
     if (progress === null) return;
-    const text =
-      progress.phase === 'connect'
-        ? `connecting (${progress.done.toLocaleString('en-US')}/${progress.total.toLocaleString('en-US')})`
-        : progress.phase === 'warmup'
-          ? 'warming up'
-          : progress.phase === 'measure'
-            ? 'measuring'
-            : progress.phase === 'done'
-              ? 'closing'
-              : 'waiting for the echo server';
-    status.update(`${label}: ${text}`, progress.phase);
+    const text = connectionsProgressText(progress);
+    status.update(`${label}: ${text.now}`, progress.phase, `${label}: ${text.opening}`);
   }, PROGRESS_INTERVAL_MS);
   let outcome;
   try {
@@ -870,7 +833,7 @@ async function measureConnections(runner: WindowsRunner, options: Options, mode:
 
 /** Runs the many-connections table: each N of options.connections, each row at that N, and prints the table and its targets. */
 async function runConnections(runner: WindowsRunner, options: Options): Promise<{ rows: ConnectionsRow[]; dirty: boolean }> {
-  const status = new StatusLine();
+  const status = newStatusLine();
   const started = Date.now();
   const rows: ConnectionsRow[] = [];
   let dirty = false;
@@ -897,6 +860,7 @@ async function runConnections(runner: WindowsRunner, options: Options): Promise<
 }
 
 async function main(): Promise<number> {
+  setHarnessCommand('bench', 'npm run bench');
   const options = parseOptions(process.argv.slice(2));
   fs.mkdirSync(workDir, { recursive: true });
   say(process.platform === 'win32' ? `Windows Node.js ${process.version} (this process)` : `provisioning Wine and Windows Node.js ${options.node} (as npm test does) ...`);

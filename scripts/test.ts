@@ -50,6 +50,9 @@ interface SuiteRun {
  *
  * - test/pure/: no Winsock. Runs on this machine's node first (pureTests), then under
  *   Windows node with the rest of the suite.
+ * - test/harness/: the harness's own commands (npm run win), which start Windows node.exe
+ *   under Wine: on this machine's node only, with test/pure/ (.mocharc.json leaves them
+ *   out of the suite that runs on Windows node).
  * - test/windows/<subject>/: runs once, on the engine the Promise API picks by itself.
  * - test/windows/<subject>/ for each subject in BOTH_ENGINES below: runs again with
  *   WINSOCK_FFI_ENGINE=worker-pump. These are the subjects whose code goes through the
@@ -105,7 +108,7 @@ async function main(): Promise<number> {
   await step('API reference (npm run docs: typedoc, a warning fails)', apiReference);
   const timeoutMs = await step('read WINSOCK_FFI_TEST_TIMEOUT_S', testTimeoutMs);
   // On Windows the whole suite, test/pure/ included, runs natively below.
-  if (process.platform !== 'win32') await step('pure logic on this node, without Wine (test/pure/)', pureTests);
+  if (process.platform !== 'win32') await step('pure logic and the harness commands on this node (test/pure/, test/harness/)', pureTests);
   // On Windows, test/packed/ runs natively with the rest of the suite.
   if (process.platform !== 'win32') await step('the packed benchmark: npm pack, install, npx winsock-ffi bench --quick under Wine (test/packed/)', () => packedTests(mochaArgs));
   fs.mkdirSync(cacheDir, { recursive: true });
@@ -156,11 +159,13 @@ const TSC = path.join(rootDir, 'node_modules', 'typescript', 'bin', 'tsc');
 /**
  * Address parsing, argument checks and SOCKADDR encoding need no Winsock: they run on
  * the machine's own node first, so a mistake there shows without Wine. Under Wine they
- * run again with the rest (the spec glob covers test/pure/).
+ * run again with the rest (the spec glob covers test/pure/). test/harness/ runs here only:
+ * it starts Wine itself (before runUnderWine takes the cache lock, which it needs too).
  */
 async function pureTests(): Promise<void> {
-  say(`mocha test/pure on ${process.execPath} ${process.version}`);
-  const args = ['--import', 'tsx', MOCHA, '--no-config', '--extension', 'ts', '--reporter', 'dot', path.join('test', 'pure', '**', '*.test.ts')];
+  say(`mocha test/pure and test/harness on ${process.execPath} ${process.version}`);
+  const specs = [path.join('test', 'pure', '**', '*.test.ts'), path.join('test', 'harness', '**', '*.test.ts')];
+  const args = ['--import', 'tsx', MOCHA, '--no-config', '--extension', 'ts', '--reporter', 'dot', ...specs];
   const result = await run(process.execPath, args, { cwd: rootDir });
   if (result.code !== 0) throw new Error(`the pure tests failed (mocha exit code ${result.code ?? result.signal})`);
 }

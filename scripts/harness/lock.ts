@@ -43,7 +43,7 @@ export async function acquireCacheLock(cacheDir: string): Promise<CacheLock> {
       continue;
     }
     if (!announced) {
-      say(`waiting for another npm test (pid ${owner ?? '?'}) that uses ${cacheDir}`);
+      say(`waiting for another run (npm test, npm run bench or npm run win; pid ${owner ?? '?'}) that uses ${cacheDir}`);
       announced = true;
     }
     await sleep(POLL_MS);

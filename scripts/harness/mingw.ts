@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { runChecked, succeeds } from './proc.ts';
-import { say } from './steps.ts';
+import { harnessCommand, say } from './steps.ts';
 
 const APT_PACKAGE = 'gcc-mingw-w64-x86-64';
 const COMPILE_TIMEOUT_MS = 120_000;
@@ -34,8 +34,8 @@ export async function ensureMingw(): Promise<string | null> {
   const install = `apt-get install -y --no-install-recommends ${APT_PACKAGE}`;
   if (process.getuid?.() !== 0 || !succeeds('apt-get', ['--version'])) {
     throw new Error(
-      `MinGW-w64 (x86_64-w64-mingw32-gcc) is not installed; the RIO test double is built with it. As root, run:\n  ${install}\n` +
-        '(or install MinGW-w64 for x86-64 from your distribution), then run npm test again.',
+      `MinGW-w64 (x86_64-w64-mingw32-gcc) is not installed; the RIO test double and the benchmark's C reference are built with it. As root, run:\n  ${install}\n` +
+        `(or install MinGW-w64 for x86-64 from your distribution), then run ${harnessCommand()} again.`,
     );
   }
   say(`installing MinGW-w64: ${install} (for the RIO test double)`);

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { runChecked, succeeds } from './proc.ts';
-import { say } from './steps.ts';
+import { harnessCommand, say } from './steps.ts';
 import { parseWineVersion } from './wine.ts';
 import type { Wine } from './wine.ts';
 
@@ -55,9 +55,9 @@ export function withoutRootAdvice(what: string): string {
   return (
     `${what} needs Wine 10 or later. Either install Wine 10+ as the system's Wine (Debian 13 "trixie": ` +
     '`apt-get install --no-install-recommends wine wine64`; elsewhere your distribution\'s or WineHQ\'s packages), ' +
-    `or run npm test as root: it builds a Debian trixie root with Wine 10 in ${trixieRootDir()} once ` +
+    `or run ${harnessCommand()} as root: it builds a Debian trixie root with Wine 10 in ${trixieRootDir()} once ` +
     `(debootstrap, about 3 minutes and 1.5 GB; ${ROOT_VARIABLE} names another folder) and enters it with chroot on every run, which needs root. ` +
-    'Or test only Node 22 for now: npm test -- --node 22'
+    `Or use only Node 22 for now: ${harnessCommand()} -- --node 22`
   );
 }
 

@@ -133,8 +133,10 @@ export interface WineProgram {
   args: readonly string[];
   cwd: string;
   env: NodeJS.ProcessEnv;
-  /** Receives the program's stdout and stderr (one file, so their order is kept). */
+  /** Receives the program's stdout, and its stderr too unless errorFile is given (one file keeps their order). */
   logFile: string;
+  /** When given, receives the program's stderr, copied to our stderr (stdout's file to our stdout). */
+  errorFile?: string;
   timeoutMs: number;
 }
 
@@ -146,24 +148,42 @@ export interface WineOutcome {
   interruptedBy: NodeJS.Signals | undefined;
 }
 
+/** A file a Windows program writes, copied to one of our streams as it grows. */
+function tailInto(file: string, into: NodeJS.WriteStream): { writeFd: number; pump(): void; close(): void } {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const writeFd = fs.openSync(file, 'w');
+  const readFd = fs.openSync(file, 'r');
+  const copy = Buffer.alloc(64 * 1024);
+  let copied = 0;
+  return {
+    writeFd,
+    pump() {
+      for (;;) {
+        const bytes = fs.readSync(readFd, copy, 0, copy.length, copied);
+        if (bytes === 0) return;
+        copied += bytes;
+        into.write(Buffer.from(copy.subarray(0, bytes)));
+      }
+    },
+    close() {
+      fs.closeSync(writeFd);
+      fs.closeSync(readFd);
+    },
+  };
+}
+
 /**
  * Runs a Windows program under Wine with stdout/stderr going to a file, not a pipe (Windows
  * node.exe under Wine dies with `open EBADF` on a pipe), and copies the file to our stdout
- * while it grows so progress is visible live.
+ * while it grows so progress is visible live (with `errorFile`, stderr to its own file,
+ * copied to our stderr).
  */
 export async function runWineProgram(program: WineProgram): Promise<WineOutcome> {
-  fs.mkdirSync(path.dirname(program.logFile), { recursive: true });
-  const writeFd = fs.openSync(program.logFile, 'w');
-  const readFd = fs.openSync(program.logFile, 'r');
-  const copy = Buffer.alloc(64 * 1024);
-  let copied = 0;
+  const out = tailInto(program.logFile, process.stdout);
+  const err = program.errorFile === undefined ? null : tailInto(program.errorFile, process.stderr);
   const pump = (): void => {
-    for (;;) {
-      const bytes = fs.readSync(readFd, copy, 0, copy.length, copied);
-      if (bytes === 0) return;
-      copied += bytes;
-      process.stdout.write(Buffer.from(copy.subarray(0, bytes)));
-    }
+    out.pump();
+    err?.pump();
   };
 
   let timedOut = false;
@@ -174,7 +194,7 @@ export async function runWineProgram(program: WineProgram): Promise<WineOutcome>
     const child = spawn(command, argv, {
       cwd: program.cwd,
       env: program.env,
-      stdio: ['ignore', writeFd, writeFd],
+      stdio: ['ignore', out.writeFd, err?.writeFd ?? out.writeFd],
       detached: true,
     });
     const stopChild = (): void => {
@@ -209,8 +229,8 @@ export async function runWineProgram(program: WineProgram): Promise<WineOutcome>
     }
   } finally {
     pump();
-    fs.closeSync(writeFd);
-    fs.closeSync(readFd);
+    out.close();
+    err?.close();
   }
 }
 

@@ -1,7 +1,7 @@
 // Which Wine runs which Windows Node.js: the system's Wine where it is new enough (Debian
 // 12's Wine 8 runs Node 22), else Wine 10 from the trixie root (trixie-root.ts).
 import { run, runChecked, succeeds } from './proc.ts';
-import { say } from './steps.ts';
+import { harnessCommand, say } from './steps.ts';
 import { ensureTrixieWine, withoutRootAdvice } from './trixie-root.ts';
 import { describeWine, parseWineVersion } from './wine.ts';
 import type { Wine } from './wine.ts';
@@ -51,7 +51,7 @@ async function installSystemWine(): Promise<Wine> {
   if (process.getuid?.() !== 0) {
     throw new Error(
       `Wine (64-bit) is not installed. As root, run:\n  apt-get update && ${install}\n` +
-        '(or install Wine 8 or later, with wine64 and wineserver on PATH, from your distribution), then run npm test again.',
+        `(or install Wine 8 or later, with wine64 and wineserver on PATH, from your distribution), then run ${harnessCommand()} again.`,
     );
   }
   if (!succeeds('apt-get', ['--version'])) {

@@ -99,8 +99,16 @@ export function createConnection(...args: unknown[]): SocketStream<Socket> {
   return connectWith(options, listener);
 }
 
-/** node:net's connect(): the same as createConnection(). */
-export const connect = createConnection;
+/**
+ * node:net's connect(): the same as {@link createConnection}, with the same three forms.
+ * A function of its own (not an alias) so that the API reference lists it as one.
+ */
+export function connect(options: NetConnectOptions, connectListener?: () => void): SocketStream<Socket>;
+export function connect(port: number | string, host?: string, connectListener?: () => void): SocketStream<Socket>;
+export function connect(port: number | string, connectListener?: () => void): SocketStream<Socket>;
+export function connect(...args: unknown[]): SocketStream<Socket> {
+  return (createConnection as (...forwarded: unknown[]) => SocketStream<Socket>)(...args);
+}
 
 /** What the connect needs once the arguments are checked. */
 interface Target {
