@@ -217,7 +217,8 @@ function connectWith(options: NetOptions, listener: ((...a: unknown[]) => unknow
     loopbackFastPath: loopbackFastPath === true,
     blockList: blocked,
   };
-  const literal = typeof host === 'string' ? isIP(host) : 0;
+  // As node:net: isIP() of whatever host is (a Node that does not check host's type first coerces it here, and throws what that coercion throws).
+  const literal = isIP(host as string);
   if (literal !== 0) {
     // An address literal: no lookup, the connect starts on the next tick (as node:net's).
     process.nextTick(() => {
