@@ -39,7 +39,12 @@ async function main(): Promise<void> {
   const rssBeforeBytes = process.memoryUsage.rss();
   let rssPeakBytes = rssBeforeBytes;
   let rssIdleBytes: number | null = null;
+  let acceptedAll = false;
   const sampler = setInterval(() => {
+    if (!acceptedAll && counters.accepted === args.connections) {
+      acceptedAll = true;
+      fs.writeFileSync(`${args.prefix}.accepted`, JSON.stringify({ accepted: counters.accepted }));
+    }
     if (counters.accepted === args.connections && counters.closed === 0) rssPeakBytes = Math.max(rssPeakBytes, process.memoryUsage.rss());
     if (rssIdleBytes === null && fs.existsSync(`${args.prefix}.quiet`)) {
       // The client has nothing in flight any more: every connection is open and idle.

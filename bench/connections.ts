@@ -25,6 +25,8 @@ const ECHO_EXIT_TIMEOUT_MS = 60_000;
 const MIN_BACKLOG = 511;
 /** A warm-up longer than this means some connection is stalled (or starved): the run fails, saying how many. */
 const WARMUP_LIMIT_S = 60;
+/** How long the echo server may take to accept the N connections the client made. */
+const ACCEPT_LIMIT_MS = 180_000;
 
 const args = JSON.parse(process.argv[2] ?? '') as ConnectionsArgs;
 let echoFailure: string | null = null;
@@ -53,7 +55,7 @@ async function main(): Promise<ConnectionsResult> {
   const progress = new Progress(args.progressFile);
   progress.begin('starting', 0);
   const prefix = args.echoPrefix;
-  for (const suffix of ['port.json', 'quiet', 'memory.json', 'report.json', 'error.txt']) fs.rmSync(`${prefix}.${suffix}`, { force: true });
+  for (const suffix of ['port.json', 'accepted', 'quiet', 'memory.json', 'report.json', 'error.txt']) fs.rmSync(`${prefix}.${suffix}`, { force: true });
 
   const echoScript = siblingScript(import.meta.url, 'connections-echo');
   const echoArgs = JSON.stringify({ mode: args.mode, connections: n, size: args.size, backlog: Math.max(MIN_BACKLOG, n), prefix });
@@ -74,6 +76,9 @@ async function main(): Promise<ConnectionsResult> {
     const connectStart = performance.now();
     const set = await mode.open(port, n, args.size, (count) => progress.tick(count));
     const connectSeconds = (performance.now() - connectStart) / 1000;
+    // The round trips start once the echo server has accepted all N: how fast it accepts is
+    // its own column (accept s), and the table is about N established connections at work.
+    await waitForFile(`${prefix}.accepted`, 'every connection accepted', ACCEPT_LIMIT_MS, () => echoExited);
 
     const clock = new Clock();
     const recorder = new Recorder();

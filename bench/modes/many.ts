@@ -24,6 +24,8 @@ const CONNECT_TIMEOUT_MS = 60_000;
 const PARALLEL_CONNECTS = 64;
 /** The busy-polling rows give the event loop a turn this often (timers: memory samples, the handshake). */
 const YIELD_EVERY_MS = 20;
+/** AcceptEx kept in flight by the iocp-poll echo server (libuv's simultaneous accepts). */
+const SIMULTANEOUS_ACCEPTS = 32;
 /** Completions taken per poll() in the iocp-poll rows. */
 const POLL_BATCH = 256;
 /** Where the connection's number and the round trip's sequence number sit in each message. */
@@ -413,8 +415,16 @@ const iocpPoll: ManyMode = {
         port.recv(connection.socket, connection.buffer);
       }
     };
-    const loop = async (): Promise<void> => {
+    // Several AcceptEx in flight, as libuv keeps for a listener: one at a time, the accepts fell
+    // behind the completions of thousands of busy connections.
+    let acceptsPosted = 0;
+    const postAccept = (): void => {
+      if (acceptsPosted >= expected) return;
+      acceptsPosted++;
       port.accept(listener);
+    };
+    const loop = async (): Promise<void> => {
+      for (let i = 0; i < SIMULTANEOUS_ACCEPTS; i++) postAccept();
       let lastYield = performance.now();
       while (counters.accepted < expected || counters.closed < expected) {
         const completions = port.poll(POLL_BATCH);
@@ -432,8 +442,8 @@ const iocpPoll: ManyMode = {
             const connection = { socket, buffer: Buffer.alloc(size) };
             connections[key] = connection;
             port.recv(socket, connection.buffer);
-            if (counters.accepted < expected) port.accept(listener);
-            else listener.close();
+            postAccept();
+            if (counters.accepted === expected) listener.close();
           } else if (operation.kind === 'recv') {
             onRecv(completion);
           } else if (completion.error !== null) {
