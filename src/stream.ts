@@ -169,7 +169,7 @@ export class SocketStream<S extends object = object> extends Duplex {
   #timeoutMs = 0;
   #timer: NodeJS.Timeout | null = null;
   #referenced = true;
-  /** setNoDelay/setKeepAlive called while the Socket does not exist yet: applied when it comes. */
+  /** setNoDelay/setKeepAlive called while connecting: applied to each Socket an attempt makes (createConnection may try several addresses). */
   #early: Array<(core: SocketCore) => void> = [];
   /** Read once (getpeername/getsockname): they do not change while connected. */
   #peer: SocketAddress | null = null;
@@ -241,19 +241,24 @@ export class SocketStream<S extends object = object> extends Duplex {
     return this.#core !== null && !this.#core.closed ? this.#core : null;
   }
 
-  /** createConnection(): the Socket it made for this stream, before connecting it. */
+  /** createConnection(): the Socket it made for this stream (for the next address to try), before connecting it. */
   #attach(socket: S): void {
     const core = sockets.of(socket, 'socket');
     claimStream(core);
+    // A failed attempt's socket: closed here, its replacement takes over.
+    if (this.#core !== null && this.#core !== core) this.#core.close();
     this.#socket = socket;
     this.#core = core;
+    this.#peer = null;
+    this.#local = null;
     if (!this.#referenced) setReferenced(core, false);
-    for (const apply of this.#early.splice(0)) apply(core);
+    for (const apply of this.#early) apply(core);
   }
 
   /** createConnection(): the connect finished (error null) or failed. */
   #connected(error: Error | null): void {
     this.#connecting = false;
+    this.#early = [];
     if (this.destroyed) return;
     if (error !== null) {
       this.destroy(error);
@@ -405,8 +410,8 @@ export class SocketStream<S extends object = object> extends Duplex {
     const apply = (core: SocketCore): void => {
       if (!core.closed) setOption(core, OPTIONS.noDelay, on, 'setNoDelay');
     };
-    if (this.#core === null) this.#early.push(apply);
-    else apply(this.#core);
+    if (this.#connecting) this.#early.push(apply);
+    if (this.#core !== null) apply(this.#core);
     return this;
   }
 
@@ -420,8 +425,8 @@ export class SocketStream<S extends object = object> extends Duplex {
     const apply = (core: SocketCore): void => {
       if (!core.closed) setKeepAlive(core, on, delay > 0 ? { idleMs: delay } : undefined, 'setKeepAlive');
     };
-    if (this.#core === null) this.#early.push(apply);
-    else apply(this.#core);
+    if (this.#connecting) this.#early.push(apply);
+    if (this.#core !== null) apply(this.#core);
     return this;
   }
 

@@ -12,7 +12,7 @@
 
 import dns from 'node:dns';
 import type { LookupOneOptions } from 'node:dns';
-import { isIP, Socket as NetSocket } from 'node:net';
+import { getDefaultAutoSelectFamily, isIP, Socket as NetSocket } from 'node:net';
 import type { BlockList } from 'node:net';
 import { addAbortSignal } from 'node:stream';
 import type { AddressFamily } from '../base/address.ts';
@@ -228,20 +228,58 @@ function connectWith(options: NetOptions, listener: ((...a: unknown[]) => unknow
   }
   if (lookup != null) validateFunction(lookup, 'options.lookup');
   // dns.lookup checks the name, family and hints before it starts (and throws, as under node:net).
-  const lookupOptions: { family: unknown; hints: unknown } = { family: dnsFamily(family), hints: hints || 0 };
+  const lookupOptions: { family: unknown; hints: unknown; all?: boolean } = { family: dnsFamily(family), hints: hints || 0 };
   if (process.platform !== 'win32' && lookupOptions.family !== 4 && lookupOptions.family !== 6 && lookupOptions.hints === 0) lookupOptions.hints = dns.ADDRCONFIG;
-  const resolve = (lookup ?? dns.lookup) as (host: unknown, options: unknown, callback: (error: Error | null, address: unknown, family: unknown) => void) => void;
+  // As node:net with autoSelectFamily (its default since Node 20): every address of the
+  // name, tried in turn until one connects ('localhost' is ::1 first on Windows and Wine 10,
+  // while many servers listen on 127.0.0.1 only). Unlike node:net, an attempt is not cut
+  // short after autoSelectFamilyAttemptTimeout: the next address is tried when one fails.
+  const tryAll = (autoSelectFamily ?? getDefaultAutoSelectFamily()) === true && lookupOptions.family !== 4 && lookupOptions.family !== 6;
+  if (tryAll) lookupOptions.all = true;
+  const resolve = (lookup ?? dns.lookup) as (host: unknown, options: unknown, callback: (error: Error | null, address: unknown, family?: unknown) => void) => void;
   resolve(host, lookupOptions, (error, address, addressFamily) => {
     // A custom lookup may answer at once: go on from the next tick, when the caller has the stream.
     process.nextTick(() => {
       if (stream.destroyed) return;
-      if (error) stream.destroy(error);
-      else if (typeof address !== 'string' || !isIP(address)) stream.destroy(invalidIpAddress(address));
-      else if (addressFamily !== 4 && addressFamily !== 6) stream.destroy(invalidAddressFamily(addressFamily, hostOption, port));
-      else void run(stream, control, addressFamily === 6 ? 'ipv6' : 'ipv4', address, target);
+      if (error) {
+        stream.destroy(error);
+        return;
+      }
+      const answers = tryAll && Array.isArray(address) ? (address as Array<{ address: unknown; family: unknown }>) : [{ address, family: addressFamily }];
+      const candidates: Array<{ family: AddressFamily; address: string }> = [];
+      for (const answer of answers) {
+        if (typeof answer.address !== 'string' || !isIP(answer.address)) {
+          stream.destroy(invalidIpAddress(answer.address));
+          return;
+        }
+        if (answer.family !== 4 && answer.family !== 6) {
+          stream.destroy(invalidAddressFamily(answer.family, hostOption, port));
+          return;
+        }
+        candidates.push({ family: answer.family === 6 ? 'ipv6' : 'ipv4', address: answer.address });
+      }
+      if (candidates.length === 0) stream.destroy(invalidIpAddress(undefined));
+      else void connectInTurn(stream, control, candidates, target);
     });
   });
   return stream;
+}
+
+/** Tries each address until one connects; when every one fails, the first's error (several: an AggregateError with its code, as node:net's). */
+async function connectInTurn(stream: SocketStream<Socket>, control: ConnectingStream, candidates: ReadonlyArray<{ family: AddressFamily; address: string }>, target: Target): Promise<void> {
+  const errors: Error[] = [];
+  for (const candidate of candidates) {
+    const error = await attempt(stream, control, candidate.family, candidate.address, target);
+    if (stream.destroyed) return;
+    if (error === null) {
+      control.connected(null);
+      return;
+    }
+    errors.push(error);
+  }
+  if (stream.destroyed) return;
+  if (errors.length === 1) control.connected(errors[0]!);
+  else control.connected(Object.assign(new AggregateError(errors, ''), { code: (errors[0] as NodeJS.ErrnoException).code }));
 }
 
 /**
@@ -274,13 +312,19 @@ function checksTypeOfService(): boolean {
   return typeof (NetSocket.prototype as { setTypeOfService?: unknown }).setTypeOfService === 'function';
 }
 
-/** Makes the Socket, applies what must precede connect (the fast path, a local address), then ConnectEx. */
+/** One address: connects, then says the stream is connected (or failed). */
 async function run(stream: SocketStream<Socket>, control: ConnectingStream, family: AddressFamily, address: string, target: Target): Promise<void> {
+  const error = await attempt(stream, control, family, address, target);
+  if (!stream.destroyed) control.connected(error);
+}
+
+/** Makes a Socket for the stream, applies what must precede connect (the fast path, a local address), then ConnectEx: null when connected, else the Node-shaped error. */
+async function attempt(stream: SocketStream<Socket>, control: ConnectingStream, family: AddressFamily, address: string, target: Target): Promise<Error | null> {
   let socket: Socket | null = null;
   try {
     if (target.blockList?.check(address, family) === true) {
       stream.destroy(ipBlocked(address));
-      return;
+      return null;
     }
     socket = new Socket({ family, type: 'tcp' });
     control.attach(socket);
@@ -290,9 +334,8 @@ async function run(stream: SocketStream<Socket>, control: ConnectingStream, fami
       socket.bind({ address: target.localAddress ?? (family === 'ipv4' ? '0.0.0.0' : '::'), port: target.localPort ?? 0 });
     }
     await connectAsync(sockets.of(socket, 'socket'), { family, address, port: target.port }, undefined, undefined);
-    control.connected(null);
+    return null;
   } catch (error) {
-    if (stream.destroyed) return;
-    control.connected(toNodeError(error, 'connect') as Error);
+    return toNodeError(error, 'connect') as Error;
   }
 }

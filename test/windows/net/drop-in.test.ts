@@ -133,6 +133,48 @@ describe('net-compatible layer', function () {
     expect(client.destroyed).to.equal(true);
   });
 
+  it('a name with several addresses: each is tried in turn until one connects (::1 refused, then 127.0.0.1), options carried to the socket that connects', async function () {
+    const server = track(createServer((socket) => socket.end('hello')));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    const asked: unknown[] = [];
+    // As 'localhost' resolves on Windows and Wine 10: IPv6 first, where nothing listens.
+    const lookup = (host: string, options: { all?: boolean }, callback: (error: Error | null, addresses: Array<{ address: string; family: number }>) => void): void => {
+      asked.push(options.all);
+      callback(null, [
+        { address: '::1', family: 6 },
+        { address: '127.0.0.1', family: 4 },
+      ]);
+    };
+    const client = track(createConnection({ port, host: 'localhost', lookup: lookup as never, noDelay: true }));
+    client.setKeepAlive(true, 5000); // while connecting: applies to the socket that connects
+    await once(client, 'connect');
+    expect(asked).to.deep.equal([true]);
+    expect(client.remoteAddress).to.equal('127.0.0.1');
+    expect(client.socket!.getNoDelay()).to.equal(true);
+    expect(client.socket!.getKeepAlive()).to.equal(true);
+    let text = '';
+    for await (const chunk of client) text += String(chunk);
+    expect(text).to.equal('hello');
+  });
+
+  it('every address of a name refused: an AggregateError with code ECONNREFUSED and each attempt, as node:net', async function () {
+    const probe = Socket.listen({ address: '127.0.0.1', port: 0 });
+    const port = probe.localAddress.port;
+    probe.close();
+    const lookup = (_host: string, _options: unknown, callback: (error: Error | null, addresses: Array<{ address: string; family: number }>) => void): void =>
+      callback(null, [
+        { address: '::1', family: 6 },
+        { address: '127.0.0.1', family: 4 },
+      ]);
+    const client = createConnection({ port, host: 'localhost', lookup: lookup as never });
+    const [error] = (await once(client, 'error').catch((e: unknown) => [e])) as [AggregateError & { code: string }];
+    expect(error).to.be.instanceOf(AggregateError);
+    expect(error.code).to.equal('ECONNREFUSED');
+    expect(error.errors.map((e: NodeSystemError) => `${e.code} ${e.address}`)).to.deep.equal(['ECONNREFUSED ::1', 'ECONNREFUSED 127.0.0.1']);
+  });
+
   it('setTimeout emits timeout after idle time and refreshes on activity', async function () {
     const server = track(createServer(() => undefined));
     const port = await listening(server);
