@@ -440,17 +440,7 @@ export class Socket {
     requireTcp(this, 'accept');
     const accepted = sys.accept(handle);
     claimNewHandle(accepted, 'accept');
-    const socket = Socket.#over(acceptedCore(this.#core, accepted));
-    // Accepted sockets inherit the listener's FIONBIO mode too; the contract is a blocking Socket.
-    if (!this.#core.blocking) {
-      try {
-        sys.setBlocking(accepted, true);
-      } catch (error) {
-        socket.close();
-        throw error;
-      }
-    }
-    return socket;
+    return Socket.#over(acceptedCore(this.#core, accepted, !this.#core.blocking));
   }
 
   /** connect(): `address` must be a literal of this socket's family or a host name. */

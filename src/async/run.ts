@@ -13,8 +13,7 @@ import type { SocketCore } from '../core/socket-core.ts';
 import type { IoOperation } from '../iocp/operation.ts';
 import type { Port } from '../iocp/port.ts';
 import * as sys from '../sys/index.ts';
-import { POLLRDNORM, WSA_OPERATION_ABORTED, WSAETIMEDOUT, WSAEWOULDBLOCK } from '../sys/index.ts';
-import type { Handle } from '../sys/index.ts';
+import { WSA_OPERATION_ABORTED, WSAETIMEDOUT } from '../sys/index.ts';
 import { cancel, port, track, untrack } from './engine.ts';
 
 /** What recvFrom resolves with. */
@@ -192,46 +191,20 @@ export function acceptAsync(listener: SocketCore, signal: AbortSignal | undefine
   return run(issueAccept, listener, undefined, undefined, finishAccepted, signal);
 }
 
-/** One WSAPOLLFD asking whether a connection waits (the accept queue is readable). */
-const acceptPoll: sys.PollRecord[] = [{ handle: 0, events: POLLRDNORM, revents: 0 }];
-
 /**
- * A connection already in the listener's queue, accepted now with a non-blocking accept(),
- * or null when none waits. An AcceptEx completes through the event loop, one loop turn
- * per connection: an accept loop on a busy server fell behind its clients (1,000
- * connections arriving while 700 others ping-pong took a minute under Wine), and
- * accept() of a queued connection is cheaper than AcceptEx on Windows too. The listener
- * is non-blocking only for the call (another process holding the same listener may take
- * the connection between the poll and the accept: then this says null). Not for a
- * Registered I/O listener, whose connections need AcceptEx's WSA_FLAG_REGISTERED_IO socket.
+ * A connection already in the listener's queue, accepted now without blocking
+ * (sys.acceptQueued), or null when none waits. An AcceptEx completes through the event
+ * loop, one loop turn per connection: an accept loop on a busy server fell behind its
+ * clients (1,000 connections arriving while 700 others ping-pong took a minute under
+ * Wine), and accept() of a queued connection is cheaper than AcceptEx on Windows too. Not
+ * for a Registered I/O listener, whose connections need AcceptEx's WSA_FLAG_REGISTERED_IO socket.
  */
 function acceptWaiting(listener: SocketCore): SocketCore | null {
   if (listener.registeredIo) return null;
-  const handle = listener.live('acceptAsync');
-  const record = acceptPoll[0]!;
-  record.handle = handle;
-  record.revents = 0;
-  if (sys.poll(acceptPoll, 0) === 0 || (record.revents & POLLRDNORM) === 0) return null;
-  let accepted: Handle;
-  if (listener.blocking) sys.setBlocking(handle, false);
-  try {
-    accepted = sys.accept(handle);
-  } catch (error) {
-    if (error instanceof WinsockError && error.errno === WSAEWOULDBLOCK) return null;
-    throw error;
-  } finally {
-    if (listener.blocking) sys.setBlocking(handle, true);
-  }
+  const accepted = sys.acceptQueued(listener.live('acceptAsync'), listener.blocking);
+  if (accepted === null) return null;
   claimNewHandle(accepted, 'acceptAsync');
-  const core = acceptedCore(listener, accepted);
-  try {
-    // It inherited the listener's non-blocking mode; acceptAsync's sockets are blocking, as AcceptEx's.
-    sys.setBlocking(accepted, true);
-  } catch (error) {
-    core.close();
-    throw error;
-  }
-  return core;
+  return acceptedCore(listener, accepted, true);
 }
 
 /** ConnectEx on the shared port; `timeoutMs` cancels it and rejects with WSAETIMEDOUT. Errors name 'connect' and the target, as connect() does. */

@@ -238,9 +238,20 @@ function forgetCollected(owner: SocketCore): void {
 /**
  * A new connected core over `handle`, which the caller has claimed (accept's or AcceptEx's
  * socket). Accepted sockets inherit the listener's options, the fast path among them;
- * AcceptEx's socket was created here, blocking.
+ * AcceptEx's socket was created here, blocking. One that accept() gave while the listener
+ * was non-blocking (`nonBlocking`) inherited that mode too: it is made blocking, the
+ * contract of every accepted socket, and closed if that fails.
  */
-export function acceptedCore(listener: SocketCore, handle: Handle): SocketCore {
+export function acceptedCore(listener: SocketCore, handle: Handle, nonBlocking = false): SocketCore {
   listener.fastPathTooLate = true;
-  return new SocketCore({ handle, family: listener.family, type: listener.type, fastPathTooLate: true, loopbackFastPath: listener.loopbackFastPath, registeredIo: listener.registeredIo });
+  const core = new SocketCore({ handle, family: listener.family, type: listener.type, fastPathTooLate: true, loopbackFastPath: listener.loopbackFastPath, registeredIo: listener.registeredIo });
+  if (nonBlocking) {
+    try {
+      sys.setBlocking(handle, true);
+    } catch (error) {
+      core.close();
+      throw error;
+    }
+  }
+  return core;
 }

@@ -27,6 +27,7 @@ export { errorName, statusErrno, WinsockError } from './windows/error.ts';
 export type { ShutdownHow, SocketType } from './windows/socket.ts';
 export {
   accept,
+  acceptQueued,
   bind,
   bytesAvailable,
   closeSocket,

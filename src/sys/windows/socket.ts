@@ -21,11 +21,14 @@ import {
   WSAEINVAL,
   WSAETIMEDOUT,
   WSAEWOULDBLOCK,
+  POLLRDNORM,
 } from './constants.ts';
 import { check, checkErrno, checkSocket, failedWith, WinsockError } from './error.ts';
-import { bufferAddress, ws2 } from './ffi.ts';
+import { bufferAddress, INVALID_HANDLE, toHandle, ws2 } from './ffi.ts';
 import type { Handle } from './ffi.ts';
 import { getRawIntOption, setBlocking } from './options.ts';
+import { poll } from './poll.ts';
+import type { PollRecord } from './poll.ts';
 import { decodeSockaddr, familyToAf, SOCKADDR_STORAGE_SIZE, writeSockaddr } from './sockaddr.ts';
 
 export type SocketType = 'tcp' | 'udp';
@@ -85,6 +88,30 @@ export function listen(handle: Handle, backlog: number): void {
 
 export function accept(handle: Handle): Handle {
   return checkSocket(ws2().accept(handle, null, null), 'accept');
+}
+
+/** One WSAPOLLFD asking whether a connection waits in a listener's queue (its reuse allocates nothing). */
+const queuedPoll: PollRecord[] = [{ handle: 0, events: POLLRDNORM, revents: 0 }];
+
+/**
+ * A connection already waiting in the listener's queue, accepted without blocking, or
+ * null when none waits (WSAPoll with no wait, then accept() with the listener
+ * non-blocking for the call; `blocking` says the mode to put back). Another process
+ * holding the same listener may take the connection between the two: then null too. The
+ * accepted socket inherits the non-blocking mode.
+ */
+export function acceptQueued(handle: Handle, blocking: boolean): Handle | null {
+  const record = queuedPoll[0]!;
+  record.handle = handle;
+  record.revents = 0;
+  if (poll(queuedPoll, 0) === 0 || (record.revents & POLLRDNORM) === 0) return null;
+  if (blocking) setBlocking(handle, false);
+  try {
+    const accepted = toHandle(ws2().accept(handle, null, null));
+    return failedWith(accepted === INVALID_HANDLE, WSAEWOULDBLOCK, 'accept') ? null : accepted;
+  } finally {
+    if (blocking) setBlocking(handle, true);
+  }
 }
 
 export function connect(handle: Handle, family: AddressFamily, address: string, port: number): void {
