@@ -222,7 +222,7 @@ function connectWith(options: NetOptions, listener: ((...a: unknown[]) => unknow
   if (literal !== 0) {
     // An address literal: no lookup, the connect starts on the next tick (as node:net's).
     process.nextTick(() => {
-      if (!stream.destroyed) void run(stream, control, literal === 6 ? 'ipv6' : 'ipv4', host as string, target);
+      if (!stream.destroyed) void connectInTurn(stream, control, [{ family: literal === 6 ? 'ipv6' : 'ipv4', address: host as string }], target);
     });
     return stream;
   }
@@ -310,12 +310,6 @@ function nodeNetChecksHost(): boolean {
 /** Whether this node:net checks a `typeOfService` option (Node 24+, which has socket.setTypeOfService). */
 function checksTypeOfService(): boolean {
   return typeof (NetSocket.prototype as { setTypeOfService?: unknown }).setTypeOfService === 'function';
-}
-
-/** One address: connects, then says the stream is connected (or failed). */
-async function run(stream: SocketStream<Socket>, control: ConnectingStream, family: AddressFamily, address: string, target: Target): Promise<void> {
-  const error = await attempt(stream, control, family, address, target);
-  if (!stream.destroyed) control.connected(error);
 }
 
 /** Makes a Socket for the stream, applies what must precede connect (the fast path, a local address), then ConnectEx: null when connected, else the Node-shaped error. */
