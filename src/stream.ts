@@ -28,7 +28,7 @@
 
 import { Duplex } from 'node:stream';
 import { setReferenced } from './async/engine.ts';
-import { cancelWatch, recvIntoAsync, watchAsync } from './async/run.ts';
+import { cancelWatch, MAX_FRESH_RECEIVE, recvIntoAsync, watchAsync } from './async/run.ts';
 import { sendChunksAsync } from './async/sends.ts';
 import type { SocketAddress } from './base/address.ts';
 import { checkBoolean, checkObject, requireTcp } from './core/checks.ts';
@@ -51,7 +51,7 @@ export interface SocketStreamOptions {
    */
   readonly highWaterMark?: number;
   /**
-   * Size of every receive. Default: 64 KiB, doubling up to 1 MiB while receives come
+   * Size of every receive. Default: 64 KiB, doubling up to 512 KiB while receives come
    * back full (a bulk transfer then needs a sixteenth of the calls) and back to 64 KiB
    * when they do not.
    */
@@ -68,9 +68,8 @@ export interface NetAddressInfo {
   readonly port: number;
 }
 
-/** Receives start at this size and, while they come back full, grow up to MAX_READ_SIZE. */
+/** Receives start at this size and, while they come back full, grow up to MAX_FRESH_RECEIVE. */
 const FIRST_READ_SIZE = 64 * 1024;
-const MAX_READ_SIZE = 1024 * 1024;
 /**
  * Beyond this many open streams, a stream that has read everything waiting waits for
  * more with a zero-byte receive and takes a receive buffer only once data is there (as
@@ -532,7 +531,7 @@ export class SocketStream<S extends object = object> extends Duplex {
     this.#refreshTimer();
     if (this.#growReads) {
       // A full receive means more was waiting: ask for more next time; a small one, less.
-      if (bytes === target.byteLength) this.#readSize = Math.min(this.#readSize * 2, MAX_READ_SIZE);
+      if (bytes === target.byteLength) this.#readSize = Math.min(this.#readSize * 2, MAX_FRESH_RECEIVE);
       else if (bytes * 4 <= target.byteLength) this.#readSize = FIRST_READ_SIZE;
     }
     this.#caughtUp = bytes < target.byteLength;

@@ -5,7 +5,7 @@
 
 import { abortedBy, AbortError, EndOfStreamError } from '../core/errors.ts';
 import type { SocketCore } from '../core/socket-core.ts';
-import { recvAsync, recvIntoAsync } from './run.ts';
+import { MAX_FRESH_RECEIVE, recvAsync, recvIntoAsync } from './run.ts';
 
 /**
  * Receives into `view` until it is full (one overlapped receive after another) and
@@ -52,10 +52,11 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
  * yields a Buffer the caller keeps: that Buffer itself when the receive filled at least
  * half of it (the next receive gets a new one), else an exact-size copy (the buffer is
  * read into again). Receives start at 64 KiB (or `size`, when smaller) and double while
- * they come back full, up to `size`, as a stream's do. Nothing is read ahead: between two
- * next() calls no receive is pending, so leaving the loop loses no data. return() with a
- * next() pending (called by hand, or by a signal's owner) cancels that receive and waits
- * for it to settle; data that came all the same goes to that next().
+ * they come back full, up to `size` (at most MAX_FRESH_RECEIVE), as a stream's do.
+ * Nothing is read ahead: between two next() calls no receive is pending, so leaving the
+ * loop loses no data. return() with a next() pending (called by hand, or by a signal's
+ * owner) cancels that receive and waits for it to settle; data that came all the same
+ * goes to that next().
  */
 export class ChunkReader implements AsyncIterableIterator<Buffer, undefined, undefined> {
   readonly #core: SocketCore;
@@ -123,7 +124,7 @@ export class ChunkReader implements AsyncIterableIterator<Buffer, undefined, und
       return DONE;
     }
     const length = target.byteLength;
-    if (bytes === length) this.#receiveSize = Math.min(length * 2, this.#size);
+    if (bytes === length) this.#receiveSize = Math.max(length, Math.min(length * 2, this.#size, MAX_FRESH_RECEIVE));
     else if (bytes * 4 <= length) this.#receiveSize = Math.min(this.#size, FIRST_CHUNK_RECEIVE);
     let chunk: Buffer;
     if (bytes * 2 >= length) {
