@@ -37,7 +37,7 @@
 import { isMainThread } from 'node:worker_threads';
 import { callbackAddress, libuv, nativeView, PinnedMemory, registerHandleCallback } from './ffi.ts';
 import type { Handle } from './ffi.ts';
-import { OverlappedSlot } from './overlapped.ts';
+import { OverlappedSlot, SLOT_TAIL_BYTES } from './overlapped.ts';
 
 const UV_ASYNC = 1;
 const UV_REQ = 1;
@@ -70,7 +70,7 @@ export class LoopSlot extends OverlappedSlot {
   #closing = false;
 
   constructor() {
-    const host = new PinnedMemory(ASYNC_SIZE);
+    const host = new PinnedMemory(ASYNC_SIZE + SLOT_TAIL_BYTES);
     super(host, AT.overlapped);
     this.handle = host.key;
     const rc = libuv().uv_async_init(loop().address, this.handle, callbacks().async);

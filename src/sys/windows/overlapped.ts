@@ -30,33 +30,50 @@ export const OVERLAPPED_ENTRY_SIZE = 32;
 const ACCEPT_ADDRESS_LENGTH = SOCKADDR_STORAGE_SIZE + 16;
 
 /**
+ * What a slot keeps after its OVERLAPPED's host memory: one WSABUF (u_long len; char
+ * *buf: 16 bytes), then two 4-byte cells, WSARecv's flags at 0 and at 4 AcceptEx's byte
+ * count or WSARecvFrom's from-length. In the same pinned block as the OVERLAPPED: with a
+ * receive pending on every idle connection, one block per slot instead of three is most
+ * of what a connection costs beyond its socket.
+ */
+export const SLOT_TAIL_BYTES = 24;
+
+/**
  * The native memory of one overlapped operation. Pooled: it is handed to the OS when
  * the operation is issued and taken back only when the operation's completion has
  * been dequeued (or when it failed at once). The OVERLAPPED lives in `host` at
  * `offset`: its own 32 bytes for a completion port of ours, or inside a libuv handle
- * for operations that complete on Node's event loop (see event-loop.ts).
+ * for operations that complete on Node's event loop (see event-loop.ts); the WSABUF and
+ * the cells in the host's last SLOT_TAIL_BYTES.
  */
 export class OverlappedSlot {
   readonly host: PinnedMemory;
   readonly offset: number;
-  /** One WSABUF (u_long len; char *buf) pointing into a data block. */
-  readonly wsabuf = new PinnedMemory(16);
-  /** The WSARecv flags cell at 0; at 4, AcceptEx's byte count or WSARecvFrom's from-length. */
-  readonly cells = new PinnedMemory(8);
   /** The number completion entries name this slot by: its OVERLAPPED's address. */
   readonly key: number;
-  /** Computed once: the hot paths pass it to every call without making BigInts. */
+  /** Where in host.bytes the WSABUF is (the cells follow it). */
+  readonly #tail: number;
+  /** Computed once: the hot paths pass them to every call without making BigInts. */
   readonly #overlapped: Pointer;
+  readonly #wsabuf: Pointer;
+  readonly #flagsCell: Pointer;
+  readonly #countCell: Pointer;
   /** AcceptEx's two addresses, ConnectEx's or WSASendTo's target, WSARecvFrom's sender. Allocated the first time it is needed. */
   #addresses: PinnedMemory | null = null;
-  /** A WSABUF array for gathered sends, grown on demand. */
+  /** A WSABUF array for gathered sends of two buffers or more, grown on demand. */
   #wsabufs: PinnedMemory | null = null;
 
-  constructor(host: PinnedMemory = new PinnedMemory(OVERLAPPED_SIZE), offset = 0) {
+  constructor(host: PinnedMemory = new PinnedMemory(OVERLAPPED_SIZE + SLOT_TAIL_BYTES), offset = 0) {
+    const tail = host.size - SLOT_TAIL_BYTES;
+    if (tail < offset + OVERLAPPED_SIZE) throw new Error('internal error: an overlapped slot needs room for its WSABUF and cells after the OVERLAPPED');
     this.host = host;
     this.offset = offset;
     this.key = host.key + offset;
+    this.#tail = tail;
     this.#overlapped = addressOf(host, offset);
+    this.#wsabuf = addressOf(host, tail);
+    this.#flagsCell = addressOf(host, tail + 16);
+    this.#countCell = addressOf(host, tail + 20);
   }
 
   /** The OVERLAPPED's address, for a native call. */
@@ -64,9 +81,38 @@ export class OverlappedSlot {
     return this.#overlapped;
   }
 
-  /** Room for `count` WSABUFs. */
+  /** The slot's one WSABUF, for a native call. */
+  get wsabuf(): Pointer {
+    return this.#wsabuf;
+  }
+
+  /** WSARecv's flags cell. */
+  get flagsCell(): Pointer {
+    return this.#flagsCell;
+  }
+
+  /** AcceptEx's byte count or WSARecvFrom's from-length. */
+  get countCell(): Pointer {
+    return this.#countCell;
+  }
+
+  get countCellValue(): number {
+    return this.host.bytes.readInt32LE(this.#tail + 20);
+  }
+
+  set countCellValue(value: number) {
+    this.host.bytes.writeInt32LE(value, this.#tail + 20);
+  }
+
+  /** Points the slot's WSABUF at `length` bytes at `address`. */
+  pointWsaBuf(length: number, address: Pointer): void {
+    const bytes = this.host.bytes;
+    bytes.writeUInt32LE(length, this.#tail);
+    bytes.writeBigUInt64LE(address, this.#tail + 8);
+  }
+
+  /** Room for `count` (two or more) WSABUFs. */
   wsabufs(count: number): PinnedMemory {
-    if (count <= 1) return this.wsabuf;
     if (this.#wsabufs === null || this.#wsabufs.size < 16 * count) {
       this.#wsabufs?.free();
       this.#wsabufs = new PinnedMemory(16 * Math.max(count, 16));
@@ -79,10 +125,10 @@ export class OverlappedSlot {
     return this.#addresses;
   }
 
-  /** Clears the OVERLAPPED before reuse: the OS expects Internal and the offsets zeroed. */
+  /** Clears the OVERLAPPED and the cells before reuse: the OS expects Internal and the offsets zeroed. */
   reset(): void {
     this.host.bytes.fill(0, this.offset, this.offset + OVERLAPPED_SIZE);
-    this.cells.bytes.fill(0);
+    this.host.bytes.fill(0, this.#tail + 16, this.#tail + SLOT_TAIL_BYTES);
   }
 
   /** NTSTATUS of the finished operation (0 = success). */
@@ -99,8 +145,6 @@ export class OverlappedSlot {
 
   free(): void {
     this.host.free();
-    this.wsabuf.free();
-    this.cells.free();
     this.#addresses?.free();
     this.#wsabufs?.free();
   }
@@ -108,14 +152,13 @@ export class OverlappedSlot {
 
 /** Points the slot's WSABUF at `data[0, length)`. */
 function setWsaBuf(slot: OverlappedSlot, data: PinnedMemory, length: number): void {
-  slot.wsabuf.bytes.writeUInt32LE(length, 0);
-  slot.wsabuf.bytes.writeBigUInt64LE(addressOf(data), 8);
+  slot.pointWsaBuf(length, addressOf(data));
 }
 
 /** WSARecv into `data[0, length)`. */
 export function issueRecv(handle: Handle, slot: OverlappedSlot, data: PinnedMemory, length: number): number {
   setWsaBuf(slot, data, length);
-  return errnoIf(ws2().WSARecv(handle, addressOf(slot.wsabuf), 1, null, addressOf(slot.cells), slot.overlapped, null) === SOCKET_ERROR);
+  return errnoIf(ws2().WSARecv(handle, slot.wsabuf, 1, null, slot.flagsCell, slot.overlapped, null) === SOCKET_ERROR);
 }
 
 /**
@@ -123,10 +166,8 @@ export function issueRecv(handle: Handle, slot: OverlappedSlot, data: PinnedMemo
  * the completion, and hands out only afterwards (no copy).
  */
 export function issueRecvInto(handle: Handle, slot: OverlappedSlot, target: Uint8Array): number {
-  const wsabuf = slot.wsabuf.bytes;
-  wsabuf.writeUInt32LE(target.byteLength, 0);
-  wsabuf.writeBigUInt64LE(bufferAddress(target), 8);
-  return errnoIf(ws2().WSARecv(handle, addressOf(slot.wsabuf), 1, null, addressOf(slot.cells), slot.overlapped, null) === SOCKET_ERROR);
+  slot.pointWsaBuf(target.byteLength, bufferAddress(target));
+  return errnoIf(ws2().WSARecv(handle, slot.wsabuf, 1, null, slot.flagsCell, slot.overlapped, null) === SOCKET_ERROR);
 }
 
 /**
@@ -134,6 +175,10 @@ export function issueRecvInto(handle: Handle, slot: OverlappedSlot, target: Uint
  * them referenced and unchanged until the completion (a stream's queued writes).
  */
 export function issueSendGathered(handle: Handle, slot: OverlappedSlot, chunks: readonly Uint8Array[]): number {
+  if (chunks.length === 1) {
+    slot.pointWsaBuf(chunks[0]!.byteLength, bufferAddress(chunks[0]!));
+    return errnoIf(ws2().WSASend(handle, slot.wsabuf, 1, null, 0, slot.overlapped, null) === SOCKET_ERROR);
+  }
   const array = slot.wsabufs(chunks.length);
   const bytes = array.bytes;
   for (let i = 0; i < chunks.length; i++) {
@@ -148,6 +193,7 @@ export function issueSendGathered(handle: Handle, slot: OverlappedSlot, chunks: 
  * a WSABUF each (the pieces of an array given to sendAsync, copied there in order).
  */
 export function issueSendPieces(handle: Handle, slot: OverlappedSlot, data: PinnedMemory, lengths: readonly number[]): number {
+  if (lengths.length === 1) return issueSend(handle, slot, data, lengths[0]!);
   const array = slot.wsabufs(lengths.length);
   const bytes = array.bytes;
   let offset = 0;
@@ -165,15 +211,13 @@ export function issueSendPieces(handle: Handle, slot: OverlappedSlot, data: Pinn
  */
 export function issueRecvFrom(handle: Handle, slot: OverlappedSlot, data: PinnedMemory, length: number): number {
   setWsaBuf(slot, data, length);
-  slot.cells.bytes.writeInt32LE(SOCKADDR_STORAGE_SIZE, 4);
-  return errnoIf(
-    ws2().WSARecvFrom(handle, addressOf(slot.wsabuf), 1, null, addressOf(slot.cells), addressOf(slot.addresses), addressOf(slot.cells, 4), slot.overlapped, null) === SOCKET_ERROR,
-  );
+  slot.countCellValue = SOCKADDR_STORAGE_SIZE;
+  return errnoIf(ws2().WSARecvFrom(handle, slot.wsabuf, 1, null, slot.flagsCell, addressOf(slot.addresses), slot.countCell, slot.overlapped, null) === SOCKET_ERROR);
 }
 
 /** The sender a finished WSARecvFrom wrote into the slot (null for a family this package does not read). */
 export function receivedFrom(slot: OverlappedSlot): SocketAddress | null {
-  const length = Math.min(slot.cells.bytes.readInt32LE(4), SOCKADDR_STORAGE_SIZE);
+  const length = Math.min(slot.countCellValue, SOCKADDR_STORAGE_SIZE);
   return length <= 0 ? null : decodeSockaddr(slot.addresses.bytes.subarray(0, length));
 }
 
@@ -181,13 +225,13 @@ export function receivedFrom(slot: OverlappedSlot): SocketAddress | null {
 export function issueSendTo(handle: Handle, slot: OverlappedSlot, data: PinnedMemory, length: number, family: AddressFamily, address: string, port: number): number {
   const toLength = writeSockaddr(slot.addresses.bytes, family, address, port);
   setWsaBuf(slot, data, length);
-  return errnoIf(ws2().WSASendTo(handle, addressOf(slot.wsabuf), 1, null, 0, addressOf(slot.addresses), toLength, slot.overlapped, null) === SOCKET_ERROR);
+  return errnoIf(ws2().WSASendTo(handle, slot.wsabuf, 1, null, 0, addressOf(slot.addresses), toLength, slot.overlapped, null) === SOCKET_ERROR);
 }
 
 /** WSASend of `data[0, length)`. */
 export function issueSend(handle: Handle, slot: OverlappedSlot, data: PinnedMemory, length: number): number {
   setWsaBuf(slot, data, length);
-  return errnoIf(ws2().WSASend(handle, addressOf(slot.wsabuf), 1, null, 0, slot.overlapped, null) === SOCKET_ERROR);
+  return errnoIf(ws2().WSASend(handle, slot.wsabuf, 1, null, 0, slot.overlapped, null) === SOCKET_ERROR);
 }
 
 // The extension functions, fetched together once per process (the Microsoft TCP
@@ -223,7 +267,7 @@ export function issueAccept(listener: Handle, acceptSocket: Handle, slot: Overla
     0,
     ACCEPT_ADDRESS_LENGTH,
     ACCEPT_ADDRESS_LENGTH,
-    addressOf(slot.cells, 4),
+    slot.countCell,
     slot.overlapped,
   );
   return errnoIf(ok === 0);
