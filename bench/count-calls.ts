@@ -14,14 +14,20 @@
 // warm-up's last successful recv to its last. Start-up, connection set-up, the warm-up and
 // the tear-down stay out; so does the spinning of an echo that waits for a sender.
 //
+// With --throughput, the same per MiB of a one-way bulk transfer instead: each throughput
+// row's bench/throughput.ts receives --mib MiB, marking its first and its last received
+// chunk, and the calls of both processes between the marks are counted over the MiB
+// received between them.
+//
 //   npm run bench:calls [-- --modes node:net,blocking --count 1000 --warmup 200 --markdown]
+//   npm run bench:calls -- --throughput [--modes stream,promise --mib 16]
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { buildPingPong } from './c-reference.ts';
 import { MODES } from './protocol.ts';
-import type { SenderArgs } from './protocol.ts';
+import type { SenderArgs, ThroughputArgs, ThroughputResult } from './protocol.ts';
 import { countMarkedWindow, countRecvWindow, formatCount, perRound, relayInclude, sides, summarize } from './relay-count.ts';
 import type { Summary } from './relay-count.ts';
 import { lockCache, provisionWindowsNode } from '../scripts/harness/provision.ts';
@@ -50,21 +56,42 @@ const SLEEPS_IN: Readonly<Record<Row, string>> = {
   'c-spin': 'never (spins)',
 };
 
+/** Rows of the throughput table counted with --throughput (the C reference's bulk modes make no marks). */
+const THROUGHPUT_ROWS = ['node:net', 'stream', 'promise', 'blocking'] as const;
+type ThroughputRow = (typeof THROUGHPUT_ROWS)[number];
+
+/** What the receiving thread of each throughput row sleeps in. */
+const RECEIVER_SLEEPS_IN: Readonly<Record<ThroughputRow, string>> = {
+  'node:net': 'GetQueuedCompletionStatusEx (libuv)',
+  stream: 'GetQueuedCompletionStatusEx (libuv)',
+  promise: 'GetQueuedCompletionStatusEx (libuv)',
+  blocking: 'recv',
+};
+
+const MIB = 1024 * 1024;
+
 const HELP = `npm run bench:calls [-- options]
 
 Counts the Winsock calls and completion-port waits per round trip of each row of the
-latency table, sender and echo, under Wine's relay tracing (Wine only).
+latency table, sender and echo, under Wine's relay tracing (Wine only); with
+--throughput, per MiB of each throughput row, receiver and sender.
 
-  --modes LIST   rows, comma-separated (default: ${ROWS.join(',')})
+  --modes LIST   rows, comma-separated (default: ${ROWS.join(',')};
+                 with --throughput: ${THROUGHPUT_ROWS.join(',')})
   --count N      measured round trips, the calls of which are counted (default 1000)
   --warmup N     round trips before them, not counted (default 200)
+  --throughput   count per MiB of the throughput rows instead (64 KiB writes and reads)
+  --mib N        MiB each throughput row transfers under the trace (default 16)
   --node MAJOR   Windows Node.js major to run (default 22)
   --markdown     also print the table as Markdown
   --help
 `;
 
 interface Options {
-  rows: Row[];
+  /** Latency rows, or with `throughput` the throughput rows. */
+  rows: string[];
+  throughput: boolean;
+  mib: number;
   count: number;
   warmup: number;
   node: number;
@@ -78,6 +105,8 @@ function parseOptions(argv: string[]): Options {
       modes: { type: 'string' },
       count: { type: 'string' },
       warmup: { type: 'string' },
+      throughput: { type: 'boolean' },
+      mib: { type: 'string' },
       node: { type: 'string' },
       markdown: { type: 'boolean' },
       help: { type: 'boolean' },
@@ -87,8 +116,10 @@ function parseOptions(argv: string[]): Options {
     process.stdout.write(HELP);
     process.exit(0);
   }
-  const rows = values.modes === undefined ? [...ROWS] : values.modes.split(',').map((name) => name.trim());
-  for (const row of rows) if (!(ROWS as readonly string[]).includes(row)) throw new Error(`--modes: unknown row ${row} (rows: ${ROWS.join(', ')})`);
+  const throughput = values.throughput === true;
+  const known: readonly string[] = throughput ? THROUGHPUT_ROWS : ROWS;
+  const rows = values.modes === undefined ? [...known] : values.modes.split(',').map((name) => name.trim());
+  for (const row of rows) if (!known.includes(row)) throw new Error(`--modes: unknown ${throughput ? 'throughput ' : ''}row ${row} (rows: ${known.join(', ')})`);
   const positive = (name: string, value: string | undefined, fallback: number): number => {
     if (value === undefined) return fallback;
     const parsed = Number(value);
@@ -96,7 +127,9 @@ function parseOptions(argv: string[]): Options {
     return parsed;
   };
   return {
-    rows: rows as Row[],
+    rows,
+    throughput,
+    mib: positive('--mib', values.mib, 16),
     count: positive('--count', values.count, 1000),
     warmup: positive('--warmup', values.warmup, 200),
     node: positive('--node', values.node, 22),
@@ -105,7 +138,7 @@ function parseOptions(argv: string[]): Options {
 }
 
 interface Counted {
-  row: Row;
+  row: string;
   sender: Summary | null;
   echo: Summary | null;
   reason?: string;
@@ -148,6 +181,41 @@ async function traceOnce(windows: ProvisionedWindowsNode, row: Row, options: Opt
   return fs.readFileSync(logFile, 'utf8');
 }
 
+/** Runs throughput row `row` once under the trace: the trace, and the MiB received between the two marks. */
+async function traceThroughput(windows: ProvisionedWindowsNode, row: ThroughputRow, options: Options): Promise<{ trace: string; mib: number }> {
+  const dir = path.join(workDir, `throughput-${row.replace(':', '-')}`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const logFile = path.join(dir, 'trace.log');
+  const resultFile = path.join(dir, 'result.json');
+  const args: ThroughputArgs = {
+    mode: row,
+    bytes: options.mib * MIB,
+    writeSize: 64 * 1024,
+    readSize: 64 * 1024,
+    resultFile: windowsPath(resultFile),
+    progressFile: windowsPath(path.join(dir, 'progress.txt')),
+    senderErrorFile: windowsPath(path.join(dir, 'sender-error.txt')),
+    marker: true,
+  };
+  const env = windows.env({ WINEDEBUG: '+pid,+relay' });
+  const outcome = await runWine(windows.wine, 'wine', [windows.nodeExe, 'bench/throughput.ts', JSON.stringify(args)], { cwd: rootDir, env, logFile, timeoutMs: 120_000 + options.mib * 5_000 });
+  const result = fs.existsSync(resultFile) ? (JSON.parse(fs.readFileSync(resultFile, 'utf8')) as Partial<ThroughputResult> & { error?: string }) : null;
+  if (outcome.code !== 0 || result?.bytes === undefined || result.firstChunkBytes === undefined) {
+    throw new Error(`bench/throughput.ts failed (code ${outcome.code ?? outcome.signal}${result?.error !== undefined ? `: ${result.error}` : ''}); trace in ${logFile}`);
+  }
+  return { trace: fs.readFileSync(logFile, 'utf8'), mib: (result.bytes - result.firstChunkBytes) / MIB };
+}
+
+/** A throughput row's calls per MiB: the receiver is the process that listened. */
+async function countThroughputRow(windows: ProvisionedWindowsNode, row: ThroughputRow, options: Options): Promise<Counted> {
+  const { trace, mib } = await traceThroughput(windows, row, options);
+  const counted = countMarkedWindow(trace);
+  const found = typeof counted === 'string' ? counted : sides(counted);
+  if (typeof found === 'string') return { row, sender: null, echo: null, reason: found };
+  return { row, sender: summarize(perRound(found.sender, mib)), echo: summarize(perRound(found.echo, mib)) };
+}
+
 async function countRow(windows: ProvisionedWindowsNode, row: Row, options: Options, cExe: string | null): Promise<Counted> {
   const trace = await traceOnce(windows, row, options, options.count, cExe);
   const counted = row.startsWith('c-') ? countRecvWindow(trace, options.warmup, options.count) : countMarkedWindow(trace);
@@ -156,39 +224,49 @@ async function countRow(windows: ProvisionedWindowsNode, row: Row, options: Opti
   return { row, sender: summarize(perRound(found.sender, options.count)), echo: summarize(perRound(found.echo, options.count)) };
 }
 
-function tableRows(counted: readonly Counted[]): string[][] {
+/**
+ * The table's rows. A latency row's first process is the sender (it listened), the second
+ * the echo; a throughput row's first is the receiver (it listened), the second the sender.
+ */
+function tableRows(counted: readonly Counted[], throughput: boolean): string[][] {
   const out: string[][] = [];
+  const names = throughput ? (['receiver', 'sender'] as const) : (['sender', 'echo'] as const);
   for (const entry of counted) {
     if (entry.sender === null || entry.echo === null) {
       out.push([entry.row, '', 'n/a', entry.reason ?? '', '', '']);
       continue;
     }
-    for (const [side, summary] of [['sender', entry.sender], ['echo', entry.echo]] as const) {
+    for (const [index, summary] of [entry.sender, entry.echo].entries()) {
       out.push([
-        side === 'sender' ? entry.row : '',
-        side,
+        index === 0 ? entry.row : '',
+        names[index]!,
         formatCount(summary.winsock),
         summary.winsockText + (summary.otherText !== '' ? `; ${summary.otherText}` : ''),
         summary.completionText,
-        SLEEPS_IN[entry.row],
+        throughput ? (index === 0 ? RECEIVER_SLEEPS_IN[entry.row as ThroughputRow] : '') : SLEEPS_IN[entry.row as Row],
       ]);
     }
   }
   return out;
 }
 
-const HEADER = ['row', 'process', 'Winsock calls', 'by function', 'GetQueuedCompletionStatus(Ex) calls', 'sleeps in'];
+function header(throughput: boolean): string[] {
+  const per = throughput ? ' per MiB' : '';
+  return ['row', 'process', `Winsock calls${per}`, 'by function', `GetQueuedCompletionStatus(Ex) calls${per}`, throughput ? 'receiver sleeps in' : 'sleeps in'];
+}
 
-function markdown(rows: readonly string[][]): string {
-  const lines = [`| ${HEADER.join(' | ')} |`, `| ${HEADER.map((_, i) => (i === 2 ? '---:' : '---')).join(' | ')} |`];
+function markdown(rows: readonly string[][], throughput: boolean): string {
+  const head = header(throughput);
+  const lines = [`| ${head.join(' | ')} |`, `| ${head.map((_, i) => (i === 2 ? '---:' : '---')).join(' | ')} |`];
   for (const row of rows) lines.push(`| ${row.map((cell, i) => (i === 0 && cell !== '' ? `\`${cell}\`` : cell)).join(' | ')} |`);
   return lines.join('\n');
 }
 
-function plain(rows: readonly string[][]): string {
-  const widths = HEADER.map((head, i) => Math.max(head.length, ...rows.map((row) => row[i]!.length)));
+function plain(rows: readonly string[][], throughput: boolean): string {
+  const head = header(throughput);
+  const widths = head.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: readonly string[]): string => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(HEADER), ...rows.map(line)].join('\n');
+  return [line(head), ...rows.map(line)].join('\n');
 }
 
 async function main(): Promise<number> {
@@ -198,13 +276,13 @@ async function main(): Promise<number> {
     process.stderr.write('npm run bench:calls counts through Wine\'s relay tracing and runs only under Wine (Linux); on Windows, trace ws2_32 with ETW or API Monitor instead.\n');
     return 1;
   }
-  for (const row of options.rows) if (!(MODES as readonly string[]).includes(row) && !row.startsWith('c-')) throw new Error(`unknown row ${row}`);
+  if (!options.throughput) for (const row of options.rows) if (!(MODES as readonly string[]).includes(row) && !row.startsWith('c-')) throw new Error(`unknown row ${row}`);
   fs.mkdirSync(workDir, { recursive: true });
   const lock = await lockCache(cacheDir);
   try {
     const windows = await provisionWindowsNode(rootDir, cacheDir, options.node, lock);
     let cExe: string | null = null;
-    if (options.rows.some((row) => row.startsWith('c-'))) {
+    if (!options.throughput && options.rows.some((row) => row.startsWith('c-'))) {
       const built = await buildPingPong(rootDir, cacheDir);
       if ('exe' in built) cExe = built.exe;
       else say(`the C rows are left out: ${built.reason}`);
@@ -216,9 +294,9 @@ async function main(): Promise<number> {
     try {
       for (const row of options.rows) {
         if (row.startsWith('c-') && cExe === null) continue;
-        say(`counting ${row}: ${options.warmup} warm-up round trips, then ${options.count} counted`);
+        say(options.throughput ? `counting ${row} throughput: ${options.mib} MiB` : `counting ${row}: ${options.warmup} warm-up round trips, then ${options.count} counted`);
         try {
-          counted.push(await countRow(windows, row, options, cExe));
+          counted.push(options.throughput ? await countThroughputRow(windows, row as ThroughputRow, options) : await countRow(windows, row as Row, options, cExe));
         } catch (error) {
           counted.push({ row, sender: null, echo: null, reason: error instanceof Error ? error.message : String(error) });
         }
@@ -228,12 +306,17 @@ async function main(): Promise<number> {
       await reg(['delete', 'HKCU\\Software\\Wine\\Debug', '/v', 'RelayInclude', '/f']);
       await windows.stopWine();
     }
-    const rows = tableRows(counted);
+    const rows = tableRows(counted, options.throughput);
     const out = (text: string): boolean => process.stdout.write(`${text}\n`);
-    out(`\nWinsock calls and completion-port waits per round trip (${windows.description}; 64-byte ping-pong, TCP_NODELAY, fast path off;`);
-    out(`calls of both processes while the sender measured ${options.count} round trips after ${options.warmup}, over ${options.count}; below 0.02 left out):\n`);
-    out(plain(rows));
-    if (options.markdown) out(`\n${markdown(rows)}`);
+    if (options.throughput) {
+      out(`\nWinsock calls and completion-port waits per MiB (${windows.description}; ${options.mib} MiB one way in 64 KiB writes, 64 KiB reads where the row has a size;`);
+      out('calls of both processes from the receiver\'s first chunk to its last, over the MiB received in between; below 0.02 left out):\n');
+    } else {
+      out(`\nWinsock calls and completion-port waits per round trip (${windows.description}; 64-byte ping-pong, TCP_NODELAY, fast path off;`);
+      out(`calls of both processes while the sender measured ${options.count} round trips after ${options.warmup}, over ${options.count}; below 0.02 left out):\n`);
+    }
+    out(plain(rows, options.throughput));
+    if (options.markdown) out(`\n${markdown(rows, options.throughput)}`);
     return counted.some((entry) => entry.sender === null) ? 1 : 0;
   } finally {
     lock.release();

@@ -154,6 +154,11 @@ export interface ThroughputArgs {
   progressFile: string;
   /** Where the sending process writes its error, if any. */
   senderErrorFile: string;
+  /**
+   * Set by bench/count-calls.ts: call OutputDebugStringA (MARK_BEGIN, MARK_END) right after
+   * the first received chunk and right after the last, the interval the row is timed over.
+   */
+  marker?: boolean;
 }
 
 /** Written by bench/throughput.ts into resultFile. */

@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { implementedModes } from './modes/index.ts';
 import { MARK_BEGIN, MARK_END } from './protocol.ts';
+import { relayMarker } from './relay-marker.ts';
 import type { SenderArgs, SenderFailure, SenderResult } from './protocol.ts';
 import { Clock, Message, nsPerTick, Progress, Recorder } from './recorder.ts';
 import { siblingScript } from './layout.ts';
@@ -119,13 +120,6 @@ async function main(): Promise<SenderResult> {
 }
 
 let echoFailure: string | null = null;
-
-/** OutputDebugStringA, which bench/count-calls.ts finds in Wine's relay trace. */
-async function relayMarker(): Promise<(text: string) => void> {
-  const { default: koffi } = await import('koffi');
-  const outputDebugString = koffi.load('kernel32.dll').func('void __stdcall OutputDebugStringA(const char *text)');
-  return (text) => outputDebugString(text);
-}
 
 main().then(
   (result) => {

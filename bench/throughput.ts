@@ -13,9 +13,11 @@ import fs from 'node:fs';
 import { bulkModes } from './modes/bulk.ts';
 import type { Sink } from './modes/bulk.ts';
 import { Pattern } from './pattern.ts';
+import { MARK_BEGIN, MARK_END } from './protocol.ts';
 import type { ThroughputArgs, ThroughputFailure, ThroughputResult } from './protocol.ts';
 import { Clock, nsPerTick, Progress } from './recorder.ts';
 import { siblingScript } from './layout.ts';
+import { relayMarker } from './relay-marker.ts';
 
 /** Starting node.exe under Wine takes a few seconds; this covers a slow, busy machine. */
 const ACCEPT_TIMEOUT_MS = 60_000;
@@ -34,6 +36,7 @@ async function main(): Promise<ThroughputResult> {
   const pattern = new Pattern();
   const total = args.bytes;
   const receiver = await mode.receiver(args.readSize);
+  const mark = args.marker === true ? await relayMarker() : null;
 
   fs.rmSync(args.senderErrorFile, { force: true });
   const senderScript = siblingScript(import.meta.url, 'throughput-sender');
@@ -56,12 +59,16 @@ async function main(): Promise<ThroughputResult> {
       firstAt = clock.now();
       firstChunkBytes = length;
       progress.begin('measure', Math.ceil(total / MIB));
+      mark?.(MARK_BEGIN);
     }
     chunks++;
     if (received + length > total) throw new Error(`received more than the ${total} bytes sent`);
     if (!pattern.matches(data, length, received)) throw new Error(`the ${length} bytes received at offset ${received} are not the ones sent`);
     received += length;
-    if (received === total) lastAt = clock.now();
+    if (received === total) {
+      lastAt = clock.now();
+      mark?.(MARK_END);
+    }
     const mib = Math.floor(received / MIB);
     if (mib !== reportedMib) {
       reportedMib = mib;
