@@ -124,7 +124,7 @@ export class ChunkReader implements AsyncIterableIterator<Buffer, undefined, und
       return DONE;
     }
     const length = target.byteLength;
-    if (bytes === length) this.#receiveSize = Math.max(length, Math.min(length * 2, this.#size, MAX_FRESH_RECEIVE));
+    if (bytes === length) this.#receiveSize = Math.min(length * 2, this.#size, MAX_FRESH_RECEIVE);
     else if (bytes * 4 <= length) this.#receiveSize = Math.min(this.#size, FIRST_CHUNK_RECEIVE);
     let chunk: Buffer;
     if (bytes * 2 >= length) {

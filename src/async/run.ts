@@ -219,10 +219,10 @@ export function connectAsync(core: SocketCore, to: SocketAddress, timeoutMs: num
 
 /**
  * The largest fresh Buffer a stream or chunk reader receives into: growing receives stop
- * here. Just below the heap's large-block threshold (about 1 MiB on 64-bit Windows and
- * under Wine), beyond which every allocation is a VirtualAlloc of its own whose pages
- * all fault in afresh: 1 MiB receive buffers moved 160-190 MiB/s under Wine, 512 KiB
- * ones 200-280 (the receiving process spends most of its time in page faults either way).
+ * here. Below the heap's large-block threshold (about 1 MiB on 64-bit Windows and under
+ * Wine), beyond which every allocation is a VirtualAlloc of its own whose pages all
+ * fault in afresh: the bench's stream moved 183-188 MiB/s under Wine with 1 MiB
+ * receives, 232-293 with 512 KiB ones.
  */
 export const MAX_FRESH_RECEIVE = 512 * 1024;
 

@@ -56,6 +56,21 @@ describe('socket.toStream()', function () {
     });
   }
 
+  it('receives grow to at most 512 KiB: 8 MiB sent at once comes in chunks no larger, intact', async function () {
+    const { client, server } = await streamPair(tracker, families[0]!);
+    const data = pattern(8 * 1024 * 1024, 7);
+    const serverStream = server.toStream();
+    const sizes: number[] = [];
+    const { sink, result } = hashSink();
+    serverStream.on('data', (chunk: Buffer) => sizes.push(chunk.length));
+    const receiving = pipeline(serverStream, sink);
+    await client.sendAsync(data);
+    client.shutdown('send');
+    await receiving;
+    expect(result()).to.deep.equal({ hash: sha256(data), bytes: data.length });
+    expect(Math.max(...sizes)).to.be.at.most(512 * 1024);
+  });
+
   it('end() sends FIN: the peer reads the end of the stream, and the other direction still works with allowHalfOpen', async function () {
     const { client, server } = await streamPair(tracker, families[0]!);
     const stream = client.toStream({ allowHalfOpen: true });
