@@ -53,11 +53,14 @@ export class OverlappedSlot {
   readonly key: number;
   /** Where in host.bytes the WSABUF is (the cells follow it). */
   readonly #tail: number;
-  /** Computed once: the hot paths pass them to every call without making BigInts. */
+  /** Computed once: the hot paths pass it to every call without making BigInts. */
   readonly #overlapped: Pointer;
-  readonly #wsabuf: Pointer;
-  readonly #flagsCell: Pointer;
-  readonly #countCell: Pointer;
+  /** The slot's one WSABUF, for a native call (computed once, as the OVERLAPPED's). */
+  readonly wsabuf: Pointer;
+  /** WSARecv's flags cell. */
+  readonly flagsCell: Pointer;
+  /** AcceptEx's byte count or WSARecvFrom's from-length. */
+  readonly countCell: Pointer;
   /** AcceptEx's two addresses, ConnectEx's or WSASendTo's target, WSARecvFrom's sender. Allocated the first time it is needed. */
   #addresses: PinnedMemory | null = null;
   /** A WSABUF array for gathered sends of two buffers or more, grown on demand. */
@@ -71,29 +74,14 @@ export class OverlappedSlot {
     this.key = host.key + offset;
     this.#tail = tail;
     this.#overlapped = addressOf(host, offset);
-    this.#wsabuf = addressOf(host, tail);
-    this.#flagsCell = addressOf(host, tail + 16);
-    this.#countCell = addressOf(host, tail + 20);
+    this.wsabuf = addressOf(host, tail);
+    this.flagsCell = addressOf(host, tail + 16);
+    this.countCell = addressOf(host, tail + 20);
   }
 
   /** The OVERLAPPED's address, for a native call. */
   get overlapped(): Pointer {
     return this.#overlapped;
-  }
-
-  /** The slot's one WSABUF, for a native call. */
-  get wsabuf(): Pointer {
-    return this.#wsabuf;
-  }
-
-  /** WSARecv's flags cell. */
-  get flagsCell(): Pointer {
-    return this.#flagsCell;
-  }
-
-  /** AcceptEx's byte count or WSARecvFrom's from-length. */
-  get countCell(): Pointer {
-    return this.#countCell;
   }
 
   get countCellValue(): number {
