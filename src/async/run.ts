@@ -2,9 +2,11 @@
 // queue per socket: async/sends.ts). Arguments arrive checked by the public layer.
 //
 // Hot path: one Promise per call and no closure per call. The issue function is a
-// module-level function taking its arguments; the waiter is the abort listener itself
-// (an EventListener object) and is the timer's argument. An operation that finishes
-// within the call (skip-on-success, or failed at once) settles in the caller's turn.
+// module-level function taking its arguments. A call without a signal or timeout keeps
+// only its Promise's resolvers until it settles (what a pending receive holds on every
+// idle connection); with one, a waiter is the abort listener itself (an EventListener
+// object) and the timer's argument. An operation that finishes within the call
+// (skip-on-success, or failed at once) settles in the caller's turn.
 
 import type { SocketAddress } from '../base/address.ts';
 import { abortedBy, WinsockError } from '../core/errors.ts';
@@ -80,6 +82,14 @@ export function run<A, B, T>(issue: Issue<A, B>, core: SocketCore, a: A, b: B, f
       return Promise.reject(error);
     }
   }
+  if (signal === undefined && timeout === undefined) {
+    // Nothing can cancel it but a close: the resolvers object itself is what it keeps (no Waiter).
+    const resolvers = Promise.withResolvers<T>();
+    operation.context = resolvers;
+    operation.onSettled = plainSettler(finish);
+    track(operation);
+    return resolvers.promise;
+  }
   const { promise, resolve, reject } = Promise.withResolvers<T>();
   const waiter = new Waiter(operation, resolve, reject, finish, signal, timeout?.error);
   operation.context = waiter;
@@ -125,6 +135,33 @@ function settleWaiter(operation: IoOperation): void {
   } else if (waiter.aborted) waiter.reject(withRead(abortedBy(waiter.signal!), operation));
   else if (waiter.timedOut) waiter.reject(waiter.timeoutError!());
   else waiter.reject(withRead(error, operation));
+}
+
+/** The settle function of a call without signal or timeout, one per finish function (made once: no closure per call). */
+const plainSettlers = new Map<Finish<unknown>, (operation: IoOperation) => void>();
+
+function plainSettler<T>(finish: Finish<T>): (operation: IoOperation) => void {
+  let settle = plainSettlers.get(finish);
+  if (settle === undefined) {
+    settle = (operation) => {
+      const { resolve, reject } = operation.context as PromiseWithResolvers<T>;
+      operation.context = null;
+      untrack(operation);
+      const error = operation.error;
+      if (error !== null) {
+        // Failed, or aborted by the socket's close: data that came is said on bytesRead.
+        reject(withRead(error, operation));
+        return;
+      }
+      try {
+        resolve(finish(operation));
+      } catch (finishError) {
+        reject(finishError);
+      }
+    };
+    plainSettlers.set(finish, settle);
+  }
+  return settle;
 }
 
 /** A failed receive's rejection says how many bytes it had received (into the caller's buffer, or lost when that was detached). */
