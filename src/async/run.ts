@@ -123,13 +123,8 @@ function settleWaiter(operation: IoOperation): void {
   untrack(operation);
   const error = operation.error;
   // An operation that finished despite the abort keeps its result: its data is not lost.
-  if (error === null) {
-    try {
-      waiter.resolve(waiter.finish(operation));
-    } catch (finishError) {
-      waiter.reject(finishError);
-    }
-  } else if (!(error instanceof WinsockError) || error.errno !== WSA_OPERATION_ABORTED) {
+  if (error === null) resolveWith(operation, waiter.finish, waiter.resolve, waiter.reject);
+  else if (!(error instanceof WinsockError) || error.errno !== WSA_OPERATION_ABORTED) {
     // It failed on its own before the cancel took effect: that error is the news.
     waiter.reject(withRead(error, operation));
   } else if (waiter.aborted) waiter.reject(withRead(abortedBy(waiter.signal!), operation));
@@ -148,20 +143,22 @@ function plainSettler<T>(finish: Finish<T>): (operation: IoOperation) => void {
       operation.context = null;
       untrack(operation);
       const error = operation.error;
-      if (error !== null) {
-        // Failed, or aborted by the socket's close: data that came is said on bytesRead.
-        reject(withRead(error, operation));
-        return;
-      }
-      try {
-        resolve(finish(operation));
-      } catch (finishError) {
-        reject(finishError);
-      }
+      // Failed, or aborted by the socket's close: data that came is said on bytesRead.
+      if (error !== null) reject(withRead(error, operation));
+      else resolveWith(operation, finish, resolve, reject);
     };
     plainSettlers.set(finish, settle);
   }
   return settle;
+}
+
+/** A succeeded operation's result, or the error its finish function threw. */
+function resolveWith<T>(operation: IoOperation, finish: Finish<T>, resolve: (value: T) => void, reject: (error: unknown) => void): void {
+  try {
+    resolve(finish(operation));
+  } catch (finishError) {
+    reject(finishError);
+  }
 }
 
 /** A failed receive's rejection says how many bytes it had received (into the caller's buffer, or lost when that was detached). */

@@ -101,7 +101,6 @@ class ServedServer extends Server {
   override close(callback?: (error?: Error) => void): this {
     if (this.#target._handle !== this.#handle) return super.close(callback);
     this.#closeCallback = typeof callback === 'function' ? callback : undefined; // ignored otherwise, as net.Server's close() ignores it
-
     this.#target.close();
     return this;
   }
