@@ -148,7 +148,11 @@ function issuePiece(queue: SendQueue, job: SendJob): IoOperation | null {
   }
   const first = chunks[job.index]!;
   if (!job.inPlace) {
-    if (chunks.length === 1) return port().send(queue.core, first.subarray(job.offset, job.offset + MAX_POOLED_BLOCK));
+    if (chunks.length === 1) {
+      // Most sends are one piece sent whole: no subarray for those.
+      const whole = job.offset === 0 && first.byteLength <= MAX_POOLED_BLOCK;
+      return port().send(queue.core, whole ? first : first.subarray(job.offset, job.offset + MAX_POOLED_BLOCK));
+    }
     return port().sendCopied(queue.core, chunks, job.index, job.offset, MAX_POOLED_BLOCK, MAX_GATHER);
   }
   const pieces: Uint8Array[] = [job.offset === 0 ? first : first.subarray(job.offset)];

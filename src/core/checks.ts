@@ -88,6 +88,12 @@ function isDetached(buffer: ArrayBufferLike): boolean {
 /** Members of a view that this package reads or calls: an own property of that name shadows the built-in. */
 const VIEW_MEMBERS = ['buffer', 'byteOffset', 'byteLength', 'length', 'subarray', 'set', 'constructor'] as const;
 
+/** Whether `value` shadows a view member with an own property (a loop, not some(): no closure per call). */
+function hasOwnViewMember(value: Uint8Array): boolean {
+  for (const member of VIEW_MEMBERS) if (Object.hasOwn(value, member)) return true;
+  return false;
+}
+
 /**
  * A Buffer or Uint8Array; `nonEmpty` for receives (a zero-length recv returns 0, which
  * reads as the end of the stream). A detached one is refused with a TypeError that says
@@ -102,7 +108,7 @@ export function checkBuffer(value: unknown, name: string, nonEmpty: boolean): Ui
   const byteLength = viewByteLength.call(value) as number;
   if (nonEmpty && byteLength === 0) throw new RangeError(`${name} must not be empty`);
   const prototype = Object.getPrototypeOf(value) as unknown;
-  if ((prototype === Uint8Array.prototype || prototype === Buffer.prototype) && !VIEW_MEMBERS.some((member) => Object.hasOwn(value, member))) return value;
+  if ((prototype === Uint8Array.prototype || prototype === Buffer.prototype) && !hasOwnViewMember(value)) return value;
   return new Uint8Array(buffer, viewByteOffset.call(value) as number, byteLength);
 }
 

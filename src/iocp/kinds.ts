@@ -62,7 +62,8 @@ const recv: KindRecord<StateOf<'recv'>> = {
     if (block === null || bytes === 0) return;
     // The caller's buffer may have been detached (transferred) or shrunk meanwhile: say so, never lose bytes silently.
     if (target!.byteLength < bytes) throw new BufferDetachedError('WSARecv', bytes, target!.byteLength);
-    target!.set(block.bytes.subarray(0, bytes), 0);
+    // Buffer#copy copies natively: no subarray view per completion.
+    block.bytes.copy(target!, 0, 0, bytes);
   },
   onDiscard: nothing,
   release: releaseBlock,
@@ -99,7 +100,7 @@ const recvfrom: KindRecord<StateOf<'recvfrom'>> = {
     operation.remoteAddress = from;
     const room = target!.byteLength;
     if (room < Math.min(bytes, length)) throw new BufferDetachedError('WSARecvFrom', bytes, room);
-    if (bytes > 0) target!.set(block!.bytes.subarray(0, Math.min(bytes, room)), 0);
+    if (bytes > 0) block!.bytes.copy(target!, 0, 0, Math.min(bytes, room));
     if (bytes <= room) return;
     // The block holds any datagram whole: one larger than the caller's buffer is
     // reported as Windows' own recvfrom() does (WSAEMSGSIZE), with its first part

@@ -500,6 +500,19 @@ export function bufferAddress(buffer: Uint8Array): Pointer {
   return koffi.address(buffer) as Pointer;
 }
 
+/**
+ * Writes `pointer` as a 64-bit little-endian address at `bytes[at]`. In two 32-bit halves
+ * of one Number (x64 user addresses are below 2^47, exact in a double): Buffer's
+ * writeBigUInt64LE makes several BigInts per call, and the hot paths point a WSABUF per
+ * operation.
+ */
+export function writePointer(bytes: Buffer, at: number, pointer: Pointer): void {
+  const value = Number(pointer);
+  const high = Math.floor(value / 0x1_0000_0000);
+  bytes.writeUInt32LE(value - high * 0x1_0000_0000, at);
+  bytes.writeUInt32LE(high, at + 4);
+}
+
 /** Where `pointer` falls inside `memory`, or -1 when it is outside [0, size - length]. */
 export function offsetWithin(memory: PinnedMemory, pointer: unknown, length: number): number {
   const value = typeof pointer === 'bigint' ? pointer : BigInt((pointer as number | null) ?? 0);

@@ -18,7 +18,7 @@ import {
   WAIT_TIMEOUT,
 } from './constants.ts';
 import { check, checkBool, checkHandle, errnoIf, systemFailedWith } from './error.ts';
-import { addressOf, bindPointer, bufferAddress, EXTENSIONS, kernel32, ntdll, offsetWithin, PinnedMemory, ws2 } from './ffi.ts';
+import { addressOf, bindPointer, bufferAddress, EXTENSIONS, kernel32, ntdll, offsetWithin, PinnedMemory, writePointer, ws2 } from './ffi.ts';
 import type { Handle, Pointer } from './ffi.ts';
 import { decodeSockaddr, SOCKADDR_STORAGE_SIZE, writeSockaddr } from './sockaddr.ts';
 
@@ -96,7 +96,7 @@ export class OverlappedSlot {
   pointWsaBuf(length: number, address: Pointer): void {
     const bytes = this.host.bytes;
     bytes.writeUInt32LE(length, this.#tail);
-    bytes.writeBigUInt64LE(address, this.#tail + 8);
+    writePointer(bytes, this.#tail + 8, address);
   }
 
   /** Room for `count` (two or more) WSABUFs. */
@@ -171,7 +171,7 @@ export function issueSendGathered(handle: Handle, slot: OverlappedSlot, chunks: 
   const bytes = array.bytes;
   for (let i = 0; i < chunks.length; i++) {
     bytes.writeUInt32LE(chunks[i]!.byteLength, 16 * i);
-    bytes.writeBigUInt64LE(bufferAddress(chunks[i]!), 16 * i + 8);
+    writePointer(bytes, 16 * i + 8, bufferAddress(chunks[i]!));
   }
   return errnoIf(ws2().WSASend(handle, addressOf(array), chunks.length, null, 0, slot.overlapped, null) === SOCKET_ERROR);
 }
@@ -187,7 +187,7 @@ export function issueSendPieces(handle: Handle, slot: OverlappedSlot, data: Pinn
   let offset = 0;
   for (let i = 0; i < lengths.length; i++) {
     bytes.writeUInt32LE(lengths[i]!, 16 * i);
-    bytes.writeBigUInt64LE(addressOf(data, offset), 16 * i + 8);
+    writePointer(bytes, 16 * i + 8, addressOf(data, offset));
     offset += lengths[i]!;
   }
   return errnoIf(ws2().WSASend(handle, addressOf(array), lengths.length, null, 0, slot.overlapped, null) === SOCKET_ERROR);

@@ -24,7 +24,7 @@ import {
   POLLRDNORM,
 } from './constants.ts';
 import { check, checkErrno, checkSocket, failedWith, WinsockError } from './error.ts';
-import { bufferAddress, INVALID_HANDLE, toHandle, ws2 } from './ffi.ts';
+import { bufferAddress, INVALID_HANDLE, toHandle, writePointer, ws2 } from './ffi.ts';
 import type { Handle } from './ffi.ts';
 import { getRawIntOption, setBlocking } from './options.ts';
 import { poll } from './poll.ts';
@@ -195,13 +195,13 @@ function fillVector(buffers: readonly Uint8Array[], count: number): number {
     const buffer = buffers[i]!;
     if (buffer.byteLength === 0) continue;
     vectorArray.writeUInt32LE(buffer.byteLength, 16 * used);
-    vectorArray.writeBigUInt64LE(bufferAddress(buffer), 16 * used + 8);
+    writePointer(vectorArray, 16 * used + 8, bufferAddress(buffer));
     used++;
   }
   if (used === 0) {
     // All empty: one zero-length WSABUF, so that UDP still sends an empty datagram.
     vectorArray.writeUInt32LE(0, 0);
-    vectorArray.writeBigUInt64LE(bufferAddress(emptyTarget), 8);
+    writePointer(vectorArray, 8, bufferAddress(emptyTarget));
     used = 1;
   }
   return used;
