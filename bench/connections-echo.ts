@@ -1,10 +1,10 @@
 // The many-connections table's echo server (started by bench/connections.ts, with
 // --expose-gc): listens on loopback in the row's mode, tells the client its port through
 // a file, accepts `connections` connections and echoes on each until the client ends it.
-// It measures its own memory: RSS after listen() and a full GC, before any connection;
-// RSS with every connection open and idle (on the client's signal, after a full GC); and
-// the largest RSS sampled every 100 ms while every connection was open. Its report goes
-// into a file when every connection has closed.
+// It measures its own memory: RSS after listen() and a memory-reducing full GC, before any
+// connection; RSS with every connection open and idle (on the client's signal, after the
+// same GC); and the largest RSS sampled every 100 ms while every connection was open. Its
+// report goes into a file when every connection has closed.
 //
 //   node --expose-gc bench/connections-echo.ts '{"mode":...,"connections":...,"size":...,"backlog":...,"prefix":...}'
 import fs from 'node:fs';
@@ -23,11 +23,18 @@ interface EchoArgs {
 const SAMPLE_EVERY_MS = 100;
 const args = JSON.parse(process.argv[2] ?? '') as EchoArgs;
 
+/**
+ * A memory-reducing full GC (V8's "last resort" collection, as under memory pressure),
+ * the same for every row. A regular gc() leaves the young generation's pages as traffic
+ * last touched them: a server that allocated more while echoing (more round trips, or
+ * more bytes per round trip) kept megabytes more resident with the same connections
+ * open, which the table then charged to each connection. This one gives those pages
+ * back, so that what stays is what the connections hold.
+ */
 function fullGc(): void {
-  const gc = (globalThis as { gc?: () => void }).gc;
+  const gc = (globalThis as { gc?: (options?: object) => void }).gc;
   if (gc === undefined) throw new Error('bench/connections-echo.ts needs --expose-gc');
-  gc();
-  gc();
+  gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
 }
 
 async function main(): Promise<void> {

@@ -217,9 +217,9 @@ export interface ConnectionsEchoReport {
   /** Bytes received and sent back, over every connection. */
   bytes: number;
   errors: string[];
-  /** RSS after listen() and a full GC, before any connection. */
+  /** RSS after listen() and a memory-reducing full GC, before any connection. */
   rssBeforeBytes: number;
-  /** RSS with every connection open and idle (a receive pending on each), after a full GC; null if never sampled. */
+  /** RSS with every connection open and idle (a receive pending on each), after the same GC; null if never sampled. */
   rssIdleBytes: number | null;
   /** The largest RSS sampled (every 100 ms) while every connection was open. */
   rssPeakBytes: number;

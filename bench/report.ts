@@ -745,9 +745,9 @@ export interface ConnectionsRow {
   meanUs: number | null;
   p50Us: number | null;
   p99Us: number | null;
-  /** The echo (server) process's RSS after listen() and a full GC, before any connection. */
+  /** The echo (server) process's RSS after listen() and a memory-reducing full GC, before any connection. */
   rssBeforeBytes: number | null;
-  /** Its RSS with every connection open and idle (a receive pending on each), after a full GC. */
+  /** Its RSS with every connection open and idle (a receive pending on each), after the same GC. */
   rssIdleBytes: number | null;
   /** (rssIdleBytes - rssBeforeBytes) / connections. */
   memoryPerConnectionBytes: number | null;
@@ -899,7 +899,7 @@ function connectionsHtml(rows: ConnectionsRow[], setup: Environment['connections
     .join('\n');
   const span = setup === null || setup === undefined ? '' : ` ${setup.messageSize}-byte messages; after every connection is up, ${setup.warmupSeconds} s of warm-up, then ${setup.seconds} s measured.`;
   return `<h2>Many connections</h2>
-<p>N concurrent ping-pong connections between two single-threaded processes (a client and an echo server, same I/O mode), each connection doing its own round trips, one message in flight per connection.${escapeHtml(span)} RTT/s is the aggregate over every connection; p50 and p99 are per round trip. KiB/conn is the echo server's RSS with every connection open and idle (after a full GC) minus its RSS after listen() (after a full GC), over N; peak KiB/conn uses the largest RSS sampled every 100 ms under load instead. Every echo is checked and every connection must close cleanly on both sides, or the row fails.</p>
+<p>N concurrent ping-pong connections between two single-threaded processes (a client and an echo server, same I/O mode), each connection doing its own round trips, one message in flight per connection.${escapeHtml(span)} RTT/s is the aggregate over every connection; p50 and p99 are per round trip. KiB/conn is the echo server's RSS with every connection open and idle minus its RSS after listen(), each after a memory-reducing full GC (V8's last-resort collection), over N; peak KiB/conn uses the largest RSS sampled every 100 ms under load instead. Every echo is checked and every connection must close cleanly on both sides, or the row fails.</p>
 <table><tr>${CONNECTION_COLUMNS.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>
 ${body}
 </table>

@@ -851,7 +851,7 @@ async function runConnections(runner: WindowsRunner, options: Options): Promise<
   say(`\nMany connections: ${options.size}-byte ping-pong on every connection at once, aggregate over the connections (${new Date().toISOString().slice(0, 10)}, ${Math.round((Date.now() - started) / 1000)} s):\n`);
   for (const line of connectionsTableLines(finalRows)) say(line);
   say('');
-  say('KiB/conn: (the echo server\'s RSS with every connection open and idle, after a full GC) - (its RSS after listen(), after a full GC), over N.');
+  say('KiB/conn: (the echo server\'s RSS with every connection open and idle, after a memory-reducing full GC) - (its RSS after listen(), after the same GC), over N.');
   say('');
   for (const target of connectionsTargets(finalRows)) say(describeTarget(target));
   for (const line of connectionsCompleteness(finalRows)) say(line);
