@@ -28,7 +28,7 @@
 
 import { Duplex } from 'node:stream';
 import { setReferenced } from './async/engine.ts';
-import { cancelWatch, MAX_FRESH_RECEIVE, recvIntoAsync, watchAsync } from './async/run.ts';
+import { cancelWatch, MAX_FRESH_RECEIVE, recvIntoAsync, recvIntoNow, watchAsync } from './async/run.ts';
 import { sendChunksAsync } from './async/sends.ts';
 import type { SocketAddress } from './base/address.ts';
 import { checkBoolean, checkObject, requireTcp } from './core/checks.ts';
@@ -77,8 +77,8 @@ const FIRST_READ_SIZE = 64 * 1024;
  * 64 KiB buffer. Below it, the buffer stays posted and a message costs one call less.
  */
 const ZERO_READ_STREAMS = 50;
-/** Receive buffers kept for streams in zero-read mode between their receives. */
-const MAX_SPARE_TARGETS = 32;
+/** Receive buffers kept for streams in zero-read mode between their receives (a receive that finishes at once gives its buffer back in the same turn, so a few serve many streams). */
+const MAX_SPARE_TARGETS = 4;
 /** The writable side buffers this much by default before write() returns false. */
 const DEFAULT_WRITABLE_HIGH_WATER_MARK = 1024 * 1024;
 /** How often a write in flight asks whether the peer is still there when no receive can tell. */
@@ -503,7 +503,18 @@ export class SocketStream<S extends object = object> extends Duplex {
     if (this.#target === null || this.#target.byteLength !== this.#readSize) {
       this.#target = (this.#readSize === FIRST_READ_SIZE ? spareTargets.pop() : undefined) ?? Buffer.allocUnsafeSlow(this.#readSize);
     }
-    recvIntoAsync(core, this.#target).then(this.#onRead, this.#onReadError);
+    if (readingStreams <= ZERO_READ_STREAMS) {
+      recvIntoAsync(core, this.#target).then(this.#onRead, this.#onReadError);
+      return;
+    }
+    // Zero-read mode: a watch said data came, so this receive almost always finishes at
+    // once. Taken now, its buffer is copied out and back among the spares before the next
+    // stream's receive in this turn needs one: a hundred streams woken together share a
+    // few buffers instead of taking a fresh 64 KiB each (which, dropped, stayed in the
+    // process heap: 220 KiB per connection after traffic with 100 streams).
+    const received = recvIntoNow(core, this.#target);
+    if (typeof received === 'number') this.#onRead(received);
+    else received.then(this.#onRead, this.#onReadError);
   }
 
   // Bound once: no closure per read.

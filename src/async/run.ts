@@ -82,14 +82,7 @@ export function run<A, B, T>(issue: Issue<A, B>, core: SocketCore, a: A, b: B, f
       return Promise.reject(error);
     }
   }
-  if (signal === undefined && timeout === undefined) {
-    // Nothing can cancel it but a close: the resolvers object itself is what it keeps (no Waiter).
-    const resolvers = Promise.withResolvers<T>();
-    operation.context = resolvers;
-    operation.onSettled = plainSettler(finish);
-    track(operation);
-    return resolvers.promise;
-  }
+  if (signal === undefined && timeout === undefined) return awaitPlain(operation, finish);
   const { promise, resolve, reject } = Promise.withResolvers<T>();
   const waiter = new Waiter(operation, resolve, reject, finish, signal, timeout?.error);
   operation.context = waiter;
@@ -99,6 +92,15 @@ export function run<A, B, T>(issue: Issue<A, B>, core: SocketCore, a: A, b: B, f
   if (timeout !== undefined) armTimeout(waiter, timeout.ms);
   track(operation);
   return promise;
+}
+
+/** An operation without a signal or timeout, issued and pending: nothing can cancel it but a close, so its resolvers are all it keeps (no Waiter). */
+function awaitPlain<T>(operation: IoOperation, finish: Finish<T>): Promise<T> {
+  const resolvers = Promise.withResolvers<T>();
+  operation.context = resolvers;
+  operation.onSettled = plainSettler(finish);
+  track(operation);
+  return resolvers.promise;
 }
 
 function armTimeout<T>(waiter: Waiter<T>, remainingMs: number): void {
@@ -266,6 +268,24 @@ export const MAX_FRESH_RECEIVE = 512 * 1024;
  */
 export function recvIntoAsync(core: SocketCore, target: Buffer, signal?: AbortSignal): Promise<number> {
   return run(issueRecvInto, core, target, undefined, finishBytes, signal);
+}
+
+/**
+ * recvIntoAsync for a receive expected to find its data waiting (a stream's, after a
+ * zero-byte receive said data came): one that succeeded within the call gives its byte
+ * count now, so that the caller copies it out and can receive into the same buffer
+ * again in this turn; else the promise, as recvIntoAsync. A failure rejects, as there.
+ */
+export function recvIntoNow(core: SocketCore, target: Buffer): number | Promise<number> {
+  let operation: IoOperation;
+  try {
+    operation = port().recvInto(core, target);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  if (!operation.completed) return awaitPlain(operation, finishBytes);
+  if (operation.error !== null) return Promise.reject(withRead(operation.error, operation));
+  return operation.bytes;
 }
 
 /** A zero-byte receive has nowhere to write: one empty Buffer serves them all. */
