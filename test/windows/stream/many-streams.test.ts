@@ -9,6 +9,7 @@ import { runInNewContext } from 'node:vm';
 import { Socket } from '../../../src/index.ts';
 import type { SocketStream } from '../../../src/index.ts';
 import { pattern, sha256 } from '../../support/data.ts';
+import { skipUnder } from '../../support/skip.ts';
 import { SocketTracker } from '../../support/sockets.ts';
 
 /** More than the 50 streams beyond which idle streams hold no receive buffer. */
@@ -77,6 +78,34 @@ describe('many streams (zero-byte receives)', function () {
         expect(pending.length).to.equal(0);
       }),
     );
+  });
+
+  it(`${STREAMS} streams woken at once share a few receive buffers instead of taking a fresh 64 KiB each`, async function () {
+    skipUnder(
+      this,
+      process.env.WINSOCK_FFI_ENGINE === 'worker-pump',
+      "the worker pump settles a receive through its port's queue in a later turn, never within the call: there each woken stream still takes a buffer of its own",
+    );
+    const pairs = await streamPairs(tracker, made, STREAMS);
+    let echoed = 0;
+    let allEchoed: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (allEchoed = resolve));
+    for (const { a, b } of pairs) {
+      a.on('data', (chunk: Buffer) => a.write(chunk)); // echo
+      b.on('data', () => {
+        if (++echoed === STREAMS) allEchoed();
+      });
+    }
+    // Every stream caught up and idle (zero-byte receives), garbage collected.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const before = externalAfterGc();
+    // One small message on every connection at once: each echo stream, then each client
+    // stream, wakes and receives. Without a collection in between, every fresh 64 KiB
+    // buffer taken and dropped would still count.
+    for (const { b } of pairs) b.write('x');
+    await done;
+    const grown = process.memoryUsage().external - before;
+    expect(grown, `external memory grew by ${grown} bytes`).to.be.below(16 * READ_BUFFER);
   });
 
   it('an idle stream in zero-read mode sees bulk data intact, the end of the stream, and a reset', async function () {
