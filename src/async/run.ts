@@ -6,7 +6,8 @@
 // only its Promise's resolvers until it settles (what a pending receive holds on every
 // idle connection); with one, a waiter is the abort listener itself (an EventListener
 // object) and the timer's argument. An operation that finishes within the call
-// (skip-on-success, or failed at once) settles in the caller's turn.
+// (skip-on-success, or failed at once) settles in the caller's turn (receives: up to a
+// number per loop turn, see engine.ts).
 
 import type { SocketAddress } from '../base/address.ts';
 import { abortedBy, WinsockError } from '../core/errors.ts';
@@ -16,7 +17,7 @@ import type { IoOperation } from '../iocp/operation.ts';
 import type { Port } from '../iocp/port.ts';
 import * as sys from '../sys/index.ts';
 import { WSA_OPERATION_ABORTED, WSAETIMEDOUT } from '../sys/index.ts';
-import { cancel, port, track, untrack } from './engine.ts';
+import { cancel, loopTurned, port, receiveMaySettleNow, track, untrack } from './engine.ts';
 
 /** What recvFrom resolves with. */
 export interface RecvFromResult {
@@ -75,6 +76,8 @@ export function run<A, B, T>(issue: Issue<A, B>, core: SocketCore, a: A, b: B, f
     return Promise.reject(error);
   }
   if (operation.completed) {
+    const kind = operation.kind;
+    if ((kind === 'recv' || kind === 'recvfrom') && !receiveMaySettleNow()) return settleNextTurn(operation, finish);
     if (operation.error !== null) return Promise.reject(withRead(operation.error, operation));
     try {
       return Promise.resolve(finish(operation));
@@ -101,6 +104,29 @@ function awaitPlain<T>(operation: IoOperation, finish: Finish<T>): Promise<T> {
   operation.onSettled = plainSettler(finish);
   track(operation);
   return resolvers.promise;
+}
+
+/** Finished receives whose settling waits for the next loop turn (see receiveMaySettleNow), in call order. */
+let nextTurn: IoOperation[] = [];
+
+/** Settles `operation` (finished, its memory back in the pools) in the next loop turn. */
+function settleNextTurn<T>(operation: IoOperation, finish: Finish<T>): Promise<T> {
+  const resolvers = Promise.withResolvers<T>();
+  operation.context = resolvers;
+  operation.onSettled = plainSettler(finish);
+  if (nextTurn.push(operation) === 1) setImmediate(settleTurn);
+  return resolvers.promise;
+}
+
+function settleTurn(): void {
+  const operations = nextTurn;
+  nextTurn = [];
+  loopTurned();
+  for (const operation of operations) {
+    const settle = operation.onSettled!;
+    operation.onSettled = null;
+    settle(operation);
+  }
 }
 
 function armTimeout<T>(waiter: Waiter<T>, remainingMs: number): void {

@@ -102,6 +102,30 @@ describe('Promise API', function () {
     });
   }
 
+  it('at most 64 receives that find their data waiting settle in one loop turn; the rest in the next, data intact', async function () {
+    skipUnder(this, process.env.WINSOCK_FFI_ENGINE === 'worker-pump', 'the worker pump settles every receive through its port in a later turn: none settles within its call');
+    const { client, server } = await pairAsync(tracker, families[0]!);
+    const count = 100;
+    await client.sendAsync(Buffer.from(Array.from({ length: count }, (_, i) => i)));
+    const deadline = Date.now() + 10_000;
+    while (server.bytesAvailable < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(server.bytesAvailable).to.equal(count);
+    await new Promise((resolve) => setImmediate(resolve)); // a fresh loop turn
+    let turned = false;
+    setImmediate(() => (turned = true));
+    const one = Buffer.alloc(1);
+    const received: number[] = [];
+    let beforeTurn = 0;
+    for (let i = 0; i < count; i++) {
+      expect(await server.recvAsync(one)).to.equal(1);
+      received.push(one[0]!);
+      if (!turned) beforeTurn++;
+    }
+    // Each receive finds its byte waiting; the 65th waits for the loop to turn once.
+    expect(beforeTurn).to.equal(64);
+    expect(received).to.deep.equal(Array.from({ length: count }, (_, i) => i));
+  });
+
   it('sendAsync calls made back to back go out whole and in call order', async function () {
     const { client, server } = await pairAsync(tracker, families[0]!);
     const parts = [pattern(1024 * 1024, 1), pattern(700 * 1024, 2), Buffer.from('tail')];
