@@ -111,8 +111,8 @@ export function receiveMaySettleNow(): boolean {
   return ++immediateReceives <= IMMEDIATE_RECEIVES_PER_TURN;
 }
 
-/** The event loop turned: the count starts again. */
-export function loopTurned(): void {
+/** The event loop turned (an immediate scheduled with the turn's first such receive): the count starts again. */
+function loopTurned(): void {
   immediateReceives = 0;
 }
 

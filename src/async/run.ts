@@ -17,7 +17,7 @@ import type { IoOperation } from '../iocp/operation.ts';
 import type { Port } from '../iocp/port.ts';
 import * as sys from '../sys/index.ts';
 import { WSA_OPERATION_ABORTED, WSAETIMEDOUT } from '../sys/index.ts';
-import { cancel, loopTurned, port, receiveMaySettleNow, track, untrack } from './engine.ts';
+import { cancel, port, receiveMaySettleNow, track, untrack } from './engine.ts';
 
 /** What recvFrom resolves with. */
 export interface RecvFromResult {
@@ -97,13 +97,19 @@ export function run<A, B, T>(issue: Issue<A, B>, core: SocketCore, a: A, b: B, f
   return promise;
 }
 
-/** An operation without a signal or timeout, issued and pending: nothing can cancel it but a close, so its resolvers are all it keeps (no Waiter). */
-function awaitPlain<T>(operation: IoOperation, finish: Finish<T>): Promise<T> {
+/** The promise of an operation without a signal or timeout: its resolvers are all it keeps (no Waiter); its plain settle function settles it. */
+function plainPromise<T>(operation: IoOperation, finish: Finish<T>): Promise<T> {
   const resolvers = Promise.withResolvers<T>();
   operation.context = resolvers;
   operation.onSettled = plainSettler(finish);
-  track(operation);
   return resolvers.promise;
+}
+
+/** Issued and pending, nothing can cancel it but a close: it settles when its completion comes. */
+function awaitPlain<T>(operation: IoOperation, finish: Finish<T>): Promise<T> {
+  const promise = plainPromise(operation, finish);
+  track(operation);
+  return promise;
 }
 
 /** Finished receives whose settling waits for the next loop turn (see receiveMaySettleNow), in call order. */
@@ -111,17 +117,14 @@ let nextTurn: IoOperation[] = [];
 
 /** Settles `operation` (finished, its memory back in the pools) in the next loop turn. */
 function settleNextTurn<T>(operation: IoOperation, finish: Finish<T>): Promise<T> {
-  const resolvers = Promise.withResolvers<T>();
-  operation.context = resolvers;
-  operation.onSettled = plainSettler(finish);
+  const promise = plainPromise(operation, finish);
   if (nextTurn.push(operation) === 1) setImmediate(settleTurn);
-  return resolvers.promise;
+  return promise;
 }
 
 function settleTurn(): void {
   const operations = nextTurn;
   nextTurn = [];
-  loopTurned();
   for (const operation of operations) {
     const settle = operation.onSettled!;
     operation.onSettled = null;
