@@ -725,17 +725,43 @@ ${latencySections}
 // processes. Targets at 100 and 1,000 connections: promise at least 1.3x node:net's
 // aggregate round trips per second, and promise's memory per connection at most node:net's.
 
-/** One row of the many-connections table (--json's `connections`): one mode at one N. */
+/** One run (round) of a many-connections row: what bench/connections.ts and its echo server measured. */
+export interface ConnectionsRun {
+  /** Round trips completed inside the measured window, over every connection. */
+  roundTrips: number;
+  /** Round trips answered over the whole run (each checked); the echo server echoed exactly their bytes. */
+  answered: number;
+  /** Connections that closed cleanly on both sides: N, or the run failed. */
+  closedCleanly: number;
+  roundTripsPerSec: number;
+  meanUs: number;
+  p50Us: number;
+  p99Us: number;
+  rssBeforeBytes: number;
+  rssIdleBytes: number | null;
+  memoryPerConnectionBytes: number | null;
+  peakPerConnectionBytes: number | null;
+  connectSeconds: number;
+  acceptSeconds: number;
+}
+
+/**
+ * One row of the many-connections table (--json's `connections`): one mode at one N,
+ * measured in rounds interleaved with the other rows at that N (as the latency and
+ * throughput rows are); each figure is the median of its rounds' (`runs`, in round order).
+ */
 export interface ConnectionsRow {
   mode: ConnectionModeName;
   connections: number;
   available: boolean;
   reason?: string;
-  /** Round trips completed inside the measured window, over every connection. */
+  /** Each round's figures, in round order (empty when the row failed). */
+  runs: ConnectionsRun[];
+  /** Round trips completed inside the measured windows, over every connection and every round. */
   roundTrips: number;
-  /** Round trips answered over the whole run (each checked); the echo server echoed exactly their bytes. */
+  /** Round trips answered over every round (each checked); the echo servers echoed exactly their bytes. */
   answered: number;
-  /** Connections that closed cleanly on both sides (the client's FIN, the echo's FIN, no error): N when the row has figures. */
+  /** Connections that closed cleanly on both sides (the client's FIN, the echo's FIN, no error) in every round: N when the row has figures. */
   closedCleanly: number;
   /** Aggregate round trips per second over every connection: roundTrips / the measured window. */
   roundTripsPerSec: number | null;
@@ -771,6 +797,7 @@ export function unavailableConnectionsRow(mode: ConnectionModeName, connections:
     connections,
     available: false,
     reason,
+    runs: [],
     roundTrips: 0,
     answered: 0,
     closedCleanly: 0,
@@ -786,6 +813,38 @@ export function unavailableConnectionsRow(mode: ConnectionModeName, connections:
     peakPerConnectionBytes: null,
     connectSeconds: null,
     acceptSeconds: null,
+  };
+}
+
+/** The row of `mode` at `connections` from its rounds' runs (at least one): each figure the median of the runs'. */
+export function connectionsRowFromRuns(mode: ConnectionModeName, connections: number, runs: readonly ConnectionsRun[]): ConnectionsRow {
+  if (runs.length === 0) throw new Error('a many-connections row needs at least one run');
+  const mid = (value: (run: ConnectionsRun) => number): number => median(runs.map(value));
+  // Memory is null where the echo server could not sample it: the median of the rounds that did.
+  const midOrNull = (value: (run: ConnectionsRun) => number | null): number | null => {
+    const known = runs.map(value).filter((figure): figure is number => figure !== null);
+    return known.length === 0 ? null : median(known);
+  };
+  return {
+    mode,
+    connections,
+    available: true,
+    runs: [...runs],
+    roundTrips: runs.reduce((sum, run) => sum + run.roundTrips, 0),
+    answered: runs.reduce((sum, run) => sum + run.answered, 0),
+    closedCleanly: Math.min(...runs.map((run) => run.closedCleanly)),
+    roundTripsPerSec: mid((run) => run.roundTripsPerSec),
+    vsNodeNet: null,
+    meanUs: mid((run) => run.meanUs),
+    p50Us: mid((run) => run.p50Us),
+    p99Us: mid((run) => run.p99Us),
+    rssBeforeBytes: mid((run) => run.rssBeforeBytes),
+    rssIdleBytes: midOrNull((run) => run.rssIdleBytes),
+    memoryPerConnectionBytes: midOrNull((run) => run.memoryPerConnectionBytes),
+    memoryVsNodeNet: null,
+    peakPerConnectionBytes: midOrNull((run) => run.peakPerConnectionBytes),
+    connectSeconds: mid((run) => run.connectSeconds),
+    acceptSeconds: mid((run) => run.acceptSeconds),
   };
 }
 
@@ -812,19 +871,18 @@ export function connectionsTargets(rows: ConnectionsRow[]): Target[] {
     const net = rows.find((row) => row.mode === 'node:net' && row.connections === n);
     if (promise === undefined && net === undefined) continue;
     const at = `${n.toLocaleString('en-US')} connections`;
-    const judge = (what: string, value: (row: ConnectionsRow) => number | null, limit: number, atLeast: boolean): Target => {
-      const name = `promise vs node:net at ${at} (${what})`;
-      const between = 'promise / node:net';
-      const top = promise === undefined ? null : value(promise);
-      const bottom = net === undefined ? null : value(net);
-      if (top === null) return { name, between, ratio: null, limit, atLeast, met: null, rounds: [], missing: `no promise figure${promise?.reason !== undefined ? ` (${promise.reason})` : ''}` };
-      if (bottom === null || bottom <= 0) return { name, between, ratio: null, limit, atLeast, met: null, rounds: [], missing: `no node:net figure${net?.reason !== undefined ? ` (${net.reason})` : ''}` };
-      const ratio = top / bottom;
-      // One run per N (the table is not measured in rounds): the ratio is its only round.
-      return { name, between, ratio, limit, atLeast, met: atLeast ? ratio >= limit : ratio <= limit, rounds: [ratio] };
+    const side = (row: ConnectionsRow | undefined, label: string, figure: (row: ConnectionsRow | ConnectionsRun) => number | null): Side => {
+      const value = row === undefined ? null : figure(row);
+      if (row === undefined || value === null) return { label, why: `no ${label} figure${row?.reason !== undefined ? ` (${row.reason})` : ''}` };
+      // A baseline at or below 0 (RSS can fall while connections open) gives no ratio to judge.
+      if (label === 'node:net' && value <= 0) return { label, why: `node:net's figure is ${value.toFixed(0)}, not above 0` };
+      // The rounds' own figures, for the ratio round by round (a round without one is left out).
+      return { label, figure: value, rounds: row.runs.map(figure).filter((round): round is number => round !== null) };
     };
-    out.push(judge('aggregate round trips/s', (row) => row.roundTripsPerSec, 1.3, true));
-    out.push(judge('memory per connection', (row) => row.memoryPerConnectionBytes, 1, false));
+    const judgeOn = (what: string, figure: (row: ConnectionsRow | ConnectionsRun) => number | null, limit: number, atLeast: boolean): Target =>
+      judge(`promise vs node:net at ${at} (${what})`, side(promise, 'promise', figure), side(net, 'node:net', figure), limit, atLeast);
+    out.push(judgeOn('aggregate round trips/s', (row) => row.roundTripsPerSec, 1.3, true));
+    out.push(judgeOn('memory per connection', (row) => row.memoryPerConnectionBytes, 1, false));
   }
   return out;
 }
@@ -843,7 +901,7 @@ export function connectionsCompleteness(rows: ConnectionsRow[]): string[] {
 const kib = (bytes: number | null): string => (bytes === null ? '' : (bytes / 1024).toFixed(1));
 const secs = (value: number | null): string => (value === null ? '' : value.toFixed(2));
 
-const CONNECTION_COLUMNS = ['Mode', 'Conns', 'RTT/s', 'vs node:net', 'p50 µs', 'p99 µs', 'KiB/conn', 'mem vs node:net', 'peak KiB/conn', 'connect s', 'accept s'] as const;
+const CONNECTION_COLUMNS = ['Mode', 'Conns', 'RTT/s', 'vs node:net', 'p50 µs', 'p99 µs', 'KiB/conn', 'mem vs node:net', 'peak KiB/conn', 'connect s', 'accept s', 'RTT/s by round', 'KiB/conn by round'] as const;
 
 function connectionCells(row: ConnectionsRow): string[] {
   return [
@@ -858,6 +916,8 @@ function connectionCells(row: ConnectionsRow): string[] {
     kib(row.peakPerConnectionBytes),
     secs(row.connectSeconds),
     secs(row.acceptSeconds),
+    row.runs.map((run) => rate(run.roundTripsPerSec)).join(' '),
+    row.runs.map((run) => kib(run.memoryPerConnectionBytes) || '?').join(' '),
   ];
 }
 

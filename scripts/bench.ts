@@ -50,6 +50,7 @@ import type {
 import {
   bytesText,
   connectionsCompleteness,
+  connectionsRowFromRuns,
   connectionsLabel,
   connectionsMarkdownTable,
   connectionsTableLines,
@@ -74,7 +75,7 @@ import {
   withReductions,
   withThroughputRatios,
 } from '../bench/report.ts';
-import type { ConnectionsRow, Distribution, Environment, LatencyRound, Report, Row, Target, ThroughputRow } from '../bench/report.ts';
+import type { ConnectionsRow, ConnectionsRun, Distribution, Environment, LatencyRound, Report, Row, Target, ThroughputRow } from '../bench/report.ts';
 import { EXIT_ROW_FAILED, EXIT_TARGET_MISSED, exitDecision, median } from '../bench/verdicts.ts';
 import { benchLayout, userCacheDir } from '../bench/layout.ts';
 import { connectionsProgressText, latencyProgressText, StatusLine, throughputProgressText } from '../bench/status-line.ts';
@@ -103,7 +104,8 @@ with --modes, the latency rows given there run first.
                       rows interleaved (A B C, A B C, ...), so that a noisy moment of a
                       shared machine falls on one round of several rows, not on all of one
                       row; each figure is the median of its rounds. Also the throughput
-                      table's runs per row, unless --runs says otherwise
+                      table's runs per row, unless --runs says otherwise, and the
+                      many-connections table's runs per row at each N
   --check             exit with code ${EXIT_TARGET_MISSED} when a target is missed (without it the exit
                       code says only whether every row ran: 0, or ${EXIT_ROW_FAILED} when one failed)
   --count N           measured round trips per row, split evenly across its rounds
@@ -132,8 +134,9 @@ with --modes, the latency rows given there run first.
   --connections LIST  the many-connections table at each N of LIST (e.g. 1,100,1000): N
                       concurrent ping-pong connections between two processes, rows
                       ${CONNECTION_MODES.join(', ')}; aggregate round trips/s, p50/p99 and
-                      the echo server's memory per connection. Alone, only this table;
-                      with --modes and/or --throughput, those tables too
+                      the echo server's memory per connection, each the median of
+                      --rounds interleaved rounds. Alone, only this table; with --modes
+                      and/or --throughput, those tables too
   --connections-modes LIST
                       comma-separated rows of that table (default all)
                       (--seconds: measured time per run, default 5; --quick: 1.5)
@@ -160,7 +163,7 @@ interface Options {
   html: string | null;
   markdown: boolean;
   ffiCost: boolean;
-  /** Rounds per latency row (--rounds). */
+  /** Rounds per latency row and per many-connections row at each N (--rounds). */
   rounds: number;
   /** --check: a missed target fails the run. */
   check: boolean;
@@ -762,8 +765,15 @@ async function runThroughput(runner: WindowsRunner, options: Options, c: CRefere
   return { rows: finalRows, targets: judged, dirty };
 }
 
-/** One run of the many-connections table: its row, and whether a process had to be killed. */
-async function measureConnections(runner: WindowsRunner, options: Options, mode: ConnectionModeName, connections: number, label: string, status: StatusLine): Promise<{ row: ConnectionsRow; killed: boolean }> {
+/** One run (round) of a many-connections row: its figures, or why it failed and whether a process had to be killed. */
+async function measureConnections(
+  runner: WindowsRunner,
+  options: Options,
+  mode: ConnectionModeName,
+  connections: number,
+  label: string,
+  status: StatusLine,
+): Promise<{ run: ConnectionsRun } | { reason: string; killed: boolean }> {
   const id = `connections-${mode.replace(':', '-')}-${connections}`;
   const resultFile = path.join(workDir, `${id}.json`);
   const progressFile = path.join(workDir, `${id}.progress`);
@@ -798,28 +808,23 @@ async function measureConnections(runner: WindowsRunner, options: Options, mode:
   if (outcome.code === 0 && result !== null && !('error' in result)) {
     const echo = result.echo;
     const perConnection = (rss: number | null): number | null => (rss === null ? null : (rss - echo.rssBeforeBytes) / connections);
-    const row: ConnectionsRow = {
-      mode,
-      connections,
-      available: true,
+    const run: ConnectionsRun = {
       roundTrips: result.roundTrips,
       answered: result.answered,
       closedCleanly: result.closedCleanly,
       roundTripsPerSec: result.roundTripsPerSec,
-      vsNodeNet: null,
       meanUs: result.meanUs,
       p50Us: result.p50Us,
       p99Us: result.p99Us,
       rssBeforeBytes: echo.rssBeforeBytes,
       rssIdleBytes: echo.rssIdleBytes,
       memoryPerConnectionBytes: perConnection(echo.rssIdleBytes),
-      memoryVsNodeNet: null,
       peakPerConnectionBytes: perConnection(echo.rssPeakBytes),
       connectSeconds: result.connectSeconds,
       acceptSeconds: echo.acceptSeconds,
     };
-    status.done(`${label}: ${Math.round(result.roundTripsPerSec).toLocaleString('en-US')} round trips/s, p50 ${result.p50Us.toFixed(0)} µs, p99 ${result.p99Us.toFixed(0)} µs, ${((row.memoryPerConnectionBytes ?? 0) / 1024).toFixed(1)} KiB per connection`);
-    return { row, killed: false };
+    status.done(`${label}: ${Math.round(result.roundTripsPerSec).toLocaleString('en-US')} round trips/s, p50 ${result.p50Us.toFixed(0)} µs, p99 ${result.p99Us.toFixed(0)} µs, ${((run.memoryPerConnectionBytes ?? 0) / 1024).toFixed(1)} KiB per connection`);
+    return { run };
   }
   const cause =
     result !== null && 'error' in result
@@ -828,27 +833,52 @@ async function measureConnections(runner: WindowsRunner, options: Options, mode:
         ? `timed out after ${Math.round(timeoutMs / 1000)} s`
         : `client exited with code ${outcome.code ?? outcome.signal}: ${outcome.output.trim().split('\n')[0] ?? ''}`;
   status.done(`${label}: FAILED: ${cause} (log: ${logFile})`);
-  return { row: unavailableConnectionsRow(mode, connections, `run failed: ${cause}`), killed: outcome.timedOut };
+  return { reason: cause, killed: outcome.timedOut };
 }
 
-/** Runs the many-connections table: each N of options.connections, each row at that N, and prints the table and its targets. */
+/**
+ * Runs the many-connections table: at each N of options.connections, the rows in
+ * `options.rounds` interleaved rounds (every row once per round, as the latency and
+ * throughput rows are, so that a noisy moment falls on one round of several rows), and
+ * prints the table (each figure the median of its rounds) and its targets. A row that
+ * fails once is reported failed, with the cause, and not run again.
+ */
 async function runConnections(runner: WindowsRunner, options: Options): Promise<{ rows: ConnectionsRow[]; dirty: boolean }> {
   const status = newStatusLine();
   const started = Date.now();
   const rows: ConnectionsRow[] = [];
   let dirty = false;
-  const total = options.connections.length * options.connectionModes.length;
-  say(`\nmany connections: ${options.connections.map((n) => n.toLocaleString('en-US')).join(', ')} connections; ${options.connectionWarmupSeconds} s warm-up, then ${options.connectionSeconds} s measured per run`);
+  const rounds = options.rounds;
+  const total = options.connections.length * options.connectionModes.length * rounds;
+  let done = 0;
+  say(
+    `\nmany connections: ${options.connections.map((n) => n.toLocaleString('en-US')).join(', ')} connections; ${options.connectionWarmupSeconds} s warm-up, then ${options.connectionSeconds} s measured per run; ${rounds} run${rounds === 1 ? '' : 's'} per row in interleaved rounds (the median counts)`,
+  );
   for (const connections of options.connections) {
+    const runs = new Map<ConnectionModeName, ConnectionsRun[]>(options.connectionModes.map((mode) => [mode, []]));
+    const failures = new Map<ConnectionModeName, string>();
+    for (let round = 0; round < rounds; round++) {
+      for (const mode of options.connectionModes) {
+        done++;
+        if (failures.has(mode)) continue;
+        const label = `[${done}/${total}]${rounds > 1 ? ` round ${round + 1}/${rounds},` : ''} ${connectionsLabel({ mode })}, ${connections.toLocaleString('en-US')} connection${connections === 1 ? '' : 's'}`;
+        const measured = await measureConnections(runner, options, mode, connections, label, status);
+        if ('run' in measured) runs.get(mode)!.push(measured.run);
+        else {
+          dirty ||= measured.killed;
+          failures.set(mode, `run failed${rounds > 1 ? ` in round ${round + 1}` : ''}: ${measured.reason}`);
+        }
+      }
+    }
     for (const mode of options.connectionModes) {
-      const label = `[${rows.length + 1}/${total}] ${connectionsLabel({ mode })}, ${connections.toLocaleString('en-US')} connection${connections === 1 ? '' : 's'}`;
-      const measured = await measureConnections(runner, options, mode, connections, label, status);
-      dirty ||= measured.killed;
-      rows.push(measured.row);
+      const failure = failures.get(mode);
+      rows.push(failure !== undefined ? unavailableConnectionsRow(mode, connections, failure) : connectionsRowFromRuns(mode, connections, runs.get(mode)!));
     }
   }
   const finalRows = withConnectionRatios(rows);
-  say(`\nMany connections: ${options.size}-byte ping-pong on every connection at once, aggregate over the connections (${new Date().toISOString().slice(0, 10)}, ${Math.round((Date.now() - started) / 1000)} s):\n`);
+  say(
+    `\nMany connections: ${options.size}-byte ping-pong on every connection at once, aggregate over the connections, median of ${rounds} (${new Date().toISOString().slice(0, 10)}, ${Math.round((Date.now() - started) / 1000)} s):\n`,
+  );
   for (const line of connectionsTableLines(finalRows)) say(line);
   say('');
   say('KiB/conn: (the echo server\'s RSS with every connection open and idle, after a memory-reducing full GC) - (its RSS after listen(), after the same GC), over N.');

@@ -7,6 +7,9 @@
 import { expect } from 'chai';
 import {
   BEST_ROW,
+  connectionsRowFromRuns,
+  connectionsTableLines,
+  connectionsTargets,
   describeTarget,
   LATENCY_TARGETS,
   medianRound,
@@ -14,10 +17,12 @@ import {
   targets,
   THROUGHPUT_TARGETS,
   throughputTargets,
+  unavailableConnectionsRow,
   unavailableRow,
+  withConnectionRatios,
   withReductions,
 } from '../../bench/report.ts';
-import type { LatencyRound, Row, Target, TargetScope, ThroughputRow } from '../../bench/report.ts';
+import type { ConnectionsRun, LatencyRound, Row, Target, TargetScope, ThroughputRow } from '../../bench/report.ts';
 import { EXIT_ROW_FAILED, EXIT_TARGET_MISSED, exitDecision, median, medianIndex, meets, roundRatios, spread } from '../../bench/verdicts.ts';
 import { MODES, usesWinsockFfi } from '../../bench/protocol.ts';
 import type { CModeName, ModeName } from '../../bench/protocol.ts';
@@ -250,5 +255,70 @@ describe('bench verdicts: the exit code and --check', () => {
     expect(target(judged, PROMISE).met).to.equal(false); // 280 / 300 = 0.93 > 0.8: the one fast round does not save it
     expect(exitDecision({ rowFailed: false, check: true, targets: judged }).missed).to.include(PROMISE);
     expect(exitDecision({ rowFailed: false, check: true, targets: judged }).code).to.equal(EXIT_TARGET_MISSED);
+  });
+});
+
+describe('bench verdicts: the many-connections table in rounds', () => {
+  const N = 1000;
+  /** A run with `rate` round trips/s and `kib` KiB per connection (RSS after listen() 100 MiB). */
+  const run = (rate: number, kib: number | null): ConnectionsRun => ({
+    roundTrips: rate * 5,
+    answered: rate * 6,
+    closedCleanly: N,
+    roundTripsPerSec: rate,
+    meanUs: 1e6 / rate,
+    p50Us: 1e6 / rate,
+    p99Us: 3e6 / rate,
+    rssBeforeBytes: 100 * 2 ** 20,
+    rssIdleBytes: kib === null ? null : 100 * 2 ** 20 + kib * 1024 * N,
+    memoryPerConnectionBytes: kib === null ? null : kib * 1024,
+    peakPerConnectionBytes: kib === null ? null : 2 * kib * 1024,
+    connectSeconds: 1,
+    acceptSeconds: 1,
+  });
+  const table = (net: ConnectionsRun[], promise: ConnectionsRun[]) =>
+    withConnectionRatios([connectionsRowFromRuns('node:net', N, net), connectionsRowFromRuns('promise', N, promise)]);
+  const named = (judged: Target[], what: string): Target => judged.find((t) => t.name === `promise vs node:net at 1,000 connections (${what})`)!;
+
+  it('each figure is the median of the rounds, the counts are totals, every run kept in round order', () => {
+    const row = connectionsRowFromRuns('promise', N, [run(3000, 6), run(1000, 4), run(2000, 9)]);
+    expect(row.roundTripsPerSec).to.equal(2000);
+    expect(row.memoryPerConnectionBytes).to.equal(6 * 1024);
+    expect(row.p99Us).to.equal(1500);
+    expect(row.answered).to.equal(36000);
+    expect(row.closedCleanly).to.equal(N);
+    expect(row.runs.map((r) => r.roundTripsPerSec)).to.deep.equal([3000, 1000, 2000]);
+  });
+
+  it('one noisy round does not flip the memory verdict: the ratio of medians is judged, shown round by round', () => {
+    // Round 2's node:net sample came out low (RSS fell while it ran): alone it would say 1.7x.
+    const judged = connectionsTargets(table([run(1000, 5), run(1000, 3), run(1000, 5.5)], [run(1500, 4.5), run(1500, 5.1), run(1500, 4.8)]));
+    const memory = named(judged, 'memory per connection');
+    expect(memory.ratio).to.be.closeTo(4.8 / 5, 1e-9);
+    expect(memory.met).to.equal(true);
+    expect(memory.rounds.map((r) => Number(r.toFixed(2)))).to.deep.equal([0.9, 1.7, 0.87]);
+    expect(describeTarget(memory)).to.include('(by round: 0.90, 1.70, 0.87)');
+    const rate = named(judged, 'aggregate round trips/s');
+    expect(rate.ratio).to.equal(1.5);
+    expect(rate.met).to.equal(true);
+  });
+
+  it('a baseline memory figure at or below 0 is not judged, and says why', () => {
+    const judged = connectionsTargets(table([run(1000, -1)], [run(1500, 4)]));
+    const memory = named(judged, 'memory per connection');
+    expect(memory.met).to.equal(null);
+    expect(memory.missing).to.match(/node:net's figure is -1024, not above 0/);
+  });
+
+  it('a failed row is not judged; the table shows each round', () => {
+    const rows = withConnectionRatios([connectionsRowFromRuns('node:net', N, [run(1000, 5), run(1200, 4)]), unavailableConnectionsRow('promise', N, 'run failed in round 2: timed out')]);
+    expect(named(connectionsTargets(rows), 'aggregate round trips/s').missing).to.equal('no promise figure (run failed in round 2: timed out)');
+    const lines = connectionsTableLines(rows);
+    expect(lines[0]).to.match(/RTT\/s by round\s+KiB\/conn by round$/);
+    expect(lines[2]).to.match(/1,000 1,200\s+5\.0 4\.0$/);
+  });
+
+  it('needs at least one run', () => {
+    expect(() => connectionsRowFromRuns('promise', N, [])).to.throw(/at least one run/);
   });
 });
