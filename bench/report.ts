@@ -876,8 +876,10 @@ export function connectionsTargets(rows: ConnectionsRow[]): Target[] {
       if (row === undefined || value === null) return { label, why: `no ${label} figure${row?.reason !== undefined ? ` (${row.reason})` : ''}` };
       // A baseline at or below 0 (RSS can fall while connections open) gives no ratio to judge.
       if (label === 'node:net' && value <= 0) return { label, why: `node:net's figure is ${value.toFixed(0)}, not above 0` };
-      // The rounds' own figures, for the ratio round by round (a round without one is left out).
-      return { label, figure: value, rounds: row.runs.map(figure).filter((round): round is number => round !== null) };
+      // The rounds' own figures, for the ratio round by round (none when a round has no
+      // figure: the rounds of the two rows would no longer pair up).
+      const rounds = row.runs.map(figure);
+      return { label, figure: value, rounds: rounds.every((round) => round !== null) ? (rounds as number[]) : [] };
     };
     const judgeOn = (what: string, figure: (row: ConnectionsRow | ConnectionsRun) => number | null, limit: number, atLeast: boolean): Target =>
       judge(`promise vs node:net at ${at} (${what})`, side(promise, 'promise', figure), side(net, 'node:net', figure), limit, atLeast);
