@@ -18,6 +18,8 @@ export interface KindRecord<S extends InFlight = InFlight> {
   readonly receives: boolean;
   /** Whether the completion's byte count is reported (recv/send) or 0 (accept/connect). */
   readonly countsBytes: boolean;
+  /** The slot's address buffer served this operation only (AcceptEx, ConnectEx): freed with the operation, not kept with the slot. */
+  readonly addressesOnce: boolean;
   /** Issues the call on `handle`: 0 (done at once), WSA_IO_PENDING, or the errno it failed with; may throw before the OS has anything. */
   issue(operation: IoOperation, state: S, handle: Handle): number;
   /** Success (or a receive's partial data): may throw the operation's error. */
@@ -52,6 +54,7 @@ const recv: KindRecord<StateOf<'recv'>> = {
   syscall: 'WSARecv',
   receives: true,
   countsBytes: true,
+  addressesOnce: false,
   issue(operation, state, handle) {
     // Without a block the OS writes into the target itself (a Buffer only the package sees until the completion).
     if (state.block === null) return ov.issueRecvInto(handle, operation.slot, state.target!);
@@ -74,6 +77,7 @@ const send: KindRecord<StateOf<'send'>> = {
   syscall: 'WSASend',
   receives: false,
   countsBytes: true,
+  addressesOnce: false,
   issue(operation, state, handle) {
     if (state.held !== null) return ov.issueSendGathered(handle, operation.slot, state.held);
     const pieces = state.pieces;
@@ -91,6 +95,7 @@ const recvfrom: KindRecord<StateOf<'recvfrom'>> = {
   syscall: 'WSARecvFrom',
   receives: true,
   countsBytes: true,
+  addressesOnce: false,
   issue(operation, state, handle) {
     return ov.issueRecvFrom(handle, operation.slot, state.block!, state.block!.size);
   },
@@ -119,6 +124,7 @@ const sendto: KindRecord<StateOf<'sendto'>> = {
   syscall: 'WSASendTo',
   receives: false,
   countsBytes: true,
+  addressesOnce: false,
   issue(operation, state, handle) {
     return ov.issueSendTo(handle, operation.slot, state.block!, state.length, operation.core.family, state.host, state.port);
   },
@@ -132,6 +138,7 @@ const accept: KindRecord<StateOf<'accept'>> = {
   syscall: 'AcceptEx',
   receives: false,
   countsBytes: false,
+  addressesOnce: true,
   issue(operation, state, handle) {
     return ov.issueAccept(handle, state.acceptHandle, operation.slot);
   },
@@ -163,6 +170,7 @@ const connect: KindRecord<StateOf<'connect'>> = {
   syscall: 'ConnectEx',
   receives: false,
   countsBytes: false,
+  addressesOnce: true,
   issue(operation, state, handle) {
     return ov.issueConnect(handle, operation.slot, operation.core.family, state.host, state.port);
   },

@@ -287,7 +287,10 @@ export class Port {
       if (operation !== undefined && this.onEventLoop) (operation.slot as LoopSlot).disarm();
       kind.onDiscard(state);
       kind.release(state);
-      if (operation !== undefined) returnSlot(operation.slot);
+      if (operation !== undefined) {
+        if (kind.addressesOnce) operation.slot.releaseAddresses();
+        returnSlot(operation.slot);
+      }
       throw error;
     }
     // Issued: from here the OS may own the memory, and only its completion gives it back.
@@ -509,6 +512,7 @@ export class Port {
     // The OS is done with the memory: it goes back to the pools.
     kind.onDiscard(operation.state);
     kind.release(operation.state);
+    if (kind.addressesOnce) operation.slot.releaseAddresses();
     returnSlot(operation.slot);
     return settle(operation);
   }

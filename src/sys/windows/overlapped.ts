@@ -113,6 +113,17 @@ export class OverlappedSlot {
     return this.#addresses;
   }
 
+  /**
+   * Frees the address buffer, when the OS is done with it and it served one operation (an
+   * AcceptEx, a ConnectEx): the slot next carries a receive that may stay pending for the
+   * connection's life, and would hold the buffer all that time. A datagram socket's slots
+   * keep theirs: recvfrom/sendto need one every time.
+   */
+  releaseAddresses(): void {
+    this.#addresses?.free();
+    this.#addresses = null;
+  }
+
   /** Clears the OVERLAPPED and the cells before reuse: the OS expects Internal and the offsets zeroed. */
   reset(): void {
     this.host.bytes.fill(0, this.offset, this.offset + OVERLAPPED_SIZE);

@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import { Socket, WinsockError } from '../../../src/index.ts';
 import { pumpState } from '../../../src/async/engine.ts';
+import * as sys from '../../../src/sys/index.ts';
 import { SocketTracker } from '../../support/sockets.ts';
 
 describe('acceptAsync with connections waiting', function () {
@@ -51,6 +52,29 @@ describe('acceptAsync with connections waiting', function () {
     const client = tracker.track(await Socket.connectAsync({ address: '127.0.0.1', port: listener.localAddress.port }));
     const server = tracker.track(await accepting);
     expect(server.remoteAddress.port).to.equal(client.localAddress.port);
+  });
+
+  it('AcceptEx and ConnectEx free their address buffers when they complete: the receives that take their slots next hold none', async function () {
+    const listener = tracker.track(Socket.listen({ address: '127.0.0.1', port: 0 }));
+    const port = listener.localAddress.port;
+    const pending: Promise<unknown>[] = [];
+    const open = async (): Promise<void> => {
+      const accepting = listener.acceptAsync(); // nothing queued: AcceptEx
+      const client = tracker.track(await Socket.connectAsync({ address: '127.0.0.1', port })); // ConnectEx
+      const server = tracker.track(await accepting);
+      // Each side's receive takes a slot an AcceptEx or ConnectEx gave back, and stays pending.
+      for (const socket of [server, client]) pending.push(socket.recvAsync(Buffer.alloc(8)).catch(() => undefined));
+    };
+    await open(); // the pools warmed up
+    const before = sys.slabStats.blocksInUse;
+    const connections = 20;
+    for (let i = 0; i < connections; i++) await open();
+    const perConnection = (sys.slabStats.blocksInUse - before) / connections;
+    // Per connection, two pending receives: each a slot (its OVERLAPPED block) and the block it receives into.
+    // An address buffer kept with each slot would make it 6.
+    expect(perConnection).to.equal(4);
+    tracker.closeAll();
+    await Promise.all(pending);
   });
 
   it('a non-blocking listener stays non-blocking, and its waiting connections are taken too', async function () {
