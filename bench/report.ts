@@ -871,18 +871,18 @@ export function connectionsTargets(rows: ConnectionsRow[]): Target[] {
     const net = rows.find((row) => row.mode === 'node:net' && row.connections === n);
     if (promise === undefined && net === undefined) continue;
     const at = `${n.toLocaleString('en-US')} connections`;
-    const side = (row: ConnectionsRow | undefined, label: string, figure: (row: ConnectionsRow | ConnectionsRun) => number | null): Side => {
+    const side = (row: ConnectionsRow | undefined, label: string, figure: (row: ConnectionsRow | ConnectionsRun) => number | null, baseline: boolean): Side => {
       const value = row === undefined ? null : figure(row);
       if (row === undefined || value === null) return { label, why: `no ${label} figure${row?.reason !== undefined ? ` (${row.reason})` : ''}` };
       // A baseline at or below 0 (RSS can fall while connections open) gives no ratio to judge.
-      if (label === 'node:net' && value <= 0) return { label, why: `node:net's figure is ${value.toFixed(0)}, not above 0` };
+      if (baseline && value <= 0) return { label, why: `${label}'s figure is ${value.toFixed(0)}, not above 0` };
       // The rounds' own figures, for the ratio round by round (none when a round has no
       // figure: the rounds of the two rows would no longer pair up).
       const rounds = row.runs.map(figure);
       return { label, figure: value, rounds: rounds.every((round) => round !== null) ? (rounds as number[]) : [] };
     };
     const judgeOn = (what: string, figure: (row: ConnectionsRow | ConnectionsRun) => number | null, limit: number, atLeast: boolean): Target =>
-      judge(`promise vs node:net at ${at} (${what})`, side(promise, 'promise', figure), side(net, 'node:net', figure), limit, atLeast);
+      judge(`promise vs node:net at ${at} (${what})`, side(promise, 'promise', figure, false), side(net, 'node:net', figure, true), limit, atLeast);
     out.push(judgeOn('aggregate round trips/s', (row) => row.roundTripsPerSec, 1.3, true));
     out.push(judgeOn('memory per connection', (row) => row.memoryPerConnectionBytes, 1, false));
   }

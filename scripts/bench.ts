@@ -590,7 +590,6 @@ async function runLatency(runner: WindowsRunner, options: Options, probed: Probe
     seconds: options.seconds / options.rounds,
     count: options.count === null ? null : Math.max(1, Math.ceil(options.count / options.rounds)),
   };
-  const total = order.length * options.rounds;
   const status = newStatusLine();
   /** Rows that ended early: n/a (the system lacks what they need) or failed. They run no further round. */
   const ended = new Map<Entry, Row>();
@@ -598,30 +597,25 @@ async function runLatency(runner: WindowsRunner, options: Options, probed: Probe
   const roundDistributions = new Map<Entry, (Distribution | null)[]>(order.map((entry) => [entry, []]));
   const started = Date.now();
   let dirty = false;
-  let done = 0;
   if (options.rounds > 1) say(`\n${order.length} rows x ${options.rounds} rounds, interleaved; each round measures about ${share.count === null ? `${Number(share.seconds.toFixed(2))} s` : `${share.count.toLocaleString('en-US')} round trips`} per row`);
-  for (let round = 0; round < options.rounds; round++) {
-    for (const entry of order) {
-      done++;
-      if (ended.has(entry)) continue;
-      const position = `[${done}/${total}]${options.rounds > 1 ? ` round ${round + 1}/${options.rounds},` : ''}`;
-      let measured: Measured;
-      if (isModeName(entry.mode)) {
-        measured = await measureRow(runner, options, share, entry.mode, entry.fastPath, position, status);
-      } else {
-        const built = await c.built();
-        const peer = order.find((other) => other.mode === C_PEERS[entry.mode as CModeName] && !other.fastPath);
-        measured = await measureC(runner, share, entry.mode, built, peer === undefined ? undefined : rounds.get(peer)!.at(-1)?.meanUs, position, status);
-      }
-      if ('row' in measured) {
-        dirty ||= measured.killed;
-        ended.set(entry, measured.row);
-      } else {
-        rounds.get(entry)!.push(measured.round);
-        roundDistributions.get(entry)!.push(measured.distribution);
-      }
+  await inRounds(order, options.rounds, async (entry, _round, position) => {
+    let measured: Measured;
+    if (isModeName(entry.mode)) {
+      measured = await measureRow(runner, options, share, entry.mode, entry.fastPath, position, status);
+    } else {
+      const built = await c.built();
+      const peer = order.find((other) => other.mode === C_PEERS[entry.mode as CModeName] && !other.fastPath);
+      measured = await measureC(runner, share, entry.mode, built, peer === undefined ? undefined : rounds.get(peer)!.at(-1)?.meanUs, position, status);
     }
-  }
+    if ('row' in measured) {
+      dirty ||= measured.killed;
+      ended.set(entry, measured.row);
+      return false;
+    }
+    rounds.get(entry)!.push(measured.round);
+    roundDistributions.get(entry)!.push(measured.distribution);
+    return true;
+  });
   const distributions = new Map<Row, Distribution>();
   const rows = plan.map((entry) => {
     const measured = rounds.get(entry) ?? [];
@@ -719,6 +713,36 @@ function bulkTimeoutMs(bytes: number): number {
   return (ROW_OVERHEAD_S + bytes / MIB) * 1000;
 }
 
+/** Where a run stands in its table: runs started so far, out of `total`. */
+interface RoundsProgress {
+  done: number;
+  readonly total: number;
+}
+
+/**
+ * Measures every entry of `order` once per round, the entries interleaved (A B C, A B C,
+ * ...), so that a noisy moment of a shared machine falls on one round of several rows,
+ * not on all of one row. `measure` gets the run's place for the status line ("[4/9]
+ * round 2/3,") and says whether the entry goes on: one that ended (n/a, or failed) runs
+ * no further round. The latency, throughput and many-connections tables all run this way.
+ */
+async function inRounds<E>(
+  order: readonly E[],
+  rounds: number,
+  measure: (entry: E, round: number, position: string) => Promise<boolean>,
+  progress: RoundsProgress = { done: 0, total: order.length * rounds },
+): Promise<void> {
+  const ended = new Set<E>();
+  for (let round = 0; round < rounds; round++) {
+    for (const entry of order) {
+      progress.done++;
+      if (ended.has(entry)) continue;
+      const position = `[${progress.done}/${progress.total}]${rounds > 1 ? ` round ${round + 1}/${rounds},` : ''}`;
+      if (!(await measure(entry, round, position))) ended.add(entry);
+    }
+  }
+}
+
 /**
  * Runs the throughput rows of `options.throughput` in `options.runs` rounds, interleaved
  * (every row once per round, so that a noisy moment of a shared machine does not fall on
@@ -731,24 +755,19 @@ async function runThroughput(runner: WindowsRunner, options: Options, c: CRefere
   const figures = new Map<ThroughputModeName | CThroughputModeName, number[]>(options.throughput.map((mode) => [mode, []]));
   const failures = new Map<ThroughputModeName | CThroughputModeName, string>();
   let dirty = false;
-  const total = options.throughput.length * options.runs;
-  let done = 0;
   say(`\nthroughput: ${bytesText(options.bytes)} one way per run, ${bytesText(BULK_WRITE_SIZE)} writes, ${options.runs} run${options.runs === 1 ? '' : 's'} per row in interleaved rounds (the median counts)`);
-  for (let run = 0; run < options.runs; run++) {
-    for (const mode of options.throughput) {
-      done++;
-      if (failures.has(mode)) continue;
-      const label = `[${done}/${total}]${options.runs > 1 ? ` round ${run + 1}/${options.runs},` : ''} ${throughputLabel({ mode })} throughput`;
-      const result = isThroughputModeName(mode) ? await measureThroughput(runner, options, mode, label, status) : await measureBulkC(runner, options, mode, await c.built(), label, status);
-      if ('mibPerSec' in result) {
-        figures.get(mode)!.push(result.mibPerSec);
-      } else {
-        dirty ||= result.killed;
-        // A C reference that could not be built is n/a, not a failed run.
-        failures.set(mode, !isThroughputModeName(mode) && 'reason' in (await c.built()) ? result.reason : `run failed: ${result.reason}`);
-      }
+  await inRounds(options.throughput, options.runs, async (mode, _round, position) => {
+    const label = `${position} ${throughputLabel({ mode })} throughput`;
+    const result = isThroughputModeName(mode) ? await measureThroughput(runner, options, mode, label, status) : await measureBulkC(runner, options, mode, await c.built(), label, status);
+    if ('mibPerSec' in result) {
+      figures.get(mode)!.push(result.mibPerSec);
+      return true;
     }
-  }
+    dirty ||= result.killed;
+    // A C reference that could not be built is n/a, not a failed run.
+    failures.set(mode, !isThroughputModeName(mode) && 'reason' in (await c.built()) ? result.reason : `run failed: ${result.reason}`);
+    return false;
+  });
   const rows: ThroughputRow[] = options.throughput.map((mode) => {
     const failure = failures.get(mode);
     if (failure !== undefined) return unavailableThroughputRow(mode, failure);
@@ -849,27 +868,29 @@ async function runConnections(runner: WindowsRunner, options: Options): Promise<
   const rows: ConnectionsRow[] = [];
   let dirty = false;
   const rounds = options.rounds;
-  const total = options.connections.length * options.connectionModes.length * rounds;
-  let done = 0;
+  const progress: RoundsProgress = { done: 0, total: options.connections.length * options.connectionModes.length * rounds };
   say(
     `\nmany connections: ${options.connections.map((n) => n.toLocaleString('en-US')).join(', ')} connections; ${options.connectionWarmupSeconds} s warm-up, then ${options.connectionSeconds} s measured per run; ${rounds} run${rounds === 1 ? '' : 's'} per row in interleaved rounds (the median counts)`,
   );
   for (const connections of options.connections) {
     const runs = new Map<ConnectionModeName, ConnectionsRun[]>(options.connectionModes.map((mode) => [mode, []]));
     const failures = new Map<ConnectionModeName, string>();
-    for (let round = 0; round < rounds; round++) {
-      for (const mode of options.connectionModes) {
-        done++;
-        if (failures.has(mode)) continue;
-        const label = `[${done}/${total}]${rounds > 1 ? ` round ${round + 1}/${rounds},` : ''} ${connectionsLabel({ mode })}, ${connections.toLocaleString('en-US')} connection${connections === 1 ? '' : 's'}`;
+    await inRounds(
+      options.connectionModes,
+      rounds,
+      async (mode, round, position) => {
+        const label = `${position} ${connectionsLabel({ mode })}, ${connections.toLocaleString('en-US')} connection${connections === 1 ? '' : 's'}`;
         const measured = await measureConnections(runner, options, mode, connections, label, status);
-        if ('run' in measured) runs.get(mode)!.push(measured.run);
-        else {
-          dirty ||= measured.killed;
-          failures.set(mode, `run failed${rounds > 1 ? ` in round ${round + 1}` : ''}: ${measured.reason}`);
+        if ('run' in measured) {
+          runs.get(mode)!.push(measured.run);
+          return true;
         }
-      }
-    }
+        dirty ||= measured.killed;
+        failures.set(mode, `run failed${rounds > 1 ? ` in round ${round + 1}` : ''}: ${measured.reason}`);
+        return false;
+      },
+      progress,
+    );
     for (const mode of options.connectionModes) {
       const failure = failures.get(mode);
       rows.push(failure !== undefined ? unavailableConnectionsRow(mode, connections, failure) : connectionsRowFromRuns(mode, connections, runs.get(mode)!));
