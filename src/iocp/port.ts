@@ -22,6 +22,7 @@ import { eventLoop, INFINITE, overlapped as ov, WSA_IO_PENDING, WSA_OPERATION_AB
 import type { Handle, LoopSlot } from '../sys/index.ts';
 import { associate } from './associations.ts';
 import { kindOf } from './kinds.ts';
+import type { KindRecord } from './kinds.ts';
 import { IoOperation } from './operation.ts';
 import type { InFlight } from './operation.ts';
 import { MAX_POOLED_BLOCK, returnSlot, takeBlock, takeLoopSlot, takeSlot } from './pools.ts';
@@ -287,10 +288,7 @@ export class Port {
       if (operation !== undefined && this.onEventLoop) (operation.slot as LoopSlot).disarm();
       kind.onDiscard(state);
       kind.release(state);
-      if (operation !== undefined) {
-        if (kind.addressesOnce) operation.slot.releaseAddresses();
-        returnSlot(operation.slot);
-      }
+      if (operation !== undefined) giveBackSlot(kind, operation);
       throw error;
     }
     // Issued: from here the OS may own the memory, and only its completion gives it back.
@@ -512,8 +510,7 @@ export class Port {
     // The OS is done with the memory: it goes back to the pools.
     kind.onDiscard(operation.state);
     kind.release(operation.state);
-    if (kind.addressesOnce) operation.slot.releaseAddresses();
-    returnSlot(operation.slot);
+    giveBackSlot(kind, operation);
     return settle(operation);
   }
 
@@ -597,6 +594,12 @@ export class Port {
     this.#entries.free();
     this.#asyncEntries?.free();
   }
+}
+
+/** The OS is done with the operation's slot: back to the pool, without an address buffer that served this operation only. */
+function giveBackSlot(kind: KindRecord, operation: IoOperation): void {
+  if (kind.addressesOnce) operation.slot.releaseAddresses();
+  returnSlot(operation.slot);
 }
 
 /** Marks the operation completed and tells whoever waits for it (once). */
