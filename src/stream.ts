@@ -51,7 +51,7 @@ export interface SocketStreamOptions {
    */
   readonly highWaterMark?: number;
   /**
-   * Size of every receive. Default: 64 KiB, doubling up to 504 KiB while receives come
+   * Size of every receive. Default: 64 KiB, doubling up to 512 KiB while receives come
    * back full (a bulk transfer then needs a sixteenth of the calls) and back to 64 KiB
    * when they do not.
    */

@@ -287,12 +287,12 @@ export function connectAsync(core: SocketCore, to: SocketAddress, timeoutMs: num
  * here. Below the heap's large-block threshold (about 1 MiB on 64-bit Windows and under
  * Wine), beyond which every allocation is a VirtualAlloc of its own whose pages all
  * fault in afresh: the bench's stream moved 183-188 MiB/s under Wine with 1 MiB
- * receives, 232-293 with 512 KiB ones. And not 512 KiB itself: with 504 KiB the same
- * bench moved 253-329 MiB/s against 219-255 on Node 26 (Wine 10) and 239-269 against
- * 164-260 on Node 22 (Wine 8), interleaved runs of one session; 448 and 384 KiB fell in
- * between. Why a 512 KiB block costs more in the heap is not established.
+ * receives, 232-293 with 512 KiB ones. 504 KiB moved more still (253-329 MiB/s against
+ * 219-255 on Node 26, interleaved runs), but with it the suite's 8 MiB stream echo failed
+ * in 2 of 3 clean-clone runs (a WSASend completing with success and 0 bytes, reported as
+ * WSAENOBUFS), never with 512 KiB: 512 stays until that is understood.
  */
-export const MAX_FRESH_RECEIVE = 504 * 1024;
+export const MAX_FRESH_RECEIVE = 512 * 1024;
 
 /**
  * For streams and chunk readers: one receive straight into `target` (no copy), a Buffer the

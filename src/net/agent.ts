@@ -18,7 +18,7 @@ import { secureOver } from './secure.ts';
 export interface WinsockConnectionOptions {
   /** Ask for SIO_LOOPBACK_FAST_PATH before connecting (the server must ask too; see Socket.enableLoopbackFastPath). */
   readonly loopbackFastPath?: boolean;
-  /** Largest single receive of each connection (default: 64 KiB, growing to 504 KiB while receives come back full). */
+  /** Largest single receive of each connection (default: 64 KiB, growing to 512 KiB while receives come back full). */
   readonly readSize?: number;
 }
 

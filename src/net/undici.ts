@@ -57,7 +57,7 @@ export interface UndiciConnectorOptions extends Omit<tls.ConnectionOptions, 'hos
   readonly allowH2?: boolean;
   /** Ask for SIO_LOOPBACK_FAST_PATH before connecting (the server must ask too). */
   readonly loopbackFastPath?: boolean;
-  /** Largest single receive of each connection (default: 64 KiB, growing to 504 KiB). */
+  /** Largest single receive of each connection (default: 64 KiB, growing to 512 KiB). */
   readonly readSize?: number;
 }
 
